@@ -1,0 +1,207 @@
+//! The course format an instructor edits (see `lessons/FORMAT.md`): `course.toml` lists tracks
+//! and lessons; each lesson is `lesson.md` (TOML front matter + markdown) and `exercises.toml`.
+//! Parsing takes strings; the caller reads the files (natively) or fetches them (browser).
+
+use crate::exercise::Task;
+use crate::markdown::directive;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Course {
+    pub title: String,
+    pub tracks: Vec<Track>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Track {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    pub lessons: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonMeta {
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub minutes: u32,
+    #[serde(default)]
+    pub owasp: Vec<String>,
+    #[serde(default)]
+    pub atlas: Vec<String>,
+    #[serde(default)]
+    pub papers: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exercise {
+    pub id: String,
+    pub title: String,
+    pub goal: String,
+    pub hints: Vec<String>,
+    #[serde(default)]
+    pub solution_notes: String,
+    pub task: Task,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lesson {
+    pub id: String,
+    pub meta: LessonMeta,
+    /// The markdown after the front matter.
+    pub body: String,
+    pub exercises: Vec<Exercise>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExercisesFile {
+    #[serde(default)]
+    exercise: Vec<Exercise>,
+}
+
+impl Lesson {
+    pub fn exercise(&self, id: &str) -> Option<&Exercise> {
+        self.exercises.iter().find(|e| e.id == id)
+    }
+}
+
+pub fn parse_course(text: &str) -> Result<Course> {
+    toml::from_str(text).map_err(|e| Error::Content(format!("course.toml: {e}")))
+}
+
+/// Parses one lesson from its two files. Errors name the file and say what is wrong.
+pub fn parse_lesson(id: &str, lesson_md: &str, exercises_toml: &str) -> Result<Lesson> {
+    let text = lesson_md
+        .strip_prefix('\u{feff}')
+        .unwrap_or(lesson_md)
+        .replace("\r\n", "\n");
+    let rest = text.strip_prefix("+++\n").ok_or_else(|| {
+        Error::Content(format!(
+            "{id}/lesson.md must start with a '+++' line opening its front matter"
+        ))
+    })?;
+    let end = rest
+        .find("\n+++\n")
+        .or_else(|| rest.strip_suffix("\n+++").map(|r| r.len()))
+        .ok_or_else(|| {
+            Error::Content(format!(
+                "{id}/lesson.md: front matter is not closed by a '+++' line"
+            ))
+        })?;
+    let meta: LessonMeta = toml::from_str(&rest[..end])
+        .map_err(|e| Error::Content(format!("{id}/lesson.md front matter: {e}")))?;
+    let body = rest[end..]
+        .trim_start_matches("\n+++")
+        .trim_start_matches('\n')
+        .to_string();
+    let file: ExercisesFile = toml::from_str(exercises_toml)
+        .map_err(|e| Error::Content(format!("{id}/exercises.toml: {e}")))?;
+    Ok(Lesson {
+        id: id.to_string(),
+        meta,
+        body,
+        exercises: file.exercise,
+    })
+}
+
+/// Ids: lowercase ASCII letters, digits and '-', 1–64 characters.
+pub fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Static checks over the whole course: every id valid and unique, every lesson listed exists,
+/// every directive names an exercise of its lesson, every exercise placed exactly once, every
+/// hint non-empty, every task's numbers sane. Returns every problem found (empty = fine).
+pub fn check(course: &Course, lessons: &[Lesson]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let note_id =
+        |id: &str, what: &str, problems: &mut Vec<String>, seen: &mut BTreeMap<String, String>| {
+            if !valid_id(id) {
+                problems.push(format!(
+                    "{what} id '{id}' must be 1–64 lowercase letters, digits or '-'"
+                ));
+            }
+            if let Some(first) = seen.insert(id.to_string(), what.to_string()) {
+                problems.push(format!("id '{id}' is used twice ({first} and {what})"));
+            }
+        };
+    let mut ids: BTreeMap<String, String> = BTreeMap::new();
+    for track in &course.tracks {
+        note_id(&track.id, "track", &mut problems, &mut ids);
+        if track.lessons.is_empty() {
+            problems.push(format!("track '{}' lists no lessons", track.id));
+        }
+        for lesson_id in &track.lessons {
+            if !lessons.iter().any(|l| &l.id == lesson_id) {
+                problems.push(format!(
+                    "track '{}' lists lesson '{lesson_id}', which does not exist",
+                    track.id
+                ));
+            }
+        }
+    }
+    for lesson in lessons {
+        note_id(&lesson.id, "lesson", &mut problems, &mut ids);
+        if lesson.meta.title.trim().is_empty() {
+            problems.push(format!("lesson '{}' has an empty title", lesson.id));
+        }
+        let listed = course
+            .tracks
+            .iter()
+            .filter(|t| t.lessons.contains(&lesson.id))
+            .count();
+        if listed != 1 {
+            problems.push(format!(
+                "lesson '{}' is listed by {listed} tracks (must be exactly 1)",
+                lesson.id
+            ));
+        }
+        let placed: Vec<&str> = lesson.body.lines().filter_map(directive).collect();
+        for id in &placed {
+            if lesson.exercise(id).is_none() {
+                problems.push(format!(
+                    "lesson '{}' places exercise '{id}', which its exercises.toml lacks",
+                    lesson.id
+                ));
+            }
+        }
+        for exercise in &lesson.exercises {
+            let at = format!("exercise '{}' (lesson '{}')", exercise.id, lesson.id);
+            note_id(&exercise.id, "exercise", &mut problems, &mut ids);
+            let times = placed.iter().filter(|p| **p == exercise.id).count();
+            if times != 1 {
+                problems.push(format!(
+                    "{at} is placed {times} times in lesson.md (must be exactly once)"
+                ));
+            }
+            if exercise.hints.is_empty() {
+                problems.push(format!("{at} has no hints"));
+            }
+            for (n, hint) in exercise.hints.iter().enumerate() {
+                if hint.trim().is_empty() {
+                    problems.push(format!("{at}: hint {} is empty", n + 1));
+                }
+            }
+            if exercise.title.trim().is_empty() || exercise.goal.trim().is_empty() {
+                problems.push(format!("{at} needs a title and a goal"));
+            }
+            if let Err(e) = exercise.task.validate() {
+                problems.push(format!("{at}: {e}"));
+            }
+        }
+    }
+    problems
+}

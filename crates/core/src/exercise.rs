@@ -1,0 +1,648 @@
+//! The exercise kinds. For each: the task a lesson sets (budgets, thresholds, starter and
+//! reference solution), the settings a learner chooses, how those settings are turned into an
+//! artefact (the run), and the grader that re-checks the artefact from scratch.
+
+use crate::attacks::{fgsm, pgd, PgdConfig};
+use crate::digits::{Digits, Images, PIXELS};
+use crate::grade::{Figure, Grade, Unit};
+use crate::mlp::Mlp;
+use crate::train::{train, Adversary, EpochReport, TrainConfig};
+use crate::{Error, Result};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// L∞ slack the graders allow on top of ε, for float rounding in the projection.
+pub const EPSILON_SLACK: f32 = 1e-4;
+/// The grader's own attack on a defended model: PGD with this many steps (Madry step size).
+pub const ROBUSTNESS_PGD_STEPS: u32 = 20;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PixelEdit {
+    pub pixel: u32,
+    pub value: f32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PixelEdits {
+    pub edits: Vec<PixelEdit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FgsmSettings {
+    pub epsilon: f32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvTrainConfig {
+    pub epochs: u32,
+    pub learning_rate: f64,
+    pub batch_size: u32,
+    pub train_epsilon: f32,
+    pub train_steps: u32,
+    pub seed: u64,
+}
+
+impl AdvTrainConfig {
+    fn split(&self) -> (TrainConfig, Adversary) {
+        let config = TrainConfig {
+            epochs: self.epochs,
+            learning_rate: self.learning_rate,
+            batch_size: self.batch_size,
+            seed: self.seed,
+        };
+        (
+            config,
+            Adversary {
+                epsilon: self.train_epsilon,
+                steps: self.train_steps,
+            },
+        )
+    }
+}
+
+/// What the learner chose, for any kind: the input of a run, kept in receipts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Settings {
+    Train(TrainConfig),
+    Pixels(PixelEdits),
+    Fgsm(FgsmSettings),
+    Pgd(PgdConfig),
+    AdvTrain(AdvTrainConfig),
+}
+
+impl Settings {
+    /// The seed that fed the run, if it had one (recorded in receipts).
+    pub fn seed(&self) -> u64 {
+        match self {
+            Settings::Train(c) => c.seed,
+            Settings::AdvTrain(c) => c.seed,
+            _ => 0,
+        }
+    }
+}
+
+/// A task as a lesson's `exercises.toml` declares it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Task {
+    TrainClassifier {
+        min_test_accuracy: f32,
+        starter: TrainConfig,
+        solution: TrainConfig,
+    },
+    PixelAttack {
+        image_index: u32,
+        max_pixels: u32,
+        starter: PixelEdits,
+        solution: PixelEdits,
+    },
+    Fgsm {
+        epsilon_budget: f32,
+        min_success: f32,
+        starter: FgsmSettings,
+        solution: FgsmSettings,
+    },
+    PgdTargeted {
+        source_class: u8,
+        target_class: u8,
+        epsilon_budget: f32,
+        min_success: f32,
+        starter: PgdConfig,
+        solution: PgdConfig,
+    },
+    AdversarialTraining {
+        epsilon: f32,
+        min_robust_accuracy: f32,
+        min_clean_accuracy: f32,
+        starter: AdvTrainConfig,
+        solution: AdvTrainConfig,
+    },
+}
+
+/// The thing a grader judges. Floats travel as little-endian f32 bytes in base64 so that a
+/// receipt re-grades bit for bit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Artefact {
+    /// A trained model, as safetensors bytes.
+    Weights { safetensors: Base64 },
+    /// Images (`n × 64` pixels), in test-split order (for PGD: the source-class images in order).
+    Images { pixels: Base64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Base64(pub Vec<u8>);
+
+impl Serialize for Base64 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Base64 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map(Base64)
+            .map_err(|e| serde::de::Error::custom(format!("not valid base64: {e}")))
+    }
+}
+
+impl Artefact {
+    pub fn images(pixels: &[f32]) -> Self {
+        Artefact::Images {
+            pixels: Base64(pixels.iter().flat_map(|v| v.to_le_bytes()).collect()),
+        }
+    }
+    pub fn weights(model: &Mlp) -> Result<Self> {
+        Ok(Artefact::Weights {
+            safetensors: Base64(model.to_safetensors()?),
+        })
+    }
+    fn pixels(&self) -> std::result::Result<Vec<f32>, String> {
+        match self {
+            Artefact::Images { pixels } if pixels.0.len() % 4 == 0 => Ok(pixels
+                .0
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()),
+            Artefact::Images { .. } => {
+                Err("the image data is not a whole number of 32-bit floats".into())
+            }
+            Artefact::Weights { .. } => Err("expected perturbed images, got model weights".into()),
+        }
+    }
+    fn model(&self) -> std::result::Result<Mlp, String> {
+        match self {
+            Artefact::Weights { safetensors } => {
+                Mlp::from_safetensors(&safetensors.0).map_err(|e| e.to_string())
+            }
+            Artefact::Images { .. } => Err("expected trained model weights, got images".into()),
+        }
+    }
+    /// SHA-256 of the model this artefact *is*, when it is one.
+    pub fn model_sha256(&self) -> Option<String> {
+        match self {
+            Artefact::Weights { safetensors } => Some(crate::sha256_hex(&safetensors.0)),
+            Artefact::Images { .. } => None,
+        }
+    }
+}
+
+/// What graders and runs need besides the artefact: the data and the shipped target model.
+pub struct Context<'a> {
+    pub digits: &'a Digits,
+    pub target: &'a Mlp,
+}
+
+/// How an ε-budgeted set of images fails the rules, if it does.
+fn check_perturbation(original: &[f32], attacked: &[f32], epsilon: f32) -> Option<String> {
+    if original.len() != attacked.len() {
+        return Some(format!(
+            "expected {} images, got {}",
+            original.len() / PIXELS,
+            attacked.len() as f32 / PIXELS as f32
+        ));
+    }
+    for (i, (o, a)) in original
+        .chunks(PIXELS)
+        .zip(attacked.chunks(PIXELS))
+        .enumerate()
+    {
+        for (p, (&o, &a)) in o.iter().zip(a).enumerate() {
+            if !a.is_finite() || !(0.0..=1.0).contains(&a) {
+                return Some(format!(
+                    "image {i}, pixel {p} is {a}, outside the pixel range [0, 1]"
+                ));
+            }
+            if (a - o).abs() > epsilon + EPSILON_SLACK {
+                return Some(format!(
+                    "image {i}, pixel {p} moved by {:.4}, more than the budget ε = {epsilon}",
+                    (a - o).abs()
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Among images the model got right originally, how many the attack turned (to anything else,
+/// or to `target`). Returns (turned, originally correct).
+fn attack_success(
+    model: &Mlp,
+    clean: &Images,
+    attacked: &[f32],
+    target: Option<u8>,
+) -> Result<(usize, usize)> {
+    let before = model.predict(&clean.pixels)?;
+    let after = model.predict(attacked)?;
+    let mut turned = 0;
+    let mut correct = 0;
+    for i in 0..clean.len() {
+        if before[i] != clean.labels[i] {
+            continue;
+        }
+        correct += 1;
+        let fooled = match target {
+            Some(t) => after[i] == t,
+            None => after[i] != clean.labels[i],
+        };
+        turned += usize::from(fooled);
+    }
+    Ok((turned, correct))
+}
+
+fn fraction(part: usize, whole: usize) -> f64 {
+    part as f64 / whole.max(1) as f64
+}
+
+impl Task {
+    pub fn starter(&self) -> Settings {
+        self.settings(false)
+    }
+    pub fn solution(&self) -> Settings {
+        self.settings(true)
+    }
+    fn settings(&self, solution: bool) -> Settings {
+        match self {
+            Task::TrainClassifier {
+                starter,
+                solution: s,
+                ..
+            } => Settings::Train((if solution { s } else { starter }).clone()),
+            Task::PixelAttack {
+                starter,
+                solution: s,
+                ..
+            } => Settings::Pixels((if solution { s } else { starter }).clone()),
+            Task::Fgsm {
+                starter,
+                solution: s,
+                ..
+            } => Settings::Fgsm((if solution { s } else { starter }).clone()),
+            Task::PgdTargeted {
+                starter,
+                solution: s,
+                ..
+            } => Settings::Pgd(*(if solution { s } else { starter })),
+            Task::AdversarialTraining {
+                starter,
+                solution: s,
+                ..
+            } => Settings::AdvTrain((if solution { s } else { starter }).clone()),
+        }
+    }
+
+    /// Whether a training run backs this task (its run reports epochs and can be stopped).
+    pub fn trains(&self) -> bool {
+        matches!(
+            self,
+            Task::TrainClassifier { .. } | Task::AdversarialTraining { .. }
+        )
+    }
+
+    /// Checks the task's own numbers (a lesson author's mistake is reported, not graded).
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let unit = |name: &str, v: f32| {
+            if v.is_finite() && (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} must be in [0, 1], got {v}"))
+            }
+        };
+        match self {
+            Task::TrainClassifier {
+                min_test_accuracy, ..
+            } => unit("min_test_accuracy", *min_test_accuracy),
+            Task::PixelAttack {
+                image_index,
+                max_pixels,
+                ..
+            } => {
+                if *image_index as usize >= crate::digits::TEST_ROWS {
+                    return Err(format!(
+                        "image_index must be below {}",
+                        crate::digits::TEST_ROWS
+                    ));
+                }
+                if *max_pixels == 0 || *max_pixels as usize > PIXELS {
+                    return Err("max_pixels must be 1–64".into());
+                }
+                Ok(())
+            }
+            Task::Fgsm {
+                epsilon_budget,
+                min_success,
+                ..
+            } => {
+                unit("epsilon_budget", *epsilon_budget)?;
+                unit("min_success", *min_success)
+            }
+            Task::PgdTargeted {
+                source_class,
+                target_class,
+                epsilon_budget,
+                min_success,
+                ..
+            } => {
+                if *source_class > 9 || *target_class > 9 || source_class == target_class {
+                    return Err(
+                        "source_class and target_class must be two different digits 0–9".into(),
+                    );
+                }
+                unit("epsilon_budget", *epsilon_budget)?;
+                unit("min_success", *min_success)
+            }
+            Task::AdversarialTraining {
+                epsilon,
+                min_robust_accuracy,
+                min_clean_accuracy,
+                ..
+            } => {
+                unit("epsilon", *epsilon)?;
+                unit("min_robust_accuracy", *min_robust_accuracy)?;
+                unit("min_clean_accuracy", *min_clean_accuracy)
+            }
+        }
+    }
+
+    /// Turns a learner's settings into the artefact the grader judges: trains a model or runs
+    /// an attack on the shipped target. `on_epoch` sees training progress and may stop it
+    /// (returning `false`); the model trained so far is then the artefact.
+    pub fn run(
+        &self,
+        settings: &Settings,
+        ctx: &Context,
+        on_epoch: impl FnMut(&EpochReport) -> bool,
+    ) -> Result<Artefact> {
+        let test = &ctx.digits.test;
+        match (self, settings) {
+            (Task::TrainClassifier { .. }, Settings::Train(config)) => {
+                let (model, _) = train(ctx.digits, config.clone(), None, on_epoch)?;
+                Artefact::weights(&model)
+            }
+            (Task::AdversarialTraining { .. }, Settings::AdvTrain(config)) => {
+                let (config, adversary) = config.split();
+                let (model, _) = train(ctx.digits, config, Some(adversary), on_epoch)?;
+                Artefact::weights(&model)
+            }
+            (Task::PixelAttack { image_index, .. }, Settings::Pixels(edits)) => {
+                let mut image = test.image(*image_index as usize).to_vec();
+                for edit in &edits.edits {
+                    let slot = image.get_mut(edit.pixel as usize).ok_or_else(|| {
+                        Error::InvalidInput(format!("pixel {} does not exist (0–63)", edit.pixel))
+                    })?;
+                    if !edit.value.is_finite() {
+                        return Err(Error::InvalidInput(format!(
+                            "pixel {} was given {}",
+                            edit.pixel, edit.value
+                        )));
+                    }
+                    *slot = edit.value.clamp(0.0, 1.0);
+                }
+                Ok(Artefact::images(&image))
+            }
+            (Task::Fgsm { .. }, Settings::Fgsm(s)) => Ok(Artefact::images(&fgsm(
+                ctx.target,
+                &test.pixels,
+                &test.labels,
+                s.epsilon,
+            )?)),
+            (
+                Task::PgdTargeted {
+                    source_class,
+                    target_class,
+                    ..
+                },
+                Settings::Pgd(config),
+            ) => {
+                let (_, source) = test.of_class(*source_class);
+                Ok(Artefact::images(&pgd(
+                    ctx.target,
+                    &source.pixels,
+                    &source.labels,
+                    config,
+                    Some(*target_class),
+                )?))
+            }
+            _ => Err(Error::InvalidInput(
+                "these settings belong to another kind of exercise".into(),
+            )),
+        }
+    }
+
+    /// Grades an artefact from scratch. Pure: the same task, context and artefact give the same
+    /// grade everywhere.
+    pub fn grade(&self, ctx: &Context, artefact: &Artefact) -> Result<Grade> {
+        let test = &ctx.digits.test;
+        Ok(match self {
+            Task::TrainClassifier {
+                min_test_accuracy, ..
+            } => match artefact.model() {
+                Err(e) => Grade::rejected(e),
+                Ok(model) => {
+                    let accuracy = f64::from(model.accuracy(test)?);
+                    let threshold = f64::from(*min_test_accuracy);
+                    let wrong = ((1.0 - accuracy) * test.len() as f64).round() as usize;
+                    let needed =
+                        ((threshold - accuracy) * test.len() as f64).ceil().max(0.0) as usize;
+                    let detail = if accuracy >= threshold {
+                        String::new()
+                    } else {
+                        format!(
+                            "{wrong} of {} test images are wrong; {needed} more must be right",
+                            test.len()
+                        )
+                    };
+                    Grade::from_figures(
+                        vec![Figure::at_least(
+                            "test accuracy",
+                            accuracy,
+                            threshold,
+                            Unit::Percent,
+                        )],
+                        &detail,
+                    )
+                }
+            },
+            Task::PixelAttack {
+                image_index,
+                max_pixels,
+                ..
+            } => {
+                let original = test.image(*image_index as usize);
+                let label = test.labels[*image_index as usize];
+                let image = match artefact.pixels() {
+                    Ok(p) if p.len() == PIXELS => p,
+                    Ok(p) => {
+                        return Ok(Grade::rejected(format!(
+                            "expected one 8×8 image, got {} values",
+                            p.len()
+                        )))
+                    }
+                    Err(e) => return Ok(Grade::rejected(e)),
+                };
+                if let Some(bad) = image
+                    .iter()
+                    .position(|v| !v.is_finite() || !(0.0..=1.0).contains(v))
+                {
+                    return Ok(Grade::rejected(format!(
+                        "pixel {bad} is {}, outside [0, 1]",
+                        image[bad]
+                    )));
+                }
+                let changed = original
+                    .iter()
+                    .zip(&image)
+                    .filter(|(o, a)| (*o - *a).abs() > 1e-6)
+                    .count();
+                let predicted = ctx.target.predict(&image)?[0];
+                let detail = if predicted == label {
+                    format!("the model still reads this {label} as a {predicted}")
+                } else {
+                    format!("the model now reads this {label} as a {predicted}")
+                };
+                Grade::from_figures(
+                    vec![
+                        Figure::at_least(
+                            "misclassified",
+                            f64::from(u8::from(predicted != label)),
+                            1.0,
+                            Unit::Count,
+                        ),
+                        Figure::at_most(
+                            "pixels changed",
+                            changed as f64,
+                            f64::from(*max_pixels),
+                            Unit::Count,
+                        ),
+                    ],
+                    &detail,
+                )
+            }
+            Task::Fgsm {
+                epsilon_budget,
+                min_success,
+                ..
+            } => {
+                let attacked = match artefact.pixels() {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Grade::rejected(e)),
+                };
+                if let Some(reason) = check_perturbation(&test.pixels, &attacked, *epsilon_budget) {
+                    return Ok(Grade::rejected(reason));
+                }
+                let (turned, correct) = attack_success(ctx.target, test, &attacked, None)?;
+                success_grade(
+                    "attack success",
+                    turned,
+                    correct,
+                    *min_success,
+                    "classified correctly",
+                )
+            }
+            Task::PgdTargeted {
+                source_class,
+                target_class,
+                epsilon_budget,
+                min_success,
+                ..
+            } => {
+                let (_, source) = test.of_class(*source_class);
+                let attacked = match artefact.pixels() {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Grade::rejected(e)),
+                };
+                if let Some(reason) = check_perturbation(&source.pixels, &attacked, *epsilon_budget)
+                {
+                    return Ok(Grade::rejected(reason));
+                }
+                let (turned, correct) =
+                    attack_success(ctx.target, &source, &attacked, Some(*target_class))?;
+                success_grade(
+                    &format!("targeted success ({source_class}→{target_class})"),
+                    turned,
+                    correct,
+                    *min_success,
+                    &format!("read as something other than {target_class}"),
+                )
+            }
+            Task::AdversarialTraining {
+                epsilon,
+                min_robust_accuracy,
+                min_clean_accuracy,
+                ..
+            } => {
+                let model = match artefact.model() {
+                    Ok(m) => m,
+                    Err(e) => return Ok(Grade::rejected(e)),
+                };
+                let clean = f64::from(model.accuracy(test)?);
+                let config = PgdConfig::madry(*epsilon, ROBUSTNESS_PGD_STEPS);
+                let attacked = pgd(&model, &test.pixels, &test.labels, &config, None)?;
+                let predicted = model.predict(&attacked)?;
+                let robust_count = predicted
+                    .iter()
+                    .zip(&test.labels)
+                    .filter(|(p, l)| p == l)
+                    .count();
+                let robust = fraction(robust_count, test.len());
+                Grade::from_figures(
+                    vec![
+                        Figure::at_least(
+                            &format!(
+                                "robust accuracy under PGD-{ROBUSTNESS_PGD_STEPS} at ε = {epsilon}"
+                            ),
+                            robust,
+                            f64::from(*min_robust_accuracy),
+                            Unit::Percent,
+                        ),
+                        Figure::at_least(
+                            "clean accuracy",
+                            clean,
+                            f64::from(*min_clean_accuracy),
+                            Unit::Percent,
+                        ),
+                    ],
+                    &format!(
+                        "{robust_count} of {} test images survive the attack",
+                        test.len()
+                    ),
+                )
+            }
+        })
+    }
+}
+
+fn success_grade(
+    label: &str,
+    turned: usize,
+    correct: usize,
+    min_success: f32,
+    still: &str,
+) -> Grade {
+    let rate = fraction(turned, correct);
+    let detail = if rate >= f64::from(min_success) {
+        format!("{turned} of {correct} originally-correct images fooled")
+    } else {
+        format!(
+            "{} of {correct} originally-correct images are still {still}",
+            correct - turned
+        )
+    };
+    Grade::from_figures(
+        vec![Figure::at_least(
+            label,
+            rate,
+            f64::from(min_success),
+            Unit::Percent,
+        )],
+        &detail,
+    )
+}

@@ -1,0 +1,27 @@
+//! MLSec Lab's engine. Everything the lab *decides* lives here: data sets, models, training,
+//! attacks, graders, the lesson/course format, the progress model and receipts.
+//!
+//! Architecture invariant: this crate does no I/O and knows nothing about browsers. It takes
+//! bytes and strings and returns values, so it builds and is tested natively and for wasm32, and
+//! the same inputs give the same grade in both places.
+
+pub mod attacks;
+pub mod course;
+pub mod digits;
+pub mod error;
+pub mod exercise;
+pub mod grade;
+pub mod markdown;
+pub mod mlp;
+pub mod progress;
+pub mod receipt;
+pub mod train;
+
+pub use error::{Error, Result};
+
+/// SHA-256 of `bytes` as lowercase hex: how receipts name models and data sets.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

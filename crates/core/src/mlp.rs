@@ -1,0 +1,148 @@
+//! The lab's digits classifier: a 64-32-10 multilayer perceptron with ReLU, built from
+//! candle-nn layers over candle `Var`s so that training and attacks get real gradients.
+
+use crate::digits::{Images, CLASSES, PIXELS};
+use crate::{Error, Result};
+use candle_core::{DType, Device, Module, Tensor, Var};
+use candle_nn::Linear;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+pub const HIDDEN: usize = 32;
+const NAMES: [&str; 4] = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"];
+
+pub struct Mlp {
+    fc1: Linear,
+    fc2: Linear,
+    /// The trainable parameters, in `NAMES` order.
+    vars: Vec<Var>,
+}
+
+fn shapes() -> [(usize, usize); 4] {
+    [
+        (HIDDEN, PIXELS),
+        (1, HIDDEN),
+        (CLASSES, HIDDEN),
+        (1, CLASSES),
+    ]
+}
+
+impl Mlp {
+    /// A freshly initialised model. Weights are drawn from U(-1/√fan_in, 1/√fan_in) (PyTorch's
+    /// default for linear layers) with a seeded ChaCha generator, so the same seed gives the
+    /// same starting model natively and in every browser.
+    pub fn init(seed: u64) -> Result<Self> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let params = shapes()
+            .iter()
+            .enumerate()
+            .map(|(i, &(rows, cols))| {
+                let fan_in = if i < 2 { PIXELS } else { HIDDEN } as f32;
+                let bound = 1.0 / fan_in.sqrt();
+                let values: Vec<f32> = (0..rows * cols)
+                    .map(|_| rng.random_range(-bound..bound))
+                    .collect();
+                let tensor = Tensor::from_vec(values, (rows, cols), &Device::Cpu)?;
+                Ok(if rows == 1 {
+                    tensor.squeeze(0)?
+                } else {
+                    tensor
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_tensors(params)
+    }
+
+    fn from_tensors(params: Vec<Tensor>) -> Result<Self> {
+        let vars = params
+            .iter()
+            .map(Var::from_tensor)
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let fc1 = Linear::new(
+            vars[0].as_tensor().clone(),
+            Some(vars[1].as_tensor().clone()),
+        );
+        let fc2 = Linear::new(
+            vars[2].as_tensor().clone(),
+            Some(vars[3].as_tensor().clone()),
+        );
+        Ok(Mlp { fc1, fc2, vars })
+    }
+
+    pub fn vars(&self) -> Vec<Var> {
+        self.vars.clone()
+    }
+
+    /// Logits for a batch `(n, 64)`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.fc2.forward(&self.fc1.forward(x)?.relu()?)?)
+    }
+
+    /// Predicted class of every image.
+    pub fn predict(&self, images: &[f32]) -> Result<Vec<u8>> {
+        let n = images.len() / PIXELS;
+        let x = Tensor::from_slice(images, (n, PIXELS), &Device::Cpu)?;
+        let classes = self.forward(&x)?.argmax(1)?.to_vec1::<u32>()?;
+        Ok(classes.into_iter().map(|c| c as u8).collect())
+    }
+
+    /// Fraction of `images` classified correctly.
+    pub fn accuracy(&self, images: &Images) -> Result<f32> {
+        let predicted = self.predict(&images.pixels)?;
+        let correct = predicted
+            .iter()
+            .zip(&images.labels)
+            .filter(|(p, l)| p == l)
+            .count();
+        Ok(correct as f32 / images.len().max(1) as f32)
+    }
+
+    /// The model as a safetensors file (f32, fixed tensor names).
+    pub fn to_safetensors(&self) -> Result<Vec<u8>> {
+        let tensors: Vec<(&str, &Tensor)> = NAMES
+            .iter()
+            .copied()
+            .zip(self.vars.iter().map(|v| v.as_tensor()))
+            .collect();
+        safetensors::serialize(tensors, None).map_err(|e| Error::Model(e.to_string()))
+    }
+
+    /// Loads a model written by [`Mlp::to_safetensors`]. Refuses a file with missing or
+    /// misshapen tensors, another dtype, or non-finite weights, saying which.
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Self> {
+        let mut tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)
+            .map_err(|e| Error::Model(format!("not a readable safetensors file ({e})")))?;
+        let mut params = Vec::with_capacity(4);
+        for (name, (rows, cols)) in NAMES.iter().zip(shapes()) {
+            let t = tensors
+                .remove(*name)
+                .ok_or_else(|| Error::Model(format!("tensor '{name}' is missing")))?;
+            let want: Vec<usize> = if rows == 1 {
+                vec![cols]
+            } else {
+                vec![rows, cols]
+            };
+            if t.dims() != want.as_slice() || t.dtype() != DType::F32 {
+                return Err(Error::Model(format!(
+                    "tensor '{name}' is {:?} {:?}, expected F32 {want:?}",
+                    t.dtype(),
+                    t.dims()
+                )));
+            }
+            if t.flatten_all()?
+                .to_vec1::<f32>()?
+                .iter()
+                .any(|v| !v.is_finite())
+            {
+                return Err(Error::Model(format!(
+                    "tensor '{name}' holds NaN or infinite values"
+                )));
+            }
+            params.push(t);
+        }
+        if let Some(extra) = tensors.keys().next() {
+            return Err(Error::Model(format!("unexpected tensor '{extra}'")));
+        }
+        Self::from_tensors(params)
+    }
+}

@@ -1,0 +1,263 @@
+//! The learner's progress: what they passed, their best figures, hints opened. It lives in a
+//! key-value store (the browser's localStorage; memory in tests) behind [`KeyValueStore`], and
+//! nothing here ever throws progress away: a corrupt store is backed up before starting afresh,
+//! a bad import is refused whole, and a full store keeps the progress in memory and says so.
+
+use crate::course::valid_id;
+use crate::grade::Grade;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const FORMAT: &str = "mlsec-progress/1";
+pub const STORE_KEY: &str = "mlsec-lab.progress";
+pub const BACKUP_KEY: &str = "mlsec-lab.progress.unreadable-backup";
+/// Larger imports are refused before parsing (a real progress file is a few KB).
+pub const MAX_IMPORT_BYTES: usize = 1 << 20;
+const MAX_EXERCISES: usize = 1000;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseRecord {
+    pub passed: bool,
+    pub attempts: u32,
+    pub hints_opened: u32,
+    pub solution_viewed: bool,
+    /// Best value reached per figure label.
+    #[serde(default)]
+    pub best: BTreeMap<String, f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Progress {
+    pub format: String,
+    pub exercises: BTreeMap<String, ExerciseRecord>,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress {
+            format: FORMAT.into(),
+            exercises: BTreeMap::new(),
+        }
+    }
+}
+
+impl Progress {
+    /// Parses and validates a progress file. Anything odd — wrong format tag, bad id, a NaN,
+    /// absurd counts, too large — is refused with the reason.
+    pub fn parse(text: &str) -> Result<Self> {
+        if text.len() > MAX_IMPORT_BYTES {
+            return Err(Error::Progress(format!(
+                "the file is {} KB; a progress file is at most {} KB",
+                text.len() / 1024,
+                MAX_IMPORT_BYTES / 1024
+            )));
+        }
+        let progress: Progress = serde_json::from_str(text)
+            .map_err(|e| Error::Progress(format!("not a MLSec Lab progress file ({e})")))?;
+        if progress.format != FORMAT {
+            return Err(Error::Progress(format!(
+                "format '{}' is not '{FORMAT}'",
+                progress.format
+            )));
+        }
+        if progress.exercises.len() > MAX_EXERCISES {
+            return Err(Error::Progress(format!(
+                "{} exercises is more than any course has",
+                progress.exercises.len()
+            )));
+        }
+        for (id, record) in &progress.exercises {
+            if !valid_id(id) {
+                return Err(Error::Progress(format!(
+                    "'{}' is not a valid exercise id",
+                    id.escape_default()
+                )));
+            }
+            if record.hints_opened > 100 {
+                return Err(Error::Progress(format!(
+                    "exercise '{id}' claims {} hints opened",
+                    record.hints_opened
+                )));
+            }
+            for (label, value) in &record.best {
+                if !value.is_finite() || label.len() > 200 {
+                    return Err(Error::Progress(format!(
+                        "exercise '{id}' has an invalid figure '{label}' = {value}"
+                    )));
+                }
+            }
+        }
+        Ok(progress)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("progress always serialises")
+    }
+
+    pub fn record(&self, exercise_id: &str) -> ExerciseRecord {
+        self.exercises.get(exercise_id).cloned().unwrap_or_default()
+    }
+
+    pub fn record_attempt(&mut self, exercise_id: &str, grade: &Grade) {
+        let record = self.exercises.entry(exercise_id.to_string()).or_default();
+        record.attempts = record.attempts.saturating_add(1);
+        record.passed |= grade.passed;
+        for figure in &grade.figures {
+            let best = record
+                .best
+                .entry(figure.label.clone())
+                .or_insert(figure.value);
+            if figure.better_than(*best) {
+                *best = figure.value;
+            }
+        }
+    }
+
+    pub fn open_hint(&mut self, exercise_id: &str, shown: u32) {
+        let record = self.exercises.entry(exercise_id.to_string()).or_default();
+        record.hints_opened = record.hints_opened.max(shown);
+    }
+
+    pub fn view_solution(&mut self, exercise_id: &str) {
+        self.exercises
+            .entry(exercise_id.to_string())
+            .or_default()
+            .solution_viewed = true;
+    }
+
+    /// Folds an imported file into this one without losing anything from either: a pass stays a
+    /// pass, counts take the larger value, best figures keep whichever exists (this side wins
+    /// ties, as both went through the same grader).
+    pub fn merge(&mut self, other: &Progress) {
+        for (id, theirs) in &other.exercises {
+            let mine = self.exercises.entry(id.clone()).or_default();
+            mine.passed |= theirs.passed;
+            mine.attempts = mine.attempts.max(theirs.attempts);
+            mine.hints_opened = mine.hints_opened.max(theirs.hints_opened);
+            mine.solution_viewed |= theirs.solution_viewed;
+            for (label, value) in &theirs.best {
+                mine.best.entry(label.clone()).or_insert(*value);
+            }
+        }
+    }
+
+    pub fn passed_count(&self) -> usize {
+        self.exercises.values().filter(|r| r.passed).count()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreError {
+    /// The store refused the write because it is full (localStorage's QuotaExceededError).
+    Full,
+    /// The store is not available at all (private mode, disabled storage).
+    Unavailable(String),
+}
+
+/// Where progress is kept. The browser implements it over localStorage.
+pub trait KeyValueStore {
+    fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError>;
+    fn set(&mut self, key: &str, value: &str) -> std::result::Result<(), StoreError>;
+}
+
+/// An in-memory store; `capacity` (bytes over all values) lets tests play a full browser.
+#[derive(Default, Debug)]
+pub struct MemoryStore {
+    pub values: BTreeMap<String, String>,
+    pub capacity: Option<usize>,
+}
+
+impl KeyValueStore for MemoryStore {
+    fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
+        Ok(self.values.get(key).cloned())
+    }
+    fn set(&mut self, key: &str, value: &str) -> std::result::Result<(), StoreError> {
+        if let Some(cap) = self.capacity {
+            let others: usize = self
+                .values
+                .iter()
+                .filter(|(k, _)| *k != key)
+                .map(|(_, v)| v.len())
+                .sum();
+            if others + value.len() > cap {
+                return Err(StoreError::Full);
+            }
+        }
+        self.values.insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+}
+
+/// Progress bound to its store. `notice` holds a message the UI must show (a problem that did
+/// not stop the app).
+pub struct ProgressBook<S: KeyValueStore> {
+    store: S,
+    progress: Progress,
+    pub notice: Option<String>,
+}
+
+impl<S: KeyValueStore> ProgressBook<S> {
+    /// Loads progress. A store that cannot be read as progress is copied to [`BACKUP_KEY`]
+    /// untouched and the learner starts afresh, told where the old data went.
+    pub fn open(mut store: S) -> Self {
+        let (progress, notice) = match store.get(STORE_KEY) {
+            Ok(None) => (Progress::default(), None),
+            Ok(Some(text)) => match Progress::parse(&text) {
+                Ok(p) => (p, None),
+                Err(e) => {
+                    let kept = match store.set(BACKUP_KEY, &text) {
+                        Ok(()) => format!("The unreadable data was kept under '{BACKUP_KEY}'."),
+                        Err(_) => "The browser storage is full, so the unreadable data could not be copied; it stays in place until you pass an exercise.".to_string(),
+                    };
+                    (Progress::default(), Some(format!("Your saved progress could not be read ({e}). {kept} Starting with a fresh record.")))
+                }
+            },
+            Err(e) => (Progress::default(), Some(store_problem(&e))),
+        };
+        ProgressBook {
+            store,
+            progress,
+            notice,
+        }
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Changes progress and saves it. A failed save keeps the change in memory and sets
+    /// `notice`.
+    pub fn update(&mut self, change: impl FnOnce(&mut Progress)) {
+        change(&mut self.progress);
+        self.save();
+    }
+
+    fn save(&mut self) {
+        match self.store.set(STORE_KEY, &self.progress.to_json()) {
+            Ok(()) => {}
+            Err(e) => self.notice = Some(store_problem(&e)),
+        }
+    }
+
+    /// Imports a progress file. On any problem nothing changes and the reason is returned.
+    pub fn import(&mut self, text: &str) -> Result<usize> {
+        let incoming = Progress::parse(text)?;
+        self.progress.merge(&incoming);
+        self.save();
+        Ok(incoming.exercises.len())
+    }
+}
+
+fn store_problem(e: &StoreError) -> String {
+    match e {
+        StoreError::Full => "The browser's storage is full: your progress is kept for this visit only. Export it to keep it.".into(),
+        StoreError::Unavailable(why) => format!("Browser storage is unavailable ({why}): progress is kept for this visit only. Export it to keep it."),
+    }
+}

@@ -1,0 +1,146 @@
+//! Receipts: what a learner did, in a form anyone can re-grade without trusting the learner's
+//! own verdict — the exercise, the grader version, hashes of the model and data it was graded
+//! against, the settings and seed, and the artefact itself.
+
+use crate::course::Exercise;
+use crate::digits::DIGITS_SHA256;
+use crate::exercise::{Artefact, Context, Settings};
+use crate::grade::{Grade, GRADER_VERSION};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT: &str = "mlsec-receipt/1";
+/// A receipt holds at most the 360 test images as f32 (≈120 KB) or a tiny model; anything far
+/// larger is not one.
+pub const MAX_RECEIPT_BYTES: usize = 4 << 20;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    pub format: String,
+    pub exercise_id: String,
+    pub grader_version: u32,
+    /// The model the artefact was graded against (the shipped target), or the artefact's own
+    /// weights for exercises whose artefact is a trained model.
+    pub model_sha256: String,
+    pub data_sha256: String,
+    pub seed: u64,
+    pub settings: Settings,
+    pub artefact: Artefact,
+    /// What the learner's lab said. Shown beside the re-grade, never trusted.
+    pub claimed: Grade,
+}
+
+impl Receipt {
+    pub fn new(
+        exercise: &Exercise,
+        target_sha256: &str,
+        settings: Settings,
+        artefact: Artefact,
+        grade: Grade,
+    ) -> Self {
+        Receipt {
+            format: FORMAT.into(),
+            exercise_id: exercise.id.clone(),
+            grader_version: GRADER_VERSION,
+            model_sha256: artefact
+                .model_sha256()
+                .unwrap_or_else(|| target_sha256.to_string()),
+            data_sha256: DIGITS_SHA256.into(),
+            seed: settings.seed(),
+            settings,
+            artefact,
+            claimed: grade,
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        if text.len() > MAX_RECEIPT_BYTES {
+            return Err(Error::Receipt(format!(
+                "{} bytes is too large for a receipt",
+                text.len()
+            )));
+        }
+        let receipt: Receipt = serde_json::from_str(text)
+            .map_err(|e| Error::Receipt(format!("not a MLSec Lab receipt ({e})")))?;
+        if receipt.format != FORMAT {
+            return Err(Error::Receipt(format!(
+                "format '{}' is not '{FORMAT}'",
+                receipt.format
+            )));
+        }
+        Ok(receipt)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("receipts always serialise")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// Re-graded and passed; the claim agrees.
+    Pass(Grade),
+    /// Re-graded and failed (whatever the claim said, it is not a pass).
+    Fail(Grade),
+    /// The receipt contradicts itself or the lab: a claimed pass that does not re-grade as one,
+    /// or hashes that do not match what the lab ships.
+    Forged(String),
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        matches!(self, Verdict::Pass(_))
+    }
+}
+
+/// Re-grades a receipt against the lab's own exercise, data and target model. `target_sha256`
+/// is the hash of the shipped target model bytes.
+pub fn regrade(
+    receipt: &Receipt,
+    exercise: &Exercise,
+    ctx: &Context,
+    target_sha256: &str,
+) -> Result<Verdict> {
+    if receipt.exercise_id != exercise.id {
+        return Err(Error::Receipt(format!(
+            "receipt is for '{}', not '{}'",
+            receipt.exercise_id, exercise.id
+        )));
+    }
+    if receipt.grader_version != GRADER_VERSION {
+        return Ok(Verdict::Forged(format!(
+            "graded by grader version {}, this lab runs version {GRADER_VERSION}",
+            receipt.grader_version
+        )));
+    }
+    if receipt.data_sha256 != DIGITS_SHA256 {
+        return Ok(Verdict::Forged(
+            "the data hash is not the hash of the lab's digits data".into(),
+        ));
+    }
+    let expected_model = receipt
+        .artefact
+        .model_sha256()
+        .unwrap_or_else(|| target_sha256.to_string());
+    if receipt.model_sha256 != expected_model {
+        return Ok(Verdict::Forged(format!(
+            "the model hash {} does not match the model graded ({})",
+            short(&receipt.model_sha256),
+            short(&expected_model)
+        )));
+    }
+    let grade = exercise.task.grade(ctx, &receipt.artefact)?;
+    Ok(match (grade.passed, receipt.claimed.passed) {
+        (true, _) => Verdict::Pass(grade),
+        (false, true) => Verdict::Forged(format!(
+            "claims a pass, but re-grading says: {}",
+            grade.message
+        )),
+        (false, false) => Verdict::Fail(grade),
+    })
+}
+
+fn short(hash: &str) -> String {
+    hash.chars().take(12).collect()
+}

@@ -1,0 +1,225 @@
+//! Training the digits MLP, optionally adversarially. Training is a step-wise [`Trainer`]: the
+//! caller runs one epoch at a time, so the Web Worker can report progress, yield to its event
+//! loop (where a Stop message lands) and stop between epochs. [`train`] drives it natively.
+
+use crate::attacks::{pgd, PgdConfig};
+use crate::digits::{Digits, Images, PIXELS};
+use crate::mlp::Mlp;
+use crate::{Error, Result};
+use candle_core::{Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// What a learner chooses for a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: u32,
+    pub learning_rate: f64,
+    pub batch_size: u32,
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    pub const MAX_EPOCHS: u32 = 200;
+
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=Self::MAX_EPOCHS).contains(&self.epochs) {
+            return Err(Error::InvalidInput(format!(
+                "epochs must be 1–{}, got {}",
+                Self::MAX_EPOCHS,
+                self.epochs
+            )));
+        }
+        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 || self.learning_rate > 1.0
+        {
+            return Err(Error::InvalidInput(format!(
+                "learning rate must be a number in (0, 1], got {}",
+                self.learning_rate
+            )));
+        }
+        if !(1..=1024).contains(&self.batch_size) {
+            return Err(Error::InvalidInput(format!(
+                "batch size must be 1–1024, got {}",
+                self.batch_size
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Adversarial training (Madry et al. 2018): each batch is attacked with PGD at `epsilon` for
+/// `steps` steps against the current model, and the model learns from clean and attacked
+/// images alike (half of the loss each), which keeps clean accuracy up.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Adversary {
+    pub epsilon: f32,
+    pub steps: u32,
+}
+
+impl Adversary {
+    pub fn validate(&self) -> Result<()> {
+        if !self.epsilon.is_finite() || !(0.0..=0.5).contains(&self.epsilon) {
+            return Err(Error::InvalidInput(format!(
+                "training ε must be in [0, 0.5], got {}",
+                self.epsilon
+            )));
+        }
+        if self.steps > 20 {
+            return Err(Error::InvalidInput(format!(
+                "training attack steps must be 0–20, got {}",
+                self.steps
+            )));
+        }
+        Ok(())
+    }
+    fn pgd(&self) -> PgdConfig {
+        PgdConfig::madry(self.epsilon, self.steps)
+    }
+    fn is_active(&self) -> bool {
+        self.epsilon > 0.0 && self.steps > 0
+    }
+}
+
+/// One epoch's figures, as the progress plot shows them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochReport {
+    pub epoch: u32,
+    pub epochs: u32,
+    pub train_loss: f32,
+    pub train_accuracy: f32,
+    pub test_accuracy: f32,
+}
+
+pub struct Trainer {
+    model: Mlp,
+    optimizer: AdamW,
+    config: TrainConfig,
+    adversary: Option<Adversary>,
+    epoch: u32,
+    rng: ChaCha8Rng,
+    train: Images,
+    test: Images,
+}
+
+impl Trainer {
+    pub fn new(digits: &Digits, config: TrainConfig, adversary: Option<Adversary>) -> Result<Self> {
+        config.validate()?;
+        if let Some(a) = &adversary {
+            a.validate()?;
+        }
+        let model = Mlp::init(config.seed)?;
+        let params = ParamsAdamW {
+            lr: config.learning_rate,
+            weight_decay: 0.0,
+            ..Default::default()
+        };
+        let optimizer = AdamW::new(model.vars(), params)?;
+        // A separate stream from the one that initialised the weights.
+        let rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5EED_0F_5AFF1E);
+        Ok(Trainer {
+            model,
+            optimizer,
+            config,
+            adversary: adversary.filter(Adversary::is_active),
+            epoch: 0,
+            rng,
+            train: digits.train.clone(),
+            test: digits.test.clone(),
+        })
+    }
+
+    pub fn finished(&self) -> bool {
+        self.epoch >= self.config.epochs
+    }
+
+    pub fn model(&self) -> &Mlp {
+        &self.model
+    }
+
+    pub fn into_model(self) -> Mlp {
+        self.model
+    }
+
+    /// Runs one pass over the shuffled training split.
+    pub fn run_epoch(&mut self) -> Result<EpochReport> {
+        let n = self.train.len();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.shuffle(&mut self.rng);
+        let (mut loss_sum, mut correct, mut batches) = (0f32, 0usize, 0usize);
+        for chunk in order.chunks(self.config.batch_size as usize) {
+            let mut pixels = Vec::with_capacity(chunk.len() * PIXELS);
+            let mut labels = Vec::with_capacity(chunk.len());
+            for &i in chunk {
+                pixels.extend_from_slice(self.train.image(i as usize));
+                labels.push(self.train.labels[i as usize]);
+            }
+            let targets = labels_tensor(&labels)?;
+            let x = Tensor::from_vec(pixels.clone(), (chunk.len(), PIXELS), &Device::Cpu)?;
+            let logits = self.model.forward(&x)?;
+            let mut loss = candle_nn::loss::cross_entropy(&logits, &targets)?;
+            if let Some(adversary) = &self.adversary {
+                let attacked = pgd(&self.model, &pixels, &labels, &adversary.pgd(), None)?;
+                let xa = Tensor::from_vec(attacked, (chunk.len(), PIXELS), &Device::Cpu)?;
+                let adv_loss = candle_nn::loss::cross_entropy(&self.model.forward(&xa)?, &targets)?;
+                loss = ((loss + adv_loss)? * 0.5)?;
+            }
+            self.optimizer.backward_step(&loss)?;
+            let loss_value = loss.to_scalar::<f32>()?;
+            if !loss_value.is_finite() {
+                return Err(Error::InvalidInput(format!(
+                    "training diverged in epoch {} (the loss became {loss_value}); try a smaller learning rate",
+                    self.epoch + 1
+                )));
+            }
+            loss_sum += loss_value;
+            let predicted = logits.argmax(1)?.to_vec1::<u32>()?;
+            correct += predicted
+                .iter()
+                .zip(&labels)
+                .filter(|(p, l)| **p == u32::from(**l))
+                .count();
+            batches += 1;
+        }
+        self.epoch += 1;
+        Ok(EpochReport {
+            epoch: self.epoch,
+            epochs: self.config.epochs,
+            train_loss: loss_sum / batches as f32,
+            train_accuracy: correct as f32 / n as f32,
+            test_accuracy: self.model.accuracy(&self.test)?,
+        })
+    }
+}
+
+pub(crate) fn labels_tensor(labels: &[u8]) -> Result<Tensor> {
+    let labels: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
+    Ok(Tensor::from_vec(
+        labels.clone(),
+        labels.len(),
+        &Device::Cpu,
+    )?)
+}
+
+/// Trains to completion, calling `on_epoch` after every epoch; it returns `false` to stop early.
+pub fn train(
+    digits: &Digits,
+    config: TrainConfig,
+    adversary: Option<Adversary>,
+    mut on_epoch: impl FnMut(&EpochReport) -> bool,
+) -> Result<(Mlp, Vec<EpochReport>)> {
+    let mut trainer = Trainer::new(digits, config, adversary)?;
+    let mut reports = Vec::new();
+    while !trainer.finished() {
+        let report = trainer.run_epoch()?;
+        let go_on = on_epoch(&report);
+        reports.push(report);
+        if !go_on {
+            break;
+        }
+    }
+    Ok((trainer.into_model(), reports))
+}
