@@ -6,7 +6,7 @@ use crate::attacks::{fgsm, pgd, PgdConfig};
 use crate::digits::{Digits, Images, PIXELS};
 use crate::grade::{Figure, Grade, Unit};
 use crate::mlp::Mlp;
-use crate::train::{train, Adversary, EpochReport, TrainConfig};
+use crate::train::{Adversary, EpochReport, TrainConfig, Trainer};
 use crate::{Error, Result};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -258,6 +258,25 @@ fn attack_success(
     Ok((turned, correct))
 }
 
+/// `image` with the learner's pixel edits applied (values clamped to [0, 1]).
+pub fn apply_edits(image: &[f32], edits: &[PixelEdit]) -> Result<Vec<f32>> {
+    let mut image = image.to_vec();
+    for edit in edits {
+        let slot = image
+            .get_mut(edit.pixel as usize)
+            .ok_or_else(|| Error::InvalidInput(format!("pixel {} does not exist (0–63)", edit.pixel)))?;
+        if !edit.value.is_finite() {
+            return Err(Error::InvalidInput(format!("pixel {} was given {}", edit.pixel, edit.value)));
+        }
+        *slot = edit.value.clamp(0.0, 1.0);
+    }
+    Ok(image)
+}
+
+fn wrong_settings() -> Error {
+    Error::InvalidInput("these settings belong to another kind of exercise".into())
+}
+
 fn fraction(part: usize, whole: usize) -> f64 {
     part as f64 / whole.max(1) as f64
 }
@@ -372,6 +391,20 @@ impl Task {
         }
     }
 
+    /// For the kinds backed by training: a [`Trainer`] set up from the learner's settings, to be
+    /// run epoch by epoch (the worker yields between epochs so Stop can land). `None` for attacks.
+    pub fn trainer(&self, settings: &Settings, digits: &Digits) -> Result<Option<Trainer>> {
+        Ok(match (self, settings) {
+            (Task::TrainClassifier { .. }, Settings::Train(config)) => Some(Trainer::new(digits, config.clone(), None)?),
+            (Task::AdversarialTraining { .. }, Settings::AdvTrain(config)) => {
+                let (config, adversary) = config.split();
+                Some(Trainer::new(digits, config, Some(adversary))?)
+            }
+            (Task::TrainClassifier { .. } | Task::AdversarialTraining { .. }, _) => return Err(wrong_settings()),
+            _ => None,
+        })
+    }
+
     /// Turns a learner's settings into the artefact the grader judges: trains a model or runs
     /// an attack on the shipped target. `on_epoch` sees training progress and may stop it
     /// (returning `false`); the model trained so far is then the artefact.
@@ -379,35 +412,21 @@ impl Task {
         &self,
         settings: &Settings,
         ctx: &Context,
-        on_epoch: impl FnMut(&EpochReport) -> bool,
+        mut on_epoch: impl FnMut(&EpochReport) -> bool,
     ) -> Result<Artefact> {
+        if let Some(mut trainer) = self.trainer(settings, ctx.digits)? {
+            while !trainer.finished() {
+                if !on_epoch(&trainer.run_epoch()?) {
+                    break;
+                }
+            }
+            return Artefact::weights(trainer.model());
+        }
         let test = &ctx.digits.test;
         match (self, settings) {
-            (Task::TrainClassifier { .. }, Settings::Train(config)) => {
-                let (model, _) = train(ctx.digits, config.clone(), None, on_epoch)?;
-                Artefact::weights(&model)
-            }
-            (Task::AdversarialTraining { .. }, Settings::AdvTrain(config)) => {
-                let (config, adversary) = config.split();
-                let (model, _) = train(ctx.digits, config, Some(adversary), on_epoch)?;
-                Artefact::weights(&model)
-            }
-            (Task::PixelAttack { image_index, .. }, Settings::Pixels(edits)) => {
-                let mut image = test.image(*image_index as usize).to_vec();
-                for edit in &edits.edits {
-                    let slot = image.get_mut(edit.pixel as usize).ok_or_else(|| {
-                        Error::InvalidInput(format!("pixel {} does not exist (0–63)", edit.pixel))
-                    })?;
-                    if !edit.value.is_finite() {
-                        return Err(Error::InvalidInput(format!(
-                            "pixel {} was given {}",
-                            edit.pixel, edit.value
-                        )));
-                    }
-                    *slot = edit.value.clamp(0.0, 1.0);
-                }
-                Ok(Artefact::images(&image))
-            }
+            (Task::PixelAttack { image_index, .. }, Settings::Pixels(edits)) => Ok(
+                Artefact::images(&apply_edits(test.image(*image_index as usize), &edits.edits)?),
+            ),
             (Task::Fgsm { .. }, Settings::Fgsm(s)) => Ok(Artefact::images(&fgsm(
                 ctx.target,
                 &test.pixels,

@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod mlp;
 pub mod progress;
 pub mod receipt;
+pub mod session;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -1,0 +1,146 @@
+//! What the Web Worker does, as plain values: the message protocol between page and worker, and
+//! a [`Session`] holding the loaded data and target model that answers each request. The
+//! worker binary only moves messages and yields between epochs; the decisions are here, where
+//! they are tested natively.
+
+use crate::attacks::{fgsm_curve, saliency};
+use crate::course::Exercise;
+use crate::digits::Digits;
+use crate::exercise::{apply_edits, Artefact, Base64, Context, PixelEdit, Settings};
+use crate::grade::Grade;
+use crate::mlp::Mlp;
+use crate::receipt::Receipt;
+use crate::train::{EpochReport, Trainer};
+use crate::{sha256_hex, Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Page → worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// The lab's data and target model, fetched by the page. Sent once, before anything else.
+    Load { digits: Base64, target: Base64 },
+    /// Run the learner's settings for an exercise, then grade the artefact.
+    Run { job: u32, exercise: Box<Exercise>, settings: Settings },
+    /// FGSM success rate over the test split at each ε.
+    FgsmCurve { job: u32, epsilons: Vec<f32> },
+    /// Test image `index` with the learner's pixel edits: the target model's probabilities and
+    /// gradient saliency for it.
+    Inspect { job: u32, index: u32, edits: Vec<PixelEdit> },
+    /// Stop a running training job after its current epoch.
+    Stop { job: u32 },
+}
+
+/// Worker → page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    Loaded { target_sha256: String },
+    /// A request could not be served; `job` is `None` for a failed `Load`.
+    Failed { job: Option<u32>, message: String },
+    Epoch { job: u32, report: EpochReport },
+    /// Graded. `stopped` when the learner pressed Stop (the model so far was graded).
+    Done { job: u32, grade: Grade, receipt: String, stopped: bool },
+    Curve { job: u32, points: Vec<(f32, f32)> },
+    Inspected { job: u32, inspection: Inspection },
+}
+
+/// A test image as edited, its true label, what the target model makes of it, and which
+/// pixels its loss is most sensitive to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Inspection {
+    pub original: Vec<f32>,
+    pub image: Vec<f32>,
+    pub label: u8,
+    pub probabilities: Vec<f32>,
+    pub saliency: Vec<f32>,
+}
+
+/// What a `Run` needs next: an artefact already made (attacks), or a trainer to run.
+pub enum Job {
+    Ready(Artefact),
+    Training(Box<Trainer>),
+}
+
+pub struct Session {
+    pub digits: Digits,
+    pub target: Mlp,
+    pub target_sha256: String,
+}
+
+impl Session {
+    /// Checks the data against its known hash before parsing, so a damaged or substituted file
+    /// is reported as such rather than as a confusing parse error.
+    pub fn load(digits: &[u8], target: &[u8]) -> Result<Self> {
+        let digits_hash = sha256_hex(digits);
+        if digits_hash != crate::digits::DIGITS_SHA256 {
+            return Err(Error::Data(format!(
+                "digits.csv.gz has SHA-256 {}…, not the lab's {}…; the file is damaged or was replaced",
+                &digits_hash[..12],
+                &crate::digits::DIGITS_SHA256[..12]
+            )));
+        }
+        Ok(Session {
+            digits: Digits::from_csv_gz(digits)?,
+            target: Mlp::from_safetensors(target)?,
+            target_sha256: sha256_hex(target),
+        })
+    }
+
+    pub fn context(&self) -> Context<'_> {
+        Context { digits: &self.digits, target: &self.target }
+    }
+
+    pub fn start(&self, exercise: &Exercise, settings: &Settings) -> Result<Job> {
+        match exercise.task.trainer(settings, &self.digits)? {
+            Some(trainer) => Ok(Job::Training(Box::new(trainer))),
+            None => Ok(Job::Ready(exercise.task.run(settings, &self.context(), |_| true)?)),
+        }
+    }
+
+    /// Grades an artefact and writes the receipt for it.
+    pub fn finish(&self, exercise: &Exercise, settings: Settings, artefact: Artefact) -> Result<(Grade, String)> {
+        let grade = exercise.task.grade(&self.context(), &artefact)?;
+        let receipt = Receipt::new(exercise, &self.target_sha256, settings, artefact, grade.clone());
+        Ok((grade, receipt.to_json()))
+    }
+
+    pub fn curve(&self, epsilons: &[f32]) -> Result<Vec<(f32, f32)>> {
+        if epsilons.len() > 64 {
+            return Err(Error::InvalidInput("at most 64 ε values per curve".into()));
+        }
+        fgsm_curve(&self.target, &self.digits.test, epsilons)
+    }
+
+    pub fn inspect(&self, index: u32, edits: &[PixelEdit]) -> Result<Inspection> {
+        let test = &self.digits.test;
+        if index as usize >= test.len() {
+            return Err(Error::InvalidInput(format!("there is no test image {index}")));
+        }
+        let original = test.image(index as usize).to_vec();
+        let label = test.labels[index as usize];
+        let image = apply_edits(&original, edits)?;
+        Ok(Inspection {
+            probabilities: self.target.probabilities(&image)?,
+            saliency: saliency(&self.target, &image, label)?,
+            original,
+            image,
+            label,
+        })
+    }
+
+    /// Serves a request that needs no training loop; `Load`, `Stop` and training runs are the
+    /// worker's (they involve its state and event loop).
+    pub fn answer(&self, request: &Request) -> Option<Response> {
+        let fail = |job: u32, e: Error| Response::Failed { job: Some(job), message: e.to_string() };
+        match request {
+            Request::FgsmCurve { job, epsilons } => Some(match self.curve(epsilons) {
+                Ok(points) => Response::Curve { job: *job, points },
+                Err(e) => fail(*job, e),
+            }),
+            Request::Inspect { job, index, edits } => Some(match self.inspect(*index, edits) {
+                Ok(inspection) => Response::Inspected { job: *job, inspection },
+                Err(e) => fail(*job, e),
+            }),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! The app shell: hash routes (deep links work on any static host without rewrites), the shared
+//! context (course, worker, progress), the home page and the lesson page.
+
+use crate::exercise_view::ExerciseView;
+use crate::lab::{load_course, Loaded};
+use crate::storage::LocalStorage;
+use crate::worker::WorkerHandle;
+use mlsec_core::course::Lesson;
+use mlsec_core::markdown::{render, Segment};
+use mlsec_core::progress::{Progress, ProgressBook, MAX_IMPORT_BYTES};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+#[derive(Clone, Routable, PartialEq)]
+pub enum Route {
+    #[at("/")]
+    Home,
+    #[at("/lesson/:id")]
+    Lesson { id: String },
+    #[not_found]
+    #[at("/not-found")]
+    NotFound,
+}
+
+/// What every page and exercise shares.
+#[derive(Clone)]
+pub struct Lab {
+    pub loaded: Rc<Loaded>,
+    pub worker: Rc<WorkerHandle>,
+    pub book: Rc<RefCell<ProgressBook<LocalStorage>>>,
+    /// Bumped on every progress change so that views re-render.
+    pub version: u32,
+    pub changed: Callback<()>,
+}
+
+impl PartialEq for Lab {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.loaded, &other.loaded) && Rc::ptr_eq(&self.book, &other.book) && self.version == other.version
+    }
+}
+
+impl Lab {
+    pub fn progress(&self) -> Progress {
+        self.book.borrow().progress().clone()
+    }
+    pub fn update(&self, change: impl FnOnce(&mut Progress)) {
+        self.book.borrow_mut().update(change);
+        self.changed.emit(());
+    }
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let loaded = use_state(|| None::<Result<Rc<Loaded>, String>>);
+    let worker = use_memo((), |_| WorkerHandle::spawn());
+    let book = use_memo((), |_| RefCell::new(ProgressBook::open(LocalStorage)));
+    let version = use_state(|| 0u32);
+    {
+        let loaded = loaded.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                loaded.set(Some(load_course().await.map(Rc::new)));
+            });
+        });
+    }
+    let body = match &*loaded {
+        None => html! { <p class="loading">{ "Loading the course…" }</p> },
+        Some(Err(e)) => html! {
+            <div class="error" data-testid="course-error">
+                <h2>{ "The course could not be loaded" }</h2>
+                <p>{ e }</p>
+            </div>
+        },
+        Some(Ok(l)) => {
+            let version_handle = version.clone();
+            let lab = Lab {
+                loaded: l.clone(),
+                worker: (*worker).clone(),
+                // One book for the app's lifetime (a memo), shared through the context.
+                book: book.clone(),
+                version: *version,
+                changed: Callback::from(move |_| version_handle.set(*version_handle + 1)),
+            };
+            html! {
+                <ContextProvider<Lab> context={lab}>
+                    <Switch<Route> render={switch} />
+                </ContextProvider<Lab>>
+            }
+        }
+    };
+    html! {
+        <HashRouter>
+            <header class="top">
+                <Link<Route> to={Route::Home} classes="brand">{ "MLSec Lab" }</Link<Route>>
+                <span class="tagline">{ "Attack and defend real models, in your browser" }</span>
+            </header>
+            <main>{ body }</main>
+        </HashRouter>
+    }
+}
+
+fn switch(route: Route) -> Html {
+    match route {
+        Route::Home => html! { <Home /> },
+        Route::Lesson { id } => html! { <LessonPage {id} /> },
+        Route::NotFound => html! {
+            <div class="error"><p>{ "There is no such page. " }<Link<Route> to={Route::Home}>{ "Back to the lessons" }</Link<Route>></p></div>
+        },
+    }
+}
+
+#[function_component(Home)]
+fn home() -> Html {
+    let lab = use_context::<Lab>().expect("lab context");
+    let progress = lab.progress();
+    let loaded = &lab.loaded;
+    let tracks = loaded.course.tracks.iter().map(|track| {
+        let lessons = track.lessons.iter().map(|id| match loaded.lesson(id) {
+            Some(Ok(lesson)) => lesson_card(lesson, &progress),
+            Some(Err(e)) => html! {
+                <li class="lesson broken" data-testid="lesson-error"><strong>{ id }</strong>{ ": this lesson could not be loaded: " }{ e }</li>
+            },
+            None => html! {},
+        });
+        html! {
+            <section class="track" data-testid="track">
+                <h2>{ &track.title }</h2>
+                <p>{ &track.summary }</p>
+                <ul class="lessons">{ for lessons }</ul>
+            </section>
+        }
+    });
+    html! {
+        <>
+            <h1>{ &loaded.course.title }</h1>
+            <ProgressPanel />
+            if !loaded.problems.is_empty() {
+                <details class="warning" data-testid="content-problems">
+                    <summary>{ format!("{} problems in the lesson files (for instructors)", loaded.problems.len()) }</summary>
+                    <ul>{ for loaded.problems.iter().map(|p| html! { <li>{ p }</li> }) }</ul>
+                </details>
+            }
+            { for tracks }
+        </>
+    }
+}
+
+fn tags(lesson: &Lesson) -> Html {
+    html! {
+        <span class="tags">
+            { for lesson.meta.owasp.iter().map(|t| html! { <span class="tag owasp" title="OWASP Top 10">{ t }</span> }) }
+            { for lesson.meta.atlas.iter().map(|t| html! { <span class="tag atlas" title="MITRE ATLAS">{ t }</span> }) }
+        </span>
+    }
+}
+
+fn lesson_card(lesson: &Lesson, progress: &Progress) -> Html {
+    let passed = lesson.exercises.iter().filter(|e| progress.record(&e.id).passed).count();
+    let total = lesson.exercises.len();
+    let status = if total > 0 && passed == total { "done" } else { "" };
+    html! {
+        <li class={classes!("lesson", status)}>
+            <Link<Route> to={Route::Lesson { id: lesson.id.clone() }}>
+                <span data-testid="lesson-link">{ &lesson.meta.title }</span>
+            </Link<Route>>
+            { " " }{ tags(lesson) }
+            <span class="count">{ format!("{passed}/{total} passed") }</span>
+            <p>{ &lesson.meta.summary }</p>
+        </li>
+    }
+}
+
+/// Progress summary, export and import. An import is checked whole before anything changes.
+#[function_component(ProgressPanel)]
+fn progress_panel() -> Html {
+    let lab = use_context::<Lab>().expect("lab context");
+    let error = use_state(|| None::<String>);
+    let info = use_state(|| None::<String>);
+    let passed = lab.progress().passed_count();
+    let total = lab.loaded.exercise_count();
+    let notice = lab.book.borrow().notice.clone();
+    let export = {
+        let lab = lab.clone();
+        Callback::from(move |_| download("mlsec-progress.json", &lab.progress().to_json()))
+    };
+    let import = {
+        let (lab, error, info) = (lab.clone(), error.clone(), info.clone());
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+            input.set_value("");
+            if file.size() > MAX_IMPORT_BYTES as f64 {
+                error.set(Some(format!("{} is {:.1} MB; a progress file is at most 1 MB. Nothing was changed.", file.name(), file.size() / 1e6)));
+                return;
+            }
+            let (lab, error, info) = (lab.clone(), error.clone(), info.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let name = file.name();
+                let text = gloo::file::futures::read_as_text(&gloo::file::File::from(file)).await;
+                let outcome = match text {
+                    Err(e) => Err(format!("{name} could not be read ({e})")),
+                    Ok(text) => lab.book.borrow_mut().import(&text).map_err(|e| format!("{name}: {e}")),
+                };
+                match outcome {
+                    Ok(n) => {
+                        error.set(None);
+                        info.set(Some(format!("Imported {n} exercise records from {name}.")));
+                        lab.changed.emit(());
+                    }
+                    Err(message) => {
+                        info.set(None);
+                        error.set(Some(format!("{message}. Your progress was not changed.")));
+                    }
+                }
+            });
+        })
+    };
+    html! {
+        <section class="progress-panel">
+            <p data-testid="progress-summary">{ format!("{passed} of {total} exercises passed") }</p>
+            if let Some(n) = notice { <p class="warning" data-testid="progress-notice">{ n }</p> }
+            <button onclick={export} data-testid="progress-export">{ "Export progress" }</button>
+            <label class="button">{ "Import progress… " }
+                <input type="file" accept=".json,application/json" onchange={import} data-testid="progress-import" />
+            </label>
+            if let Some(e) = &*error { <p class="error" role="alert" data-testid="progress-error">{ e }</p> }
+            if let Some(i) = &*info { <p class="info" data-testid="progress-info">{ i }</p> }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct LessonProps {
+    id: String,
+}
+
+#[function_component(LessonPage)]
+fn lesson_page(props: &LessonProps) -> Html {
+    let lab = use_context::<Lab>().expect("lab context");
+    let lesson = match lab.loaded.lesson(&props.id) {
+        None => return html! { <div class="error"><p>{ format!("There is no lesson '{}'. ", props.id) }<Link<Route> to={Route::Home}>{ "Back to the lessons" }</Link<Route>></p></div> },
+        Some(Err(e)) => return html! { <div class="error" data-testid="lesson-error"><p>{ format!("This lesson could not be loaded: {e}") }</p></div> },
+        Some(Ok(lesson)) => lesson,
+    };
+    let segments = render(&lesson.body).into_iter().map(|segment| match segment {
+        // Sanitised by the core (ammonia) before it gets here.
+        Segment::Html(html) => Html::from_html_unchecked(AttrValue::from(html)),
+        Segment::Exercise(id) => match lesson.exercise(&id) {
+            Some(exercise) => html! { <ExerciseView exercise={Rc::new(exercise.clone())} /> },
+            None => html! { <p class="error">{ format!("(exercise '{id}' is missing from exercises.toml)") }</p> },
+        },
+    });
+    html! {
+        <article class="lesson-page">
+            <p class="crumbs"><Link<Route> to={Route::Home}>{ "← All lessons" }</Link<Route>></p>
+            <h1>{ &lesson.meta.title }</h1>
+            <p class="meta">{ tags(lesson) }{ format!(" · about {} minutes", lesson.meta.minutes) }</p>
+            <div class="lesson-body" data-testid="lesson-body">{ for segments }</div>
+            if !lesson.meta.papers.is_empty() {
+                <section class="papers"><h2>{ "References" }</h2><ul>{ for lesson.meta.papers.iter().map(|p| html! { <li>{ p }</li> }) }</ul></section>
+            }
+        </article>
+    }
+}
+
+/// Offers `text` as a file download (a Blob URL on a detached link; nothing leaves the page).
+pub fn download(name: &str, text: &str) {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    if let Some(link) = gloo::utils::document().create_element("a").ok().and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok()) {
+        link.set_href(&url);
+        link.set_download(name);
+        link.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}

@@ -1,0 +1,11 @@
+//! MLSec Lab's browser side: a thin Yew UI, the Web Worker that runs the engine, and the
+//! localStorage backend for progress. Everything here is wasm32-only; the logic it shows and
+//! runs lives in `mlsec-core`.
+#![cfg(target_arch = "wasm32")]
+
+pub mod app;
+pub mod exercise_view;
+pub mod lab;
+pub mod plot;
+pub mod storage;
+pub mod worker;

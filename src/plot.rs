@@ -1,0 +1,84 @@
+//! Drawing on canvases: the live training curves and the FGSM success-vs-ε curve (plotters),
+//! and the 8×8 digit the learner paints. Canvas, not styled elements, because the page's
+//! Content-Security-Policy forbids inline styles.
+
+use mlsec_core::train::EpochReport;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+const LOSS: RGBColor = RGBColor(214, 90, 49);
+const ACCURACY: RGBColor = RGBColor(38, 110, 200);
+
+/// Loss (left axis) and test accuracy (right axis) per epoch.
+pub fn training_curves(canvas: HtmlCanvasElement, reports: &[EpochReport], epochs: u32) -> Option<()> {
+    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let max_loss = reports.iter().map(|r| r.train_loss).fold(0.5f32, f32::max) * 1.1;
+    let x_end = epochs.max(1) as f32;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .right_y_label_area_size(40)
+        .build_cartesian_2d(0f32..x_end, 0f32..max_loss)
+        .ok()?
+        .set_secondary_coord(0f32..x_end, 0f32..1f32);
+    chart.configure_mesh().x_desc("epoch").y_desc("training loss").draw().ok()?;
+    chart.configure_secondary_axes().y_desc("test accuracy").draw().ok()?;
+    chart
+        .draw_series(LineSeries::new(reports.iter().map(|r| (r.epoch as f32, r.train_loss)), LOSS.stroke_width(2)))
+        .ok()?
+        .label("training loss")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], LOSS));
+    chart
+        .draw_secondary_series(LineSeries::new(
+            reports.iter().map(|r| (r.epoch as f32, r.test_accuracy)),
+            ACCURACY.stroke_width(2),
+        ))
+        .ok()?
+        .label("test accuracy")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ACCURACY));
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().ok()?;
+    root.present().ok()
+}
+
+/// Attack success against ε, with the budget (vertical) and the pass mark (horizontal).
+pub fn success_curve(canvas: HtmlCanvasElement, points: &[(f32, f32)], budget: f32, pass: f32) -> Option<()> {
+    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let x_end = points.iter().map(|p| p.0).fold(budget, f32::max) * 1.05;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0f32..x_end, 0f32..1f32)
+        .ok()?;
+    chart.configure_mesh().x_desc("ε").y_desc("attack success").draw().ok()?;
+    chart.draw_series(LineSeries::new(vec![(budget, 0.0), (budget, 1.0)], BLACK.mix(0.4))).ok()?;
+    chart.draw_series(LineSeries::new(vec![(0.0, pass), (x_end, pass)], BLACK.mix(0.4))).ok()?;
+    chart.draw_series(LineSeries::new(points.iter().copied(), LOSS.stroke_width(2))).ok()?;
+    chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, LOSS.filled()))).ok()?;
+    root.present().ok()
+}
+
+/// The 8×8 image in grey, optionally tinted red by saliency, changed pixels outlined.
+pub fn digit(canvas: &HtmlCanvasElement, image: &[f32], saliency: Option<&[f32]>, changed: &[bool]) -> Option<()> {
+    let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    let cell = f64::from(canvas.width()) / 8.0;
+    for (i, &v) in image.iter().enumerate() {
+        let (x, y) = ((i % 8) as f64 * cell, (i / 8) as f64 * cell);
+        let shade = (255.0 * (1.0 - v.clamp(0.0, 1.0))) as u8;
+        ctx.set_fill_style_str(&format!("rgb({shade},{shade},{shade})"));
+        ctx.fill_rect(x, y, cell, cell);
+        if let Some(s) = saliency.and_then(|s| s.get(i)) {
+            ctx.set_fill_style_str(&format!("rgba(230,40,40,{:.3})", 0.7 * s.clamp(0.0, 1.0)));
+            ctx.fill_rect(x, y, cell, cell);
+        }
+        ctx.set_stroke_style_str(if changed.get(i).copied().unwrap_or(false) { "#f0a000" } else { "#ccc" });
+        ctx.set_line_width(if changed.get(i).copied().unwrap_or(false) { 4.0 } else { 1.0 });
+        ctx.stroke_rect(x + 1.0, y + 1.0, cell - 2.0, cell - 2.0);
+    }
+    Some(())
+}
