@@ -106,7 +106,7 @@ pub fn app() -> Html {
 fn switch(route: Route) -> Html {
     match route {
         Route::Home => html! { <Home /> },
-        Route::Lesson { id } => html! { <LessonPage {id} /> },
+        Route::Lesson { id } => html! { <LessonPage id={id.clone()} key={id} /> },
         Route::NotFound => html! {
             <div class="error"><p>{ "There is no such page. " }<Link<Route> to={Route::Home}>{ "Back to the lessons" }</Link<Route>></p></div>
         },
@@ -250,7 +250,8 @@ fn lesson_page(props: &LessonProps) -> Html {
         // Sanitised by the core (ammonia) before it gets here.
         Segment::Html(html) => Html::from_html_unchecked(AttrValue::from(html)),
         Segment::Exercise(id) => match lesson.exercise(&id) {
-            Some(exercise) => html! { <ExerciseView exercise={Rc::new(exercise.clone())} /> },
+            // Keyed, so moving to another lesson makes a fresh component instead of reusing state.
+            Some(exercise) => html! { <ExerciseView key={id.clone()} exercise={Rc::new(exercise.clone())} /> },
             None => html! { <p class="error">{ format!("(exercise '{id}' is missing from exercises.toml)") }</p> },
         },
     });

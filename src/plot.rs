@@ -8,6 +8,12 @@ use plotters_canvas::CanvasBackend;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
+/// Every chart text uses this one font. plotters measures text with a span carrying an inline
+/// style attribute built from the font; index.html's CSP allows exactly that one attribute value
+/// by hash ('unsafe-hashes'), so a new font or size here needs a new hash there (the end-to-end
+/// test fails on any CSP violation).
+const FONT: (&str, f64) = ("sans-serif", 13.0);
+
 const LOSS: RGBColor = RGBColor(214, 90, 49);
 const ACCURACY: RGBColor = RGBColor(38, 110, 200);
 
@@ -25,8 +31,8 @@ pub fn training_curves(canvas: HtmlCanvasElement, reports: &[EpochReport], epoch
         .build_cartesian_2d(0f32..x_end, 0f32..max_loss)
         .ok()?
         .set_secondary_coord(0f32..x_end, 0f32..1f32);
-    chart.configure_mesh().x_desc("epoch").y_desc("training loss").draw().ok()?;
-    chart.configure_secondary_axes().y_desc("test accuracy").draw().ok()?;
+    chart.configure_mesh().label_style(FONT).axis_desc_style(FONT).x_desc("epoch").y_desc("training loss").draw().ok()?;
+    chart.configure_secondary_axes().label_style(FONT).axis_desc_style(FONT).y_desc("test accuracy").draw().ok()?;
     chart
         .draw_series(LineSeries::new(reports.iter().map(|r| (r.epoch as f32, r.train_loss)), LOSS.stroke_width(2)))
         .ok()?
@@ -40,7 +46,7 @@ pub fn training_curves(canvas: HtmlCanvasElement, reports: &[EpochReport], epoch
         .ok()?
         .label("test accuracy")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ACCURACY));
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().ok()?;
+    chart.configure_series_labels().label_font(FONT).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().ok()?;
     root.present().ok()
 }
 
@@ -55,7 +61,7 @@ pub fn success_curve(canvas: HtmlCanvasElement, points: &[(f32, f32)], budget: f
         .y_label_area_size(40)
         .build_cartesian_2d(0f32..x_end, 0f32..1f32)
         .ok()?;
-    chart.configure_mesh().x_desc("ε").y_desc("attack success").draw().ok()?;
+    chart.configure_mesh().label_style(FONT).axis_desc_style(FONT).x_desc("ε").y_desc("attack success").draw().ok()?;
     chart.draw_series(LineSeries::new(vec![(budget, 0.0), (budget, 1.0)], BLACK.mix(0.4))).ok()?;
     chart.draw_series(LineSeries::new(vec![(0.0, pass), (x_end, pass)], BLACK.mix(0.4))).ok()?;
     chart.draw_series(LineSeries::new(points.iter().copied(), LOSS.stroke_width(2))).ok()?;
