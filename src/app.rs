@@ -39,7 +39,9 @@ pub struct Lab {
 
 impl PartialEq for Lab {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.loaded, &other.loaded) && Rc::ptr_eq(&self.book, &other.book) && self.version == other.version
+        Rc::ptr_eq(&self.loaded, &other.loaded)
+            && Rc::ptr_eq(&self.book, &other.book)
+            && self.version == other.version
     }
 }
 
@@ -159,9 +161,17 @@ fn tags(lesson: &Lesson) -> Html {
 }
 
 fn lesson_card(lesson: &Lesson, progress: &Progress) -> Html {
-    let passed = lesson.exercises.iter().filter(|e| progress.record(&e.id).passed).count();
+    let passed = lesson
+        .exercises
+        .iter()
+        .filter(|e| progress.record(&e.id).passed)
+        .count();
     let total = lesson.exercises.len();
-    let status = if total > 0 && passed == total { "done" } else { "" };
+    let status = if total > 0 && passed == total {
+        "done"
+    } else {
+        ""
+    };
     html! {
         <li class={classes!("lesson", status)}>
             <Link<Route> to={Route::Lesson { id: lesson.id.clone() }}>
@@ -191,10 +201,16 @@ fn progress_panel() -> Html {
         let (lab, error, info) = (lab.clone(), error.clone(), info.clone());
         Callback::from(move |e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
-            let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
             input.set_value("");
             if file.size() > MAX_IMPORT_BYTES as f64 {
-                error.set(Some(format!("{} is {:.1} MB; a progress file is at most 1 MB. Nothing was changed.", file.name(), file.size() / 1e6)));
+                error.set(Some(format!(
+                    "{} is {:.1} MB; a progress file is at most 1 MB. Nothing was changed.",
+                    file.name(),
+                    file.size() / 1e6
+                )));
                 return;
             }
             let (lab, error, info) = (lab.clone(), error.clone(), info.clone());
@@ -203,7 +219,11 @@ fn progress_panel() -> Html {
                 let text = gloo::file::futures::read_as_text(&gloo::file::File::from(file)).await;
                 let outcome = match text {
                     Err(e) => Err(format!("{name} could not be read ({e})")),
-                    Ok(text) => lab.book.borrow_mut().import(&text).map_err(|e| format!("{name}: {e}")),
+                    Ok(text) => lab
+                        .book
+                        .borrow_mut()
+                        .import(&text)
+                        .map_err(|e| format!("{name}: {e}")),
                 };
                 match outcome {
                     Ok(n) => {
@@ -242,8 +262,12 @@ struct LessonProps {
 fn lesson_page(props: &LessonProps) -> Html {
     let lab = use_context::<Lab>().expect("lab context");
     let lesson = match lab.loaded.lesson(&props.id) {
-        None => return html! { <div class="error"><p>{ format!("There is no lesson '{}'. ", props.id) }<Link<Route> to={Route::Home}>{ "Back to the lessons" }</Link<Route>></p></div> },
-        Some(Err(e)) => return html! { <div class="error" data-testid="lesson-error"><p>{ format!("This lesson could not be loaded: {e}") }</p></div> },
+        None => {
+            return html! { <div class="error"><p>{ format!("There is no lesson '{}'. ", props.id) }<Link<Route> to={Route::Home}>{ "Back to the lessons" }</Link<Route>></p></div> }
+        }
+        Some(Err(e)) => {
+            return html! { <div class="error" data-testid="lesson-error"><p>{ format!("This lesson could not be loaded: {e}") }</p></div> }
+        }
         Some(Ok(lesson)) => lesson,
     };
     let segments = render(&lesson.body).into_iter().map(|segment| match segment {
@@ -273,9 +297,17 @@ pub fn download(name: &str, text: &str) {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("application/json");
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
-    if let Some(link) = gloo::utils::document().create_element("a").ok().and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok()) {
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(link) = gloo::utils::document()
+        .create_element("a")
+        .ok()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
         link.set_href(&url);
         link.set_download(name);
         link.click();

@@ -66,15 +66,26 @@ fn split(settings: &Settings) -> (String, Map<String, Value>) {
 }
 
 fn drafts_of(settings: &Settings) -> BTreeMap<String, String> {
-    split(settings).1.into_iter().filter(|(_, v)| v.is_number()).map(|(k, v)| (k, v.to_string())).collect()
+    split(settings)
+        .1
+        .into_iter()
+        .filter(|(_, v)| v.is_number())
+        .map(|(k, v)| (k, v.to_string()))
+        .collect()
 }
 
 /// Builds settings from the learner's text fields, or says which field is not a number.
-fn settings_from(template: &Settings, task: &Task, drafts: &BTreeMap<String, String>) -> Result<Settings, String> {
+fn settings_from(
+    template: &Settings,
+    task: &Task,
+    drafts: &BTreeMap<String, String>,
+) -> Result<Settings, String> {
     let (tag, mut map) = split(template);
     for f in fields(task) {
         let text = drafts.get(f.key).map(|s| s.trim()).unwrap_or("");
-        let number: f64 = text.parse().map_err(|_| format!("{}: '{text}' is not a number", f.label))?;
+        let number: f64 = text
+            .parse()
+            .map_err(|_| format!("{}: '{text}' is not a number", f.label))?;
         if !number.is_finite() {
             return Err(format!("{}: '{text}' is not a finite number", f.label));
         }
@@ -90,7 +101,8 @@ fn settings_from(template: &Settings, task: &Task, drafts: &BTreeMap<String, Str
     }
     let mut outer = Map::new();
     outer.insert(tag, Value::Object(map));
-    serde_json::from_value(Value::Object(outer)).map_err(|e| format!("these settings are not valid: {e}"))
+    serde_json::from_value(Value::Object(outer))
+        .map_err(|e| format!("these settings are not valid: {e}"))
 }
 
 enum Running {
@@ -157,7 +169,13 @@ impl ExerciseView {
     }
 
     fn pixel_edits(&self) -> PixelEdits {
-        PixelEdits { edits: self.edits.iter().map(|(&pixel, &value)| PixelEdit { pixel, value }).collect() }
+        PixelEdits {
+            edits: self
+                .edits
+                .iter()
+                .map(|(&pixel, &value)| PixelEdit { pixel, value })
+                .collect(),
+        }
     }
 
     fn settings(&self, ctx: &Context<Self>) -> Result<Settings, String> {
@@ -181,8 +199,10 @@ impl Component for ExerciseView {
     type Properties = ExerciseProps;
 
     fn create(ctx: &Context<Self>) -> Self {
-        let (lab, listener) =
-            ctx.link().context::<Lab>(ctx.link().callback(Msg::LabChanged)).expect("lab context");
+        let (lab, listener) = ctx
+            .link()
+            .context::<Lab>(ctx.link().callback(Msg::LabChanged))
+            .expect("lab context");
         let mut view = ExerciseView {
             lab,
             _lab_listener: listener,
@@ -245,7 +265,11 @@ impl Component for ExerciseView {
                             _ => 0,
                         };
                         let exercise = Box::new((*exercise).clone());
-                        let job = self.request(ctx, |job| Request::Run { job, exercise, settings });
+                        let job = self.request(ctx, |job| Request::Run {
+                            job,
+                            exercise,
+                            settings,
+                        });
                         self.running = Running::Busy { job };
                     }
                 }
@@ -258,7 +282,10 @@ impl Component for ExerciseView {
             }
             Msg::Paint(pixel) => {
                 let value = if self.ink { 1.0 } else { 0.0 };
-                let original = self.inspection.as_ref().and_then(|i| i.original.get(pixel as usize).copied());
+                let original = self
+                    .inspection
+                    .as_ref()
+                    .and_then(|i| i.original.get(pixel as usize).copied());
                 if original == Some(value) {
                     self.edits.remove(&pixel);
                 } else {
@@ -285,11 +312,19 @@ impl Component for ExerciseView {
             }
             Msg::Worker(response) => match response {
                 Response::Epoch { report, .. } => self.reports.push(report),
-                Response::Done { job, grade, receipt, stopped } => {
+                Response::Done {
+                    job,
+                    grade,
+                    receipt,
+                    stopped,
+                } => {
                     self.lab.worker.forget(job);
                     self.running = Running::Idle;
                     if stopped {
-                        self.error = Some(format!("Stopped after {} epochs; the model so far was graded.", self.reports.len()));
+                        self.error = Some(format!(
+                            "Stopped after {} epochs; the model so far was graded.",
+                            self.reports.len()
+                        ));
                     }
                     self.lab.update(|p| p.record_attempt(&exercise.id, &grade));
                     self.grade = Some(grade);
@@ -299,7 +334,8 @@ impl Component for ExerciseView {
                     if let Some(job) = job {
                         self.lab.worker.forget(job);
                     }
-                    if matches!(self.running, Running::Busy { job: j } if Some(j) == job || job.is_none()) {
+                    if matches!(self.running, Running::Busy { job: j } if Some(j) == job || job.is_none())
+                    {
                         self.running = Running::Idle;
                     }
                     self.error = Some(message);
@@ -322,7 +358,11 @@ impl Component for ExerciseView {
         let task = &ctx.props().exercise.task;
         if let Some(canvas) = self.canvas.cast::<HtmlCanvasElement>() {
             match task {
-                Task::Fgsm { epsilon_budget, min_success, .. } if !self.curve.is_empty() => {
+                Task::Fgsm {
+                    epsilon_budget,
+                    min_success,
+                    ..
+                } if !self.curve.is_empty() => {
                     plot::success_curve(canvas, &self.curve, *epsilon_budget, *min_success);
                 }
                 _ if task.trains() => {
@@ -331,9 +371,15 @@ impl Component for ExerciseView {
                 _ => {}
             }
         }
-        if let (Some(canvas), Some(inspection)) = (self.digit.cast::<HtmlCanvasElement>(), &self.inspection) {
-            let changed: Vec<bool> =
-                inspection.image.iter().zip(&inspection.original).map(|(a, o)| (a - o).abs() > 1e-6).collect();
+        if let (Some(canvas), Some(inspection)) =
+            (self.digit.cast::<HtmlCanvasElement>(), &self.inspection)
+        {
+            let changed: Vec<bool> = inspection
+                .image
+                .iter()
+                .zip(&inspection.original)
+                .map(|(a, o)| (a - o).abs() > 1e-6)
+                .collect();
             let saliency = self.show_saliency.then_some(inspection.saliency.as_slice());
             plot::digit(&canvas, &inspection.image, saliency, &changed);
         }
@@ -382,9 +428,11 @@ impl Component for ExerciseView {
             html! {}
         };
         let chart = match &exercise.task {
-            Task::Fgsm { .. } | Task::TrainClassifier { .. } | Task::AdversarialTraining { .. } => html! {
-                <canvas ref={self.canvas.clone()} width="560" height="260" class="chart" data-testid={format!("{id}-chart")}></canvas>
-            },
+            Task::Fgsm { .. } | Task::TrainClassifier { .. } | Task::AdversarialTraining { .. } => {
+                html! {
+                    <canvas ref={self.canvas.clone()} width="560" height="260" class="chart" data-testid={format!("{id}-chart")}></canvas>
+                }
+            }
             _ => html! {},
         };
         let hints_shown = (record.hints_opened as usize).min(exercise.hints.len());
@@ -449,7 +497,10 @@ impl ExerciseView {
         let onclick = link.batch_callback(|e: MouseEvent| {
             let canvas: HtmlCanvasElement = e.target_unchecked_into();
             let cell = f64::from(canvas.client_width().max(1)) / 8.0;
-            let (x, y) = ((f64::from(e.offset_x()) / cell) as u32, (f64::from(e.offset_y()) / cell) as u32);
+            let (x, y) = (
+                (f64::from(e.offset_x()) / cell) as u32,
+                (f64::from(e.offset_y()) / cell) as u32,
+            );
             (x < 8 && y < 8).then_some(Msg::Paint(y * 8 + x))
         });
         let readout = self.inspection.as_ref().map(|i| {

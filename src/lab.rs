@@ -8,19 +8,34 @@ pub const DIGITS_URL: &str = "assets/digits/digits.csv.gz";
 pub const TARGET_URL: &str = "assets/models/digits-mlp.safetensors";
 
 async fn get(url: &str) -> Result<gloo::net::http::Response, String> {
-    let response = gloo::net::http::Request::get(url).send().await.map_err(|e| format!("{url}: {e}"))?;
+    let response = gloo::net::http::Request::get(url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
     if !response.ok() {
-        return Err(format!("{url}: the server answered {} {}", response.status(), response.status_text()));
+        return Err(format!(
+            "{url}: the server answered {} {}",
+            response.status(),
+            response.status_text()
+        ));
     }
     Ok(response)
 }
 
 pub async fn fetch_text(url: &str) -> Result<String, String> {
-    get(url).await?.text().await.map_err(|e| format!("{url}: {e}"))
+    get(url)
+        .await?
+        .text()
+        .await
+        .map_err(|e| format!("{url}: {e}"))
 }
 
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    get(url).await?.binary().await.map_err(|e| format!("{url}: {e}"))
+    get(url)
+        .await?
+        .binary()
+        .await
+        .map_err(|e| format!("{url}: {e}"))
 }
 
 /// The course as loaded. A lesson that fails to load or parse is kept as an error beside the
@@ -39,7 +54,11 @@ impl Loaded {
     }
 
     pub fn exercise_count(&self) -> usize {
-        self.lessons.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|l| l.exercises.len()).sum()
+        self.lessons
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .map(|l| l.exercises.len())
+            .sum()
     }
 }
 
@@ -55,7 +74,14 @@ pub async fn load_course() -> Result<Loaded, String> {
         .await;
         lessons.push((id.clone(), lesson));
     }
-    let parsed: Vec<Lesson> = lessons.iter().filter_map(|(_, r)| r.as_ref().ok().cloned()).collect();
+    let parsed: Vec<Lesson> = lessons
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().cloned())
+        .collect();
     let problems = check(&course, &parsed);
-    Ok(Loaded { course, lessons, problems })
+    Ok(Loaded {
+        course,
+        lessons,
+        problems,
+    })
 }

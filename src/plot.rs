@@ -18,7 +18,11 @@ const LOSS: RGBColor = RGBColor(214, 90, 49);
 const ACCURACY: RGBColor = RGBColor(38, 110, 200);
 
 /// Loss (left axis) and test accuracy (right axis) per epoch.
-pub fn training_curves(canvas: HtmlCanvasElement, reports: &[EpochReport], epochs: u32) -> Option<()> {
+pub fn training_curves(
+    canvas: HtmlCanvasElement,
+    reports: &[EpochReport],
+    epochs: u32,
+) -> Option<()> {
     let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
     root.fill(&WHITE).ok()?;
     let max_loss = reports.iter().map(|r| r.train_loss).fold(0.5f32, f32::max) * 1.1;
@@ -31,10 +35,26 @@ pub fn training_curves(canvas: HtmlCanvasElement, reports: &[EpochReport], epoch
         .build_cartesian_2d(0f32..x_end, 0f32..max_loss)
         .ok()?
         .set_secondary_coord(0f32..x_end, 0f32..1f32);
-    chart.configure_mesh().label_style(FONT).axis_desc_style(FONT).x_desc("epoch").y_desc("training loss").draw().ok()?;
-    chart.configure_secondary_axes().label_style(FONT).axis_desc_style(FONT).y_desc("test accuracy").draw().ok()?;
     chart
-        .draw_series(LineSeries::new(reports.iter().map(|r| (r.epoch as f32, r.train_loss)), LOSS.stroke_width(2)))
+        .configure_mesh()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .x_desc("epoch")
+        .y_desc("training loss")
+        .draw()
+        .ok()?;
+    chart
+        .configure_secondary_axes()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .y_desc("test accuracy")
+        .draw()
+        .ok()?;
+    chart
+        .draw_series(LineSeries::new(
+            reports.iter().map(|r| (r.epoch as f32, r.train_loss)),
+            LOSS.stroke_width(2),
+        ))
         .ok()?
         .label("training loss")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], LOSS));
@@ -46,12 +66,23 @@ pub fn training_curves(canvas: HtmlCanvasElement, reports: &[EpochReport], epoch
         .ok()?
         .label("test accuracy")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ACCURACY));
-    chart.configure_series_labels().label_font(FONT).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().ok()?;
+    chart
+        .configure_series_labels()
+        .label_font(FONT)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .ok()?;
     root.present().ok()
 }
 
 /// Attack success against ε, with the budget (vertical) and the pass mark (horizontal).
-pub fn success_curve(canvas: HtmlCanvasElement, points: &[(f32, f32)], budget: f32, pass: f32) -> Option<()> {
+pub fn success_curve(
+    canvas: HtmlCanvasElement,
+    points: &[(f32, f32)],
+    budget: f32,
+    pass: f32,
+) -> Option<()> {
     let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
     root.fill(&WHITE).ok()?;
     let x_end = points.iter().map(|p| p.0).fold(budget, f32::max) * 1.05;
@@ -61,16 +92,45 @@ pub fn success_curve(canvas: HtmlCanvasElement, points: &[(f32, f32)], budget: f
         .y_label_area_size(40)
         .build_cartesian_2d(0f32..x_end, 0f32..1f32)
         .ok()?;
-    chart.configure_mesh().label_style(FONT).axis_desc_style(FONT).x_desc("ε").y_desc("attack success").draw().ok()?;
-    chart.draw_series(LineSeries::new(vec![(budget, 0.0), (budget, 1.0)], BLACK.mix(0.4))).ok()?;
-    chart.draw_series(LineSeries::new(vec![(0.0, pass), (x_end, pass)], BLACK.mix(0.4))).ok()?;
-    chart.draw_series(LineSeries::new(points.iter().copied(), LOSS.stroke_width(2))).ok()?;
-    chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, LOSS.filled()))).ok()?;
+    chart
+        .configure_mesh()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .x_desc("ε")
+        .y_desc("attack success")
+        .draw()
+        .ok()?;
+    chart
+        .draw_series(LineSeries::new(
+            vec![(budget, 0.0), (budget, 1.0)],
+            BLACK.mix(0.4),
+        ))
+        .ok()?;
+    chart
+        .draw_series(LineSeries::new(
+            vec![(0.0, pass), (x_end, pass)],
+            BLACK.mix(0.4),
+        ))
+        .ok()?;
+    chart
+        .draw_series(LineSeries::new(
+            points.iter().copied(),
+            LOSS.stroke_width(2),
+        ))
+        .ok()?;
+    chart
+        .draw_series(points.iter().map(|&p| Circle::new(p, 3, LOSS.filled())))
+        .ok()?;
     root.present().ok()
 }
 
 /// The 8×8 image in grey, optionally tinted red by saliency, changed pixels outlined.
-pub fn digit(canvas: &HtmlCanvasElement, image: &[f32], saliency: Option<&[f32]>, changed: &[bool]) -> Option<()> {
+pub fn digit(
+    canvas: &HtmlCanvasElement,
+    image: &[f32],
+    saliency: Option<&[f32]>,
+    changed: &[bool],
+) -> Option<()> {
     let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
     let cell = f64::from(canvas.width()) / 8.0;
     for (i, &v) in image.iter().enumerate() {
@@ -82,8 +142,16 @@ pub fn digit(canvas: &HtmlCanvasElement, image: &[f32], saliency: Option<&[f32]>
             ctx.set_fill_style_str(&format!("rgba(230,40,40,{:.3})", 0.7 * s.clamp(0.0, 1.0)));
             ctx.fill_rect(x, y, cell, cell);
         }
-        ctx.set_stroke_style_str(if changed.get(i).copied().unwrap_or(false) { "#f0a000" } else { "#ccc" });
-        ctx.set_line_width(if changed.get(i).copied().unwrap_or(false) { 4.0 } else { 1.0 });
+        ctx.set_stroke_style_str(if changed.get(i).copied().unwrap_or(false) {
+            "#f0a000"
+        } else {
+            "#ccc"
+        });
+        ctx.set_line_width(if changed.get(i).copied().unwrap_or(false) {
+            4.0
+        } else {
+            1.0
+        });
         ctx.stroke_rect(x + 1.0, y + 1.0, cell - 2.0, cell - 2.0);
     }
     Some(())

@@ -15,12 +15,16 @@ fn storage() -> Result<web_sys::Storage, StoreError> {
 }
 
 fn describe(e: &wasm_bindgen::JsValue) -> String {
-    e.dyn_ref::<web_sys::DomException>().map(|d| d.name()).unwrap_or_else(|| format!("{e:?}"))
+    e.dyn_ref::<web_sys::DomException>()
+        .map(|d| d.name())
+        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 impl KeyValueStore for LocalStorage {
     fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        storage()?.get_item(key).map_err(|e| StoreError::Unavailable(describe(&e)))
+        storage()?
+            .get_item(key)
+            .map_err(|e| StoreError::Unavailable(describe(&e)))
     }
 
     fn set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {

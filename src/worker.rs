@@ -38,7 +38,10 @@ impl Worker for LabWorker {
     type Output = Response;
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
-        LabWorker { session: None, stop_requested: Rc::default() }
+        LabWorker {
+            session: None,
+            stop_requested: Rc::default(),
+        }
     }
 
     fn update(&mut self, _scope: &WorkerScope<Self>, _msg: ()) {}
@@ -52,7 +55,10 @@ impl Worker for LabWorker {
                     self.session = Some(Rc::new(session));
                     scope.respond(id, Response::Loaded { target_sha256 });
                 }
-                Err(e) => scope.respond(id, failed(None, format!("The lab's data could not be loaded: {e}"))),
+                Err(e) => scope.respond(
+                    id,
+                    failed(None, format!("The lab's data could not be loaded: {e}")),
+                ),
             },
             Request::Stop { job } => {
                 self.stop_requested.borrow_mut().insert(job);
@@ -63,12 +69,29 @@ impl Worker for LabWorker {
                     scope.respond(id, failed(job, "The lab's data is not loaded yet.".into()));
                     return;
                 };
-                if let Request::Run { job, exercise, settings } = request {
+                if let Request::Run {
+                    job,
+                    exercise,
+                    settings,
+                } = request
+                {
                     let scope = scope.clone();
                     let stop_requested = self.stop_requested.clone();
                     wasm_bindgen_futures::spawn_local(async move {
-                        let response = run(&session, job, &exercise, settings, &scope, id, &stop_requested).await;
-                        scope.respond(id, response.unwrap_or_else(|e| failed(Some(job), e.to_string())));
+                        let response = run(
+                            &session,
+                            job,
+                            &exercise,
+                            settings,
+                            &scope,
+                            id,
+                            &stop_requested,
+                        )
+                        .await;
+                        scope.respond(
+                            id,
+                            response.unwrap_or_else(|e| failed(Some(job), e.to_string())),
+                        );
                     });
                 } else if let Some(response) = session.answer(&request) {
                     scope.respond(id, response);
@@ -80,9 +103,10 @@ impl Worker for LabWorker {
 
 fn job_of(request: &Request) -> Option<u32> {
     match request {
-        Request::Run { job, .. } | Request::FgsmCurve { job, .. } | Request::Inspect { job, .. } | Request::Stop { job } => {
-            Some(*job)
-        }
+        Request::Run { job, .. }
+        | Request::FgsmCurve { job, .. }
+        | Request::Inspect { job, .. }
+        | Request::Stop { job } => Some(*job),
         Request::Load { .. } => None,
     }
 }
@@ -114,7 +138,12 @@ async fn run(
         }
     };
     let (grade, receipt) = session.finish(exercise, settings, artefact)?;
-    Ok(Response::Done { job, grade, receipt, stopped })
+    Ok(Response::Done {
+        job,
+        grade,
+        receipt,
+        stopped,
+    })
 }
 
 /// Where the worker's asset fetch stands.
@@ -159,7 +188,12 @@ impl WorkerHandle {
                 }
             })
             .spawn_with_loader("worker_loader.js");
-        Rc::new(WorkerHandle { bridge, listeners, next_job: Cell::new(1), load: RefCell::new(LoadState::Idle) })
+        Rc::new(WorkerHandle {
+            bridge,
+            listeners,
+            next_job: Cell::new(1),
+            load: RefCell::new(LoadState::Idle),
+        })
     }
 
     /// A fresh job number whose responses go to `listener`.
@@ -185,7 +219,10 @@ impl WorkerHandle {
                 drop(load);
                 if let Some(job) = job_of(&request) {
                     if let Some(cb) = self.listeners.borrow().get(&job) {
-                        cb.emit(Response::Failed { job: Some(job), message });
+                        cb.emit(Response::Failed {
+                            job: Some(job),
+                            message,
+                        });
                     }
                 }
             }
@@ -212,7 +249,10 @@ impl WorkerHandle {
         match fetched {
             Ok((digits, target)) => {
                 use mlsec_core::exercise::Base64;
-                self.bridge.send(Request::Load { digits: Base64(digits), target: Base64(target) });
+                self.bridge.send(Request::Load {
+                    digits: Base64(digits),
+                    target: Base64(target),
+                });
                 for request in queued {
                     self.bridge.send(request);
                 }
@@ -221,7 +261,10 @@ impl WorkerHandle {
                 let message = format!("The lab's data could not be downloaded: {message}");
                 *self.load.borrow_mut() = LoadState::Failed(message.clone());
                 for cb in self.listeners.borrow().values() {
-                    cb.emit(Response::Failed { job: None, message: message.clone() });
+                    cb.emit(Response::Failed {
+                        job: None,
+                        message: message.clone(),
+                    });
                 }
             }
         }

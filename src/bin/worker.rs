@@ -2,7 +2,9 @@
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use gloo::worker::Registrable;
-    mlsec_lab::worker::LabWorker::registrar().encoding::<mlsec_lab::worker::JsonCodec>().register();
+    mlsec_lab::worker::LabWorker::registrar()
+        .encoding::<mlsec_lab::worker::JsonCodec>()
+        .register();
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -128,14 +128,23 @@ pub fn pgd(
 
 /// Untargeted FGSM success rate (on originally-correct images) at each ε: the curve the FGSM
 /// exercise draws so the learner can pick ε.
-pub fn fgsm_curve(model: &Mlp, images: &crate::digits::Images, epsilons: &[f32]) -> Result<Vec<(f32, f32)>> {
+pub fn fgsm_curve(
+    model: &Mlp,
+    images: &crate::digits::Images,
+    epsilons: &[f32],
+) -> Result<Vec<(f32, f32)>> {
     let before = model.predict(&images.pixels)?;
-    let correct: Vec<usize> = (0..images.len()).filter(|&i| before[i] == images.labels[i]).collect();
+    let correct: Vec<usize> = (0..images.len())
+        .filter(|&i| before[i] == images.labels[i])
+        .collect();
     epsilons
         .iter()
         .map(|&eps| {
             let after = model.predict(&fgsm(model, &images.pixels, &images.labels, eps)?)?;
-            let fooled = correct.iter().filter(|&&i| after[i] != images.labels[i]).count();
+            let fooled = correct
+                .iter()
+                .filter(|&&i| after[i] != images.labels[i])
+                .count();
             Ok((eps, fooled as f32 / correct.len().max(1) as f32))
         })
         .collect()

@@ -262,11 +262,14 @@ fn attack_success(
 pub fn apply_edits(image: &[f32], edits: &[PixelEdit]) -> Result<Vec<f32>> {
     let mut image = image.to_vec();
     for edit in edits {
-        let slot = image
-            .get_mut(edit.pixel as usize)
-            .ok_or_else(|| Error::InvalidInput(format!("pixel {} does not exist (0–63)", edit.pixel)))?;
+        let slot = image.get_mut(edit.pixel as usize).ok_or_else(|| {
+            Error::InvalidInput(format!("pixel {} does not exist (0–63)", edit.pixel))
+        })?;
         if !edit.value.is_finite() {
-            return Err(Error::InvalidInput(format!("pixel {} was given {}", edit.pixel, edit.value)));
+            return Err(Error::InvalidInput(format!(
+                "pixel {} was given {}",
+                edit.pixel, edit.value
+            )));
         }
         *slot = edit.value.clamp(0.0, 1.0);
     }
@@ -395,12 +398,16 @@ impl Task {
     /// run epoch by epoch (the worker yields between epochs so Stop can land). `None` for attacks.
     pub fn trainer(&self, settings: &Settings, digits: &Digits) -> Result<Option<Trainer>> {
         Ok(match (self, settings) {
-            (Task::TrainClassifier { .. }, Settings::Train(config)) => Some(Trainer::new(digits, config.clone(), None)?),
+            (Task::TrainClassifier { .. }, Settings::Train(config)) => {
+                Some(Trainer::new(digits, config.clone(), None)?)
+            }
             (Task::AdversarialTraining { .. }, Settings::AdvTrain(config)) => {
                 let (config, adversary) = config.split();
                 Some(Trainer::new(digits, config, Some(adversary))?)
             }
-            (Task::TrainClassifier { .. } | Task::AdversarialTraining { .. }, _) => return Err(wrong_settings()),
+            (Task::TrainClassifier { .. } | Task::AdversarialTraining { .. }, _) => {
+                return Err(wrong_settings())
+            }
             _ => None,
         })
     }
@@ -424,9 +431,12 @@ impl Task {
         }
         let test = &ctx.digits.test;
         match (self, settings) {
-            (Task::PixelAttack { image_index, .. }, Settings::Pixels(edits)) => Ok(
-                Artefact::images(&apply_edits(test.image(*image_index as usize), &edits.edits)?),
-            ),
+            (Task::PixelAttack { image_index, .. }, Settings::Pixels(edits)) => {
+                Ok(Artefact::images(&apply_edits(
+                    test.image(*image_index as usize),
+                    &edits.edits,
+                )?))
+            }
             (Task::Fgsm { .. }, Settings::Fgsm(s)) => Ok(Artefact::images(&fgsm(
                 ctx.target,
                 &test.pixels,

@@ -55,6 +55,8 @@ pub fn to_safe_html(markdown: &str) -> String {
     html::push_html(&mut raw, Parser::new_ext(markdown, options));
     ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer"))
+        // Lesson links lead away from the exercise; a new tab keeps the learner's work.
+        .set_tag_attribute_value("a", "target", "_blank")
         .clean(&raw)
         .to_string()
 }

@@ -89,7 +89,9 @@ impl Mlp {
     /// Class probabilities (softmax) for one image.
     pub fn probabilities(&self, image: &[f32]) -> Result<Vec<f32>> {
         let x = Tensor::from_slice(image, (1, PIXELS), &Device::Cpu)?;
-        Ok(candle_nn::ops::softmax_last_dim(&self.forward(&x)?)?.flatten_all()?.to_vec1::<f32>()?)
+        Ok(candle_nn::ops::softmax_last_dim(&self.forward(&x)?)?
+            .flatten_all()?
+            .to_vec1::<f32>()?)
     }
 
     /// Fraction of `images` classified correctly.

@@ -196,13 +196,20 @@ impl KeyValueStore for MemoryStore {
 pub struct ProgressBook<S: KeyValueStore> {
     store: S,
     progress: Progress,
+    /// Unreadable stored data that could not yet be backed up. While it is here, nothing is
+    /// written over it: each save retries the backup first.
+    unbacked: Option<String>,
     pub notice: Option<String>,
 }
 
+const UNBACKED: &str = "The browser's storage is full, so the unreadable data could not be copied. It is left untouched, and your new progress is kept for this visit only: export it, or free some storage.";
+
 impl<S: KeyValueStore> ProgressBook<S> {
     /// Loads progress. A store that cannot be read as progress is copied to [`BACKUP_KEY`]
-    /// untouched and the learner starts afresh, told where the old data went.
+    /// untouched and the learner starts afresh, told where the old data went. If even the copy
+    /// fails, the old data is left where it is and never overwritten.
     pub fn open(mut store: S) -> Self {
+        let mut unbacked = None;
         let (progress, notice) = match store.get(STORE_KEY) {
             Ok(None) => (Progress::default(), None),
             Ok(Some(text)) => match Progress::parse(&text) {
@@ -210,7 +217,10 @@ impl<S: KeyValueStore> ProgressBook<S> {
                 Err(e) => {
                     let kept = match store.set(BACKUP_KEY, &text) {
                         Ok(()) => format!("The unreadable data was kept under '{BACKUP_KEY}'."),
-                        Err(_) => "The browser storage is full, so the unreadable data could not be copied; it stays in place until you pass an exercise.".to_string(),
+                        Err(_) => {
+                            unbacked = Some(text);
+                            UNBACKED.to_string()
+                        }
                     };
                     (Progress::default(), Some(format!("Your saved progress could not be read ({e}). {kept} Starting with a fresh record.")))
                 }
@@ -220,6 +230,7 @@ impl<S: KeyValueStore> ProgressBook<S> {
         ProgressBook {
             store,
             progress,
+            unbacked,
             notice,
         }
     }
@@ -240,6 +251,15 @@ impl<S: KeyValueStore> ProgressBook<S> {
     }
 
     fn save(&mut self) {
+        if let Some(text) = &self.unbacked {
+            match self.store.set(BACKUP_KEY, text) {
+                Ok(()) => self.unbacked = None,
+                Err(_) => {
+                    self.notice = Some(UNBACKED.to_string());
+                    return;
+                }
+            }
+        }
         match self.store.set(STORE_KEY, &self.progress.to_json()) {
             Ok(()) => {}
             Err(e) => self.notice = Some(store_problem(&e)),

@@ -20,12 +20,20 @@ pub enum Request {
     /// The lab's data and target model, fetched by the page. Sent once, before anything else.
     Load { digits: Base64, target: Base64 },
     /// Run the learner's settings for an exercise, then grade the artefact.
-    Run { job: u32, exercise: Box<Exercise>, settings: Settings },
+    Run {
+        job: u32,
+        exercise: Box<Exercise>,
+        settings: Settings,
+    },
     /// FGSM success rate over the test split at each ε.
     FgsmCurve { job: u32, epsilons: Vec<f32> },
     /// Test image `index` with the learner's pixel edits: the target model's probabilities and
     /// gradient saliency for it.
-    Inspect { job: u32, index: u32, edits: Vec<PixelEdit> },
+    Inspect {
+        job: u32,
+        index: u32,
+        edits: Vec<PixelEdit>,
+    },
     /// Stop a running training job after its current epoch.
     Stop { job: u32 },
 }
@@ -33,14 +41,33 @@ pub enum Request {
 /// Worker → page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Response {
-    Loaded { target_sha256: String },
+    Loaded {
+        target_sha256: String,
+    },
     /// A request could not be served; `job` is `None` for a failed `Load`.
-    Failed { job: Option<u32>, message: String },
-    Epoch { job: u32, report: EpochReport },
+    Failed {
+        job: Option<u32>,
+        message: String,
+    },
+    Epoch {
+        job: u32,
+        report: EpochReport,
+    },
     /// Graded. `stopped` when the learner pressed Stop (the model so far was graded).
-    Done { job: u32, grade: Grade, receipt: String, stopped: bool },
-    Curve { job: u32, points: Vec<(f32, f32)> },
-    Inspected { job: u32, inspection: Inspection },
+    Done {
+        job: u32,
+        grade: Grade,
+        receipt: String,
+        stopped: bool,
+    },
+    Curve {
+        job: u32,
+        points: Vec<(f32, f32)>,
+    },
+    Inspected {
+        job: u32,
+        inspection: Inspection,
+    },
 }
 
 /// A test image as edited, its true label, what the target model makes of it, and which
@@ -86,20 +113,38 @@ impl Session {
     }
 
     pub fn context(&self) -> Context<'_> {
-        Context { digits: &self.digits, target: &self.target }
+        Context {
+            digits: &self.digits,
+            target: &self.target,
+        }
     }
 
     pub fn start(&self, exercise: &Exercise, settings: &Settings) -> Result<Job> {
         match exercise.task.trainer(settings, &self.digits)? {
             Some(trainer) => Ok(Job::Training(Box::new(trainer))),
-            None => Ok(Job::Ready(exercise.task.run(settings, &self.context(), |_| true)?)),
+            None => Ok(Job::Ready(exercise.task.run(
+                settings,
+                &self.context(),
+                |_| true,
+            )?)),
         }
     }
 
     /// Grades an artefact and writes the receipt for it.
-    pub fn finish(&self, exercise: &Exercise, settings: Settings, artefact: Artefact) -> Result<(Grade, String)> {
+    pub fn finish(
+        &self,
+        exercise: &Exercise,
+        settings: Settings,
+        artefact: Artefact,
+    ) -> Result<(Grade, String)> {
         let grade = exercise.task.grade(&self.context(), &artefact)?;
-        let receipt = Receipt::new(exercise, &self.target_sha256, settings, artefact, grade.clone());
+        let receipt = Receipt::new(
+            exercise,
+            &self.target_sha256,
+            settings,
+            artefact,
+            grade.clone(),
+        );
         Ok((grade, receipt.to_json()))
     }
 
@@ -113,7 +158,9 @@ impl Session {
     pub fn inspect(&self, index: u32, edits: &[PixelEdit]) -> Result<Inspection> {
         let test = &self.digits.test;
         if index as usize >= test.len() {
-            return Err(Error::InvalidInput(format!("there is no test image {index}")));
+            return Err(Error::InvalidInput(format!(
+                "there is no test image {index}"
+            )));
         }
         let original = test.image(index as usize).to_vec();
         let label = test.labels[index as usize];
@@ -130,14 +177,20 @@ impl Session {
     /// Serves a request that needs no training loop; `Load`, `Stop` and training runs are the
     /// worker's (they involve its state and event loop).
     pub fn answer(&self, request: &Request) -> Option<Response> {
-        let fail = |job: u32, e: Error| Response::Failed { job: Some(job), message: e.to_string() };
+        let fail = |job: u32, e: Error| Response::Failed {
+            job: Some(job),
+            message: e.to_string(),
+        };
         match request {
             Request::FgsmCurve { job, epsilons } => Some(match self.curve(epsilons) {
                 Ok(points) => Response::Curve { job: *job, points },
                 Err(e) => fail(*job, e),
             }),
             Request::Inspect { job, index, edits } => Some(match self.inspect(*index, edits) {
-                Ok(inspection) => Response::Inspected { job: *job, inspection },
+                Ok(inspection) => Response::Inspected {
+                    job: *job,
+                    inspection,
+                },
                 Err(e) => fail(*job, e),
             }),
             _ => None,

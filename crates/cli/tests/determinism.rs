@@ -1,0 +1,64 @@
+//! The native half of the determinism check: the same figures tests/browser.rs expects in the
+//! browser (tests/golden/determinism.json).
+
+use mlsec_core::course::parse_lesson;
+use mlsec_core::exercise::Context;
+use mlsec_core::session::Session;
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{ROOT}/{path}")).unwrap()
+}
+
+#[test]
+fn native_results_match_the_golden_figures() {
+    let golden: serde_json::Value =
+        serde_json::from_str(&read("tests/golden/determinism.json")).unwrap();
+    let digits = std::fs::read(format!("{ROOT}/assets/digits/digits.csv.gz")).unwrap();
+    let target = std::fs::read(format!("{ROOT}/assets/models/digits-mlp.safetensors")).unwrap();
+    let session = Session::load(&digits, &target).unwrap();
+    let ctx: Context = session.context();
+
+    let lesson = parse_lesson(
+        "first-model",
+        &read("lessons/first-model/lesson.md"),
+        &read("lessons/first-model/exercises.toml"),
+    )
+    .unwrap();
+    let train = &lesson.exercises[0];
+    let initial = mlsec_core::mlp::Mlp::init(2)
+        .unwrap()
+        .to_safetensors()
+        .unwrap();
+    assert_eq!(
+        mlsec_core::sha256_hex(&initial),
+        golden["initial_model_sha256_seed_2"].as_str().unwrap()
+    );
+    let artefact = train
+        .task
+        .run(&train.task.solution(), &ctx, |_| true)
+        .unwrap();
+    let grade = train.task.grade(&ctx, &artefact).unwrap();
+    assert_eq!(
+        grade.figures[0].value as f32,
+        golden["train_digits_accuracy"].as_f64().unwrap() as f32
+    );
+
+    let lesson = parse_lesson(
+        "fgsm",
+        &read("lessons/fgsm/lesson.md"),
+        &read("lessons/fgsm/exercises.toml"),
+    )
+    .unwrap();
+    let fgsm = &lesson.exercises[0];
+    let artefact = fgsm
+        .task
+        .run(&fgsm.task.solution(), &ctx, |_| true)
+        .unwrap();
+    let grade = fgsm.task.grade(&ctx, &artefact).unwrap();
+    assert_eq!(
+        grade.figures[0].value as f32,
+        golden["fgsm_success_at_0_2"].as_f64().unwrap() as f32
+    );
+}

@@ -1,0 +1,553 @@
+//! The course format (lessons/FORMAT.md): parsing, the static checks `check-content` relies
+//! on, and markdown rendering that splits at directives and can never run code.
+
+mod common;
+
+use common::*;
+use mlsec_core::course::{check, parse_course, parse_lesson, valid_id, Course, Lesson};
+use mlsec_core::exercise::Task;
+use mlsec_core::markdown::{directive, render, to_safe_html, Segment};
+use mlsec_core::Error;
+
+fn shipped() -> (Course, Vec<Lesson>) {
+    course().clone()
+}
+
+fn lesson_mut<'a>(lessons: &'a mut [Lesson], id: &str) -> &'a mut Lesson {
+    lessons.iter_mut().find(|l| l.id == id).unwrap()
+}
+
+/// Asserts some problem contains every one of `parts`.
+fn assert_problem(problems: &[String], parts: &[&str]) {
+    assert!(
+        problems
+            .iter()
+            .any(|p| parts.iter().all(|part| p.contains(part))),
+        "no problem mentions {parts:?}; problems: {problems:#?}"
+    );
+}
+
+fn content_error(result: mlsec_core::Result<Lesson>) -> String {
+    match result {
+        Err(Error::Content(msg)) => msg,
+        Err(other) => panic!("expected Error::Content, got {other:?}"),
+        Ok(l) => panic!("accepted lesson '{}'", l.id),
+    }
+}
+
+// ---------------------------------------------------------------- the shipped course
+
+#[test]
+fn shipped_course_has_no_problems() {
+    let (course, lessons) = course();
+    let problems = check(course, lessons);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(
+        lessons.len(),
+        course.tracks.iter().map(|t| t.lessons.len()).sum::<usize>()
+    );
+    assert!(exercises().len() >= 5);
+    for lesson in lessons {
+        assert!(
+            !lesson.exercises.is_empty(),
+            "lesson {} has no exercise",
+            lesson.id
+        );
+        assert!(!lesson.meta.title.is_empty() && !lesson.body.is_empty());
+        assert!(
+            !lesson.body.starts_with("+++"),
+            "{}: front matter left in the body",
+            lesson.id
+        );
+    }
+}
+
+#[test]
+fn shipped_lessons_render_their_exercises_in_place() {
+    let (_, lessons) = course();
+    for lesson in lessons {
+        let segments = render(&lesson.body);
+        let placed: Vec<&str> = segments
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Exercise(id) => Some(id.as_str()),
+                Segment::Html(_) => None,
+            })
+            .collect();
+        let declared: Vec<&str> = lesson.exercises.iter().map(|e| e.id.as_str()).collect();
+        let mut sorted = placed.clone();
+        sorted.sort();
+        let mut want = declared.clone();
+        want.sort();
+        assert_eq!(sorted, want, "lesson {}", lesson.id);
+        assert!(
+            matches!(segments[0], Segment::Html(_)),
+            "lesson {} starts with prose",
+            lesson.id
+        );
+        for s in &segments {
+            if let Segment::Html(html) = s {
+                assert!(
+                    !html.contains("{{#exercise"),
+                    "lesson {}: a directive leaked",
+                    lesson.id
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- check()
+
+#[test]
+fn check_reports_a_duplicate_id() {
+    // An exercise reusing another lesson's exercise id.
+    let (course, mut lessons) = shipped();
+    let taken = lessons[0].exercises[0].id.clone();
+    let victim = lesson_mut(&mut lessons, "fgsm");
+    let old = victim.exercises[0].id.clone();
+    victim.exercises[0].id = taken.clone();
+    victim.body = victim.body.replace(&old, &taken);
+    assert_problem(&check(&course, &lessons), &[&taken, "used twice"]);
+
+    // An exercise named like a lesson: lessons and exercises share one namespace.
+    let (course, mut lessons) = shipped();
+    let victim = lesson_mut(&mut lessons, "fgsm");
+    let old = victim.exercises[0].id.clone();
+    victim.exercises[0].id = "first-model".into();
+    victim.body = victim.body.replace(&old, "first-model");
+    assert_problem(&check(&course, &lessons), &["first-model", "used twice"]);
+
+    // A track named like a lesson.
+    let (mut course, lessons) = shipped();
+    course.tracks[0].id = "fgsm".into();
+    assert_problem(&check(&course, &lessons), &["fgsm", "used twice"]);
+}
+
+#[test]
+fn check_reports_an_exercise_placed_twice_or_not_at_all() {
+    let (course, mut lessons) = shipped();
+    let lesson = lesson_mut(&mut lessons, "fgsm");
+    lesson.body.push_str("\n{{#exercise fgsm-untargeted}}\n");
+    assert_problem(
+        &check(&course, &lessons),
+        &["fgsm-untargeted", "placed 2 times"],
+    );
+
+    let (course, mut lessons) = shipped();
+    let lesson = lesson_mut(&mut lessons, "fgsm");
+    lesson.body = lesson.body.replace("{{#exercise fgsm-untargeted}}", "");
+    assert_problem(
+        &check(&course, &lessons),
+        &["fgsm-untargeted", "placed 0 times"],
+    );
+}
+
+#[test]
+fn check_reports_a_directive_naming_a_missing_exercise() {
+    let (course, mut lessons) = shipped();
+    lesson_mut(&mut lessons, "pgd-targeted")
+        .body
+        .push_str("\n{{#exercise ghost-exercise}}\n");
+    assert_problem(
+        &check(&course, &lessons),
+        &["pgd-targeted", "ghost-exercise", "lacks"],
+    );
+    // An exercise of *another* lesson does not count as this lesson's.
+    let (course, mut lessons) = shipped();
+    lesson_mut(&mut lessons, "pgd-targeted")
+        .body
+        .push_str("\n{{#exercise fgsm-untargeted}}\n");
+    assert_problem(
+        &check(&course, &lessons),
+        &["pgd-targeted", "fgsm-untargeted", "lacks"],
+    );
+}
+
+#[test]
+fn check_reports_empty_and_missing_hints() {
+    let (course, mut lessons) = shipped();
+    lessons[1].exercises[0].hints[1] = "   ".into();
+    assert_problem(
+        &check(&course, &lessons),
+        &[&lessons[1].exercises[0].id, "hint 2 is empty"],
+    );
+    let (course, mut lessons) = shipped();
+    lessons[2].exercises[0].hints.clear();
+    assert_problem(
+        &check(&course, &lessons),
+        &[&lessons[2].exercises[0].id, "no hints"],
+    );
+}
+
+#[test]
+fn check_reports_invalid_ids() {
+    for bad in ["Fgsm_Untargeted", "fgsm untargeted", "", "ünïcode"] {
+        let (course, mut lessons) = shipped();
+        let lesson = lesson_mut(&mut lessons, "fgsm");
+        lesson.exercises[0].id = bad.into();
+        assert_problem(
+            &check(&course, &lessons),
+            &[&format!("'{bad}'"), "must be 1–64"],
+        );
+    }
+    let (mut course, mut lessons) = shipped();
+    let long = "l".repeat(65);
+    course.tracks[1].lessons[1] = long.clone();
+    lesson_mut(&mut lessons, "evasion-by-hand").id = long.clone();
+    assert_problem(&check(&course, &lessons), &[&long, "must be 1–64"]);
+}
+
+#[test]
+fn check_reports_course_structure_problems() {
+    let (mut course, lessons) = shipped();
+    course.tracks[1].lessons.push("no-such-lesson".into());
+    assert_problem(
+        &check(&course, &lessons),
+        &["no-such-lesson", "does not exist"],
+    );
+
+    let (mut course, lessons) = shipped();
+    course.tracks[0].lessons.push("fgsm".into());
+    assert_problem(&check(&course, &lessons), &["fgsm", "listed by 2 tracks"]);
+
+    let (mut course, lessons) = shipped();
+    course.tracks[1].lessons.retain(|l| l != "fgsm");
+    assert_problem(&check(&course, &lessons), &["fgsm", "listed by 0 tracks"]);
+
+    let (mut course, lessons) = shipped();
+    course.tracks[0].lessons.clear();
+    assert_problem(&check(&course, &lessons), &["lists no lessons"]);
+
+    let (course, mut lessons) = shipped();
+    lessons[0].meta.title = " ".into();
+    assert_problem(&check(&course, &lessons), &["empty title"]);
+    let (course, mut lessons) = shipped();
+    lessons[0].exercises[0].goal = "".into();
+    assert_problem(&check(&course, &lessons), &["needs a title and a goal"]);
+}
+
+#[test]
+fn check_reports_insane_task_numbers() {
+    let (course, mut lessons) = shipped();
+    for lesson in lessons.iter_mut() {
+        for ex in lesson.exercises.iter_mut() {
+            match &mut ex.task {
+                Task::Fgsm { min_success, .. } => *min_success = 1.5,
+                Task::PgdTargeted {
+                    target_class,
+                    source_class,
+                    ..
+                } => *target_class = *source_class,
+                Task::PixelAttack { image_index, .. } => *image_index = 360,
+                Task::TrainClassifier {
+                    min_test_accuracy, ..
+                } => *min_test_accuracy = f32::NAN,
+                Task::AdversarialTraining { epsilon, .. } => *epsilon = -0.1,
+            }
+        }
+    }
+    let problems = check(&course, &lessons);
+    assert_problem(&problems, &["fgsm-untargeted", "min_success"]);
+    assert_problem(&problems, &["pgd-3-to-8", "two different digits"]);
+    assert_problem(&problems, &["pixel-attack-by-hand", "image_index"]);
+    assert_problem(&problems, &["train-digits", "min_test_accuracy"]);
+    assert_problem(&problems, &["adv-train-robust", "epsilon"]);
+    assert_eq!(problems.len(), 5, "{problems:#?}");
+}
+
+#[test]
+fn valid_ids() {
+    for ok in ["a", "fgsm-untargeted", "pgd-3-to-8", "0", &"x".repeat(64)] {
+        assert!(valid_id(ok), "{ok}");
+    }
+    for bad in [
+        "",
+        "A",
+        "a_b",
+        "a b",
+        "a.b",
+        "a/b",
+        "é",
+        "<script>",
+        &"x".repeat(65),
+    ] {
+        assert!(!valid_id(bad), "{bad}");
+    }
+}
+
+// ---------------------------------------------------------------- parsing
+
+#[test]
+fn parse_lesson_errors_name_the_file() {
+    let (md, ex) = lesson_files("first-model");
+    let body = md.splitn(3, "+++").nth(2).unwrap();
+    let msg = content_error(parse_lesson("first-model", body, &ex));
+    assert!(
+        msg.contains("first-model/lesson.md") && msg.contains("+++"),
+        "{msg}"
+    );
+    // Front matter opened but never closed.
+    let unclosed = md.replacen("\n+++\n", "\n\n", 1);
+    assert!(unclosed.starts_with("+++\n") && unclosed.matches("+++").count() == 1);
+    let msg = content_error(parse_lesson("first-model", &unclosed, &ex));
+    assert!(
+        msg.contains("first-model/lesson.md") && msg.contains("not closed"),
+        "{msg}"
+    );
+    // Bad TOML, and an unknown key, in the front matter.
+    let msg = content_error(parse_lesson(
+        "first-model",
+        &md.replacen("title =", "title ==", 1),
+        &ex,
+    ));
+    assert!(msg.contains("first-model/lesson.md front matter"), "{msg}");
+    let msg = content_error(parse_lesson(
+        "first-model",
+        &md.replacen("+++\n", "+++\nauthor = \"me\"\n", 1),
+        &ex,
+    ));
+    assert!(
+        msg.contains("first-model/lesson.md") && msg.contains("author"),
+        "{msg}"
+    );
+    // exercises.toml problems name that file.
+    let msg = content_error(parse_lesson("first-model", &md, "[[exercise]]\nid = 3"));
+    assert!(msg.contains("first-model/exercises.toml"), "{msg}");
+}
+
+#[test]
+fn exercises_toml_refuses_unknown_kinds_and_keys() {
+    let (md, ex) = lesson_files("fgsm");
+    assert!(parse_lesson("fgsm", &md, &ex).is_ok());
+    let msg = content_error(parse_lesson(
+        "fgsm",
+        &md,
+        &ex.replace("kind = \"fgsm\"", "kind = \"fgsm2\""),
+    ));
+    assert!(msg.contains("fgsm/exercises.toml"), "{msg}");
+    // A misspelt key must not be silently ignored (here: a typo for a task key).
+    let typo = ex.replace("min_success = 0.9", "min_success = 0.9\nmin_sucess = 0.5");
+    assert_ne!(typo, ex);
+    content_error(parse_lesson("fgsm", &md, &typo));
+    let typo = ex.replace(
+        "[exercise.task.solution]\n",
+        "[exercise.task.solution]\nepsilonn = 0.1\n",
+    );
+    assert_ne!(typo, ex);
+    content_error(parse_lesson("fgsm", &md, &typo));
+    let typo = ex.replace("solution_notes =", "solution_note = \"\"\nsolution_notes =");
+    content_error(parse_lesson("fgsm", &md, &typo));
+    // A missing required key.
+    let missing = ex.replace("epsilon_budget = 0.2\n", "");
+    assert_ne!(missing, ex);
+    content_error(parse_lesson("fgsm", &md, &missing));
+}
+
+#[test]
+fn parse_lesson_accepts_bom_crlf_and_no_exercises() {
+    let (md, ex) = lesson_files("fgsm");
+    let plain = parse_lesson("fgsm", &md, &ex).unwrap();
+    let windows = format!("\u{feff}{}", md.replace('\n', "\r\n"));
+    let parsed = parse_lesson("fgsm", &windows, &ex).unwrap();
+    assert_eq!(parsed.meta, plain.meta);
+    assert_eq!(parsed.body, plain.body);
+    assert_eq!(parsed.exercises, plain.exercises);
+    // exercises.toml may be missing (lab.rs reads it as empty).
+    assert!(parse_lesson("fgsm", &md, "").unwrap().exercises.is_empty());
+    // Front matter closed at the very end of the file: an empty body.
+    let only_meta = parse_lesson("x", "+++\ntitle = \"T\"\n+++", "").unwrap();
+    assert_eq!(only_meta.meta.title, "T");
+    assert_eq!(only_meta.body, "");
+    // The body begins after the closing line, with the metadata it declared.
+    let l = parse_lesson(
+        "x",
+        "+++\ntitle = \"T\"\nminutes = 5\n+++\n# Head\n\ntext +++ more\n",
+        "",
+    )
+    .unwrap();
+    assert_eq!(l.meta.minutes, 5);
+    assert_eq!(l.body, "# Head\n\ntext +++ more\n");
+}
+
+#[test]
+fn parse_course_reads_the_shipped_course_and_refuses_unknown_keys() {
+    let course = parse_course(&course_text()).unwrap();
+    let ids: Vec<&str> = course.tracks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["foundations", "evasion"]);
+    assert_eq!(course.tracks[0].lessons, ["first-model"]);
+    let bad = course_text().replacen("[[tracks]]", "[[tracks]]\ncolour = \"red\"", 1);
+    match parse_course(&bad) {
+        Err(Error::Content(msg)) => assert!(msg.contains("course.toml"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(parse_course("title = 3").is_err());
+}
+
+// ---------------------------------------------------------------- markdown
+
+#[test]
+fn directive_must_stand_alone_and_well_formed() {
+    assert_eq!(
+        directive("{{#exercise fgsm-untargeted}}"),
+        Some("fgsm-untargeted")
+    );
+    assert_eq!(directive("   {{#exercise  a-b }}  "), Some("a-b"));
+    for not in [
+        "{{#exercisefgsm}}",
+        "{{#exercise }}",
+        "{{#exercise}}",
+        "see {{#exercise fgsm}}",
+        "{{#exercise fgsm}} now",
+        "{{exercise fgsm}}",
+        "{{#exercise fgsm}",
+    ] {
+        assert_eq!(directive(not), None, "{not}");
+    }
+}
+
+#[test]
+fn render_splits_at_directives() {
+    let body =
+        "# Intro\n\nSome *prose*.\n\n{{#exercise first}}\n\nMiddle text.\n{{#exercise second}}\n";
+    let segments = render(body);
+    assert_eq!(segments.len(), 4, "{segments:?}");
+    match &segments[0] {
+        Segment::Html(h) => assert!(
+            h.contains("<h1>Intro</h1>") && h.contains("<em>prose</em>"),
+            "{h}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(segments[1], Segment::Exercise("first".into()));
+    match &segments[2] {
+        Segment::Html(h) => assert!(h.contains("Middle text."), "{h}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(segments[3], Segment::Exercise("second".into()));
+    // Blank chunks make no segments; adjacent directives stay separate.
+    assert_eq!(
+        render("{{#exercise a}}\n\n{{#exercise b}}"),
+        vec![Segment::Exercise("a".into()), Segment::Exercise("b".into())]
+    );
+    assert!(render("").is_empty());
+}
+
+#[test]
+fn render_keeps_ordinary_markdown() {
+    let html = to_safe_html("| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ **bold** `x < y`\n\n```\n<script>code</script>\n```\n");
+    assert!(
+        html.contains("<table>") && html.contains("<td>1</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<del>old</del>") && html.contains("<strong>bold</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("<code>x &lt; y</code>"), "{html}");
+    // Code about scripts is shown, escaped, not dropped or run.
+    assert!(html.contains("&lt;script&gt;code&lt;/script&gt;"), "{html}");
+}
+
+const HOSTILE: &[&str] = &[
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "<img src=x onerror=alert(1)>",
+    "<img src=\"x\" ONERROR=\"alert(1)\">",
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](&#106;avascript:alert(1))",
+    "[x](javascript&#58;alert(1))",
+    "![i](javascript:alert(1))",
+    "[ref]\n\n[ref]: javascript:alert(1)",
+    "<a href=\"javascript:alert(1)\">x</a>",
+    "<a href=\" javascript:alert(1)\">x</a>",
+    "<iframe src=\"https://evil.example\"></iframe>",
+    "<iframe srcdoc=\"<script>alert(1)</script>\">",
+    "<svg onload=alert(1)><script>alert(1)</script></svg>",
+    "<div style=\"background:url(javascript:alert(1))\" onclick=\"alert(1)\">x</div>",
+    "<style>body{display:none}</style>",
+    "<form action=\"https://evil.example\"><input name=p></form>",
+    "<object data=\"x.swf\"></object><embed src=\"x.swf\">",
+    "<meta http-equiv=\"refresh\" content=\"0;url=https://evil.example\">",
+    "<base href=\"https://evil.example/\">",
+    "<a href=\"data:text/html,<script>alert(1)</script>\">x</a>",
+    "<details open ontoggle=alert(1)>",
+    "<body onload=alert(1)>",
+];
+
+fn assert_inert(html: &str, source: &str) {
+    let lower = html.to_ascii_lowercase();
+    for banned in [
+        "<script",
+        "<iframe",
+        "<style",
+        "<form",
+        "<input",
+        "<object",
+        "<embed",
+        "<meta",
+        "<base",
+        "<svg",
+        "onerror",
+        "onload",
+        "onclick",
+        "ontoggle",
+        "style=",
+        "srcdoc",
+        "javascript:",
+        "data:text/html",
+    ] {
+        assert!(
+            !lower.contains(banned),
+            "'{banned}' survived sanitising {source:?}: {html}"
+        );
+    }
+}
+
+#[test]
+fn render_sanitises_hostile_html_and_links() {
+    for source in HOSTILE {
+        let body = format!("Before.\n\n{source}\n\nAfter.\n");
+        let segments = render(&body);
+        assert!(!segments.is_empty());
+        for s in &segments {
+            match s {
+                Segment::Html(html) => {
+                    assert_inert(html, source);
+                    assert!(
+                        html.contains("Before.") && html.contains("After."),
+                        "{html}"
+                    );
+                }
+                Segment::Exercise(id) => panic!("{source:?} produced an exercise '{id}'"),
+            }
+        }
+        assert_inert(&to_safe_html(source), source);
+    }
+    // Inline, inside other markup.
+    assert_inert(
+        &to_safe_html("* item <img src=x onerror=alert(1)> and [a](javascript:alert(1))"),
+        "list",
+    );
+}
+
+#[test]
+fn external_links_get_noopener_noreferrer() {
+    let html = to_safe_html("See [the paper](https://arxiv.org/abs/1412.6572).");
+    assert!(
+        html.contains("href=\"https://arxiv.org/abs/1412.6572\""),
+        "{html}"
+    );
+    assert!(html.contains("rel=\"noopener noreferrer\""), "{html}");
+}
+
+#[test]
+fn external_links_open_in_a_new_tab_as_format_md_promises() {
+    // lessons/FORMAT.md: "Links to other sites open in a new tab with rel=\"noopener noreferrer\"".
+    let html = to_safe_html("See [the paper](https://arxiv.org/abs/1412.6572).");
+    assert!(
+        html.contains("target=\"_blank\""),
+        "external link does not open in a new tab: {html}"
+    );
+}

@@ -1,0 +1,524 @@
+//! The learner's progress: parsing and its refusals, and a store that is corrupt, full or
+//! unavailable never costs the learner their progress silently.
+
+mod common;
+
+use mlsec_core::grade::{Figure, Grade, Unit};
+use mlsec_core::progress::{
+    ExerciseRecord, KeyValueStore, MemoryStore, Progress, ProgressBook, StoreError, BACKUP_KEY,
+    FORMAT, MAX_IMPORT_BYTES, STORE_KEY,
+};
+use mlsec_core::Error;
+use std::collections::BTreeMap;
+
+fn graded(passed: bool, figures: Vec<Figure>) -> Grade {
+    let mut g = Grade::from_figures(figures, "");
+    g.passed = passed;
+    g
+}
+
+fn sample() -> Progress {
+    let mut p = Progress::default();
+    p.record_attempt(
+        "fgsm-untargeted",
+        &graded(
+            false,
+            vec![Figure::at_least("attack success", 0.25, 0.9, Unit::Percent)],
+        ),
+    );
+    p.record_attempt(
+        "fgsm-untargeted",
+        &graded(
+            true,
+            vec![Figure::at_least(
+                "attack success",
+                0.96875,
+                0.9,
+                Unit::Percent,
+            )],
+        ),
+    );
+    p.record_attempt(
+        "pixel-attack-by-hand",
+        &graded(
+            false,
+            vec![Figure::at_most("pixels changed", 6.0, 4.0, Unit::Count)],
+        ),
+    );
+    p.open_hint("pixel-attack-by-hand", 2);
+    p.view_solution("train-digits");
+    p
+}
+
+fn progress_error(text: &str) -> String {
+    match Progress::parse(text) {
+        Err(Error::Progress(msg)) => msg,
+        Err(other) => panic!("expected Error::Progress, got {other:?}"),
+        Ok(p) => panic!("accepted: {p:?}"),
+    }
+}
+
+fn record_json(extra: &str) -> String {
+    format!(r#"{{"passed":true,"attempts":1,"hints_opened":0,"solution_viewed":false{extra}}}"#)
+}
+
+fn file_with(id: &str, record: &str) -> String {
+    format!(r#"{{"format":"{FORMAT}","exercises":{{"{id}":{record}}}}}"#)
+}
+
+fn store_with(text: &str) -> MemoryStore {
+    let mut store = MemoryStore::default();
+    store.values.insert(STORE_KEY.into(), text.into());
+    store
+}
+
+/// A store that cannot be used at all (private mode, storage disabled).
+struct Unavailable;
+
+impl KeyValueStore for Unavailable {
+    fn get(&self, _: &str) -> Result<Option<String>, StoreError> {
+        Err(StoreError::Unavailable("disabled by the browser".into()))
+    }
+    fn set(&mut self, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("disabled by the browser".into()))
+    }
+}
+
+// ---------------------------------------------------------------- the model
+
+#[test]
+fn recording_keeps_passes_best_figures_and_counts() {
+    let p = sample();
+    let fgsm = p.record("fgsm-untargeted");
+    assert!(fgsm.passed);
+    assert_eq!(fgsm.attempts, 2);
+    assert_eq!(fgsm.best["attack success"], 0.96875);
+    let mut q = p.clone();
+    // A later, worse, failing attempt neither un-passes nor lowers the best.
+    q.record_attempt(
+        "fgsm-untargeted",
+        &graded(
+            false,
+            vec![Figure::at_least("attack success", 0.5, 0.9, Unit::Percent)],
+        ),
+    );
+    assert!(q.record("fgsm-untargeted").passed);
+    assert_eq!(q.record("fgsm-untargeted").best["attack success"], 0.96875);
+    assert_eq!(q.record("fgsm-untargeted").attempts, 3);
+    // For an at-most figure, lower is better.
+    q.record_attempt(
+        "pixel-attack-by-hand",
+        &graded(
+            false,
+            vec![Figure::at_most("pixels changed", 3.0, 4.0, Unit::Count)],
+        ),
+    );
+    q.record_attempt(
+        "pixel-attack-by-hand",
+        &graded(
+            false,
+            vec![Figure::at_most("pixels changed", 9.0, 4.0, Unit::Count)],
+        ),
+    );
+    assert_eq!(q.record("pixel-attack-by-hand").best["pixels changed"], 3.0);
+    // Hints only ever go up.
+    q.open_hint("pixel-attack-by-hand", 1);
+    assert_eq!(q.record("pixel-attack-by-hand").hints_opened, 2);
+    q.open_hint("pixel-attack-by-hand", 3);
+    assert_eq!(q.record("pixel-attack-by-hand").hints_opened, 3);
+    assert!(q.record("train-digits").solution_viewed);
+    assert_eq!(q.record("never-seen"), ExerciseRecord::default());
+    assert_eq!(q.passed_count(), 1);
+}
+
+#[test]
+fn parse_round_trips_to_json() {
+    let p = sample();
+    let json = p.to_json();
+    assert_eq!(Progress::parse(&json).unwrap(), p);
+    assert_eq!(
+        Progress::parse(&Progress::default().to_json()).unwrap(),
+        Progress::default()
+    );
+    // `best` may be left out of a record.
+    let minimal = file_with("a-1", &record_json(""));
+    assert!(Progress::parse(&minimal)
+        .unwrap()
+        .record("a-1")
+        .best
+        .is_empty());
+}
+
+#[test]
+fn round_trip_keeps_grader_figures_exactly() {
+    // Graders report accuracies as f32 widened to f64 (here 329/360 as f32); best figures must
+    // survive saving and loading bit for bit, or a reloaded best differs from what was reached.
+    let accuracy = f64::from(329f32 / 360f32);
+    let mut p = Progress::default();
+    p.record_attempt(
+        "train-digits",
+        &graded(
+            true,
+            vec![Figure::at_least(
+                "test accuracy",
+                accuracy,
+                0.89,
+                Unit::Percent,
+            )],
+        ),
+    );
+    let back = Progress::parse(&p.to_json()).unwrap();
+    assert_eq!(
+        back.record("train-digits").best["test accuracy"].to_bits(),
+        accuracy.to_bits(),
+        "{} came back as {}",
+        accuracy,
+        back.record("train-digits").best["test accuracy"]
+    );
+}
+
+// ---------------------------------------------------------------- refusals
+
+#[test]
+fn parse_refuses_a_wrong_format_tag() {
+    let text = sample().to_json().replace(FORMAT, "mlsec-progress/2");
+    assert!(progress_error(&text).contains("mlsec-progress/2"));
+    progress_error(&sample().to_json().replace(FORMAT, "mlsec-receipt/1"));
+    progress_error(r#"{"exercises":{}}"#);
+}
+
+#[test]
+fn parse_refuses_invalid_ids() {
+    let long = "x".repeat(65);
+    for id in [
+        "",
+        "Upper",
+        "a b",
+        "a/b",
+        "ü",
+        "../../etc",
+        "a.b",
+        long.as_str(),
+    ] {
+        let msg = progress_error(&file_with(id, &record_json("")));
+        assert!(msg.contains("not a valid exercise id"), "{id}: {msg}");
+    }
+    assert!(Progress::parse(&file_with(&"x".repeat(64), &record_json(""))).is_ok());
+}
+
+#[test]
+fn parse_refuses_hostile_json() {
+    let hostile = file_with("<script>", &record_json(""));
+    assert!(progress_error(&hostile).contains("not a valid exercise id"));
+    let hostile = file_with("\\u003cimg src=x onerror=alert(1)\\u003e", &record_json(""));
+    progress_error(&hostile);
+    // Unknown keys anywhere, and prototype-pollution style keys, are refused.
+    progress_error(&format!(
+        r#"{{"format":"{FORMAT}","exercises":{{}},"__proto__":{{"x":1}}}}"#
+    ));
+    progress_error(&file_with("a", &record_json(r#","admin":true"#)));
+    // Wrong types and shapes.
+    for text in [
+        "",
+        "null",
+        "[]",
+        "\"progress\"",
+        "{",
+        &format!(r#"{{"format":"{FORMAT}","exercises":[]}}"#),
+    ] {
+        progress_error(text);
+    }
+    progress_error(&file_with(
+        "a",
+        r#"{"passed":"yes","attempts":1,"hints_opened":0,"solution_viewed":false}"#,
+    ));
+    progress_error(&file_with(
+        "a",
+        r#"{"passed":true,"attempts":-1,"hints_opened":0,"solution_viewed":false}"#,
+    ));
+    progress_error(&file_with(
+        "a",
+        r#"{"passed":true,"attempts":4294967296,"hints_opened":0,"solution_viewed":false}"#,
+    ));
+}
+
+#[test]
+fn parse_refuses_nan_infinite_and_absurd_values() {
+    for best in ["NaN", "Infinity", "-Infinity", "1e400", "null", "\"0.9\""] {
+        let text = file_with(
+            "a",
+            &record_json(&format!(r#","best":{{"test accuracy":{best}}}"#)),
+        );
+        progress_error(&text);
+    }
+    let msg = progress_error(&file_with(
+        "a",
+        &record_json("").replace(r#""hints_opened":0"#, r#""hints_opened":101"#),
+    ));
+    assert!(msg.contains("101"), "{msg}");
+    let long_label = "l".repeat(201);
+    let msg = progress_error(&file_with(
+        "a",
+        &record_json(&format!(r#","best":{{"{long_label}":1.0}}"#)),
+    ));
+    assert!(msg.contains("invalid figure"), "{msg}");
+    // Too many exercises.
+    let many: Vec<String> = (0..1001)
+        .map(|i| format!(r#""e{i}":{}"#, record_json("")))
+        .collect();
+    let text = format!(
+        r#"{{"format":"{FORMAT}","exercises":{{{}}}}}"#,
+        many.join(",")
+    );
+    assert!(text.len() < MAX_IMPORT_BYTES);
+    assert!(progress_error(&text).contains("1001"));
+}
+
+#[test]
+fn parse_refuses_huge_input_before_parsing() {
+    let json = sample().to_json();
+    // Valid JSON, made too large with whitespace: refused for its size alone.
+    let padded = format!("{json}{}", " ".repeat(MAX_IMPORT_BYTES + 1 - json.len()));
+    let msg = progress_error(&padded);
+    assert!(msg.contains("KB"), "{msg}");
+    let at_limit = format!("{json}{}", " ".repeat(MAX_IMPORT_BYTES - json.len()));
+    assert!(Progress::parse(&at_limit).is_ok());
+    // Deep nesting does not crash the parser.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    progress_error(&deep);
+}
+
+// ---------------------------------------------------------------- the book and its store
+
+#[test]
+fn open_loads_saved_progress_and_update_saves() {
+    let book = ProgressBook::open(store_with(&sample().to_json()));
+    assert_eq!(book.progress(), &sample());
+    assert!(book.notice.is_none());
+
+    let mut book = ProgressBook::open(MemoryStore::default());
+    assert_eq!(book.progress(), &Progress::default());
+    assert!(book.notice.is_none());
+    assert!(
+        book.store().values.is_empty(),
+        "opening an empty store wrote to it"
+    );
+    book.update(|p| *p = sample());
+    let saved = book.store().values.get(STORE_KEY).expect("update saved");
+    assert_eq!(Progress::parse(saved).unwrap(), sample());
+    // What the book saved, the next visit opens.
+    let reopened = ProgressBook::open(store_with(saved));
+    assert_eq!(reopened.progress(), &sample());
+    assert!(reopened.notice.is_none());
+}
+
+#[test]
+fn open_backs_up_a_corrupt_store_and_starts_fresh() {
+    for corrupt in [
+        "{\"format\":\"mlsec-progress/1\",\"exercises\":{\"a\":",
+        "not json",
+        &file_with("<script>", &record_json("")),
+    ] {
+        let mut book = ProgressBook::open(store_with(corrupt));
+        assert_eq!(book.progress(), &Progress::default());
+        let notice = book.notice.clone().expect("the learner is told");
+        assert!(notice.contains(BACKUP_KEY), "{notice}");
+        assert_eq!(
+            book.store().values.get(BACKUP_KEY).map(String::as_str),
+            Some(corrupt)
+        );
+        // Nothing is overwritten by merely opening.
+        assert_eq!(
+            book.store().values.get(STORE_KEY).map(String::as_str),
+            Some(corrupt)
+        );
+        // The next save replaces the unreadable record; the backup stays.
+        book.update(|p| p.open_hint("fgsm-untargeted", 1));
+        assert_eq!(
+            book.store().values.get(BACKUP_KEY).map(String::as_str),
+            Some(corrupt)
+        );
+        let saved = Progress::parse(&book.store().values[STORE_KEY]).unwrap();
+        assert_eq!(saved.record("fgsm-untargeted").hints_opened, 1);
+    }
+}
+
+#[test]
+fn open_says_so_when_the_corrupt_store_cannot_be_backed_up() {
+    let corrupt = "x".repeat(600);
+    let mut store = store_with(&corrupt);
+    store.capacity = Some(1000);
+    let book = ProgressBook::open(store);
+    assert_eq!(book.progress(), &Progress::default());
+    let notice = book.notice.clone().unwrap();
+    assert!(notice.contains("full"), "{notice}");
+    assert!(!book.store().values.contains_key(BACKUP_KEY));
+    assert_eq!(
+        book.store().values[STORE_KEY],
+        corrupt,
+        "the unreadable data was lost"
+    );
+}
+
+#[test]
+fn unbacked_unreadable_data_survives_until_a_pass() {
+    // The unreadable data could not be backed up (storage full): nothing may overwrite it, not
+    // a hint, not an attempt. New progress stays in memory and the learner is told.
+    let corrupt = "x".repeat(600);
+    let mut store = store_with(&corrupt);
+    store.capacity = Some(1000);
+    let mut book = ProgressBook::open(store);
+    assert!(book
+        .notice
+        .as_deref()
+        .unwrap_or("")
+        .contains("left untouched"));
+    book.update(|p| p.open_hint("fgsm-untargeted", 1));
+    book.update(|p| {
+        p.record_attempt(
+            "fgsm-untargeted",
+            &graded(
+                false,
+                vec![Figure::at_least("attack success", 0.2, 0.9, Unit::Percent)],
+            ),
+        )
+    });
+    assert_eq!(book.progress().record("fgsm-untargeted").hints_opened, 1);
+    assert!(
+        book.store().values.get(STORE_KEY) == Some(&corrupt),
+        "the unreadable data was overwritten before any exercise was passed"
+    );
+}
+
+#[test]
+fn a_failed_import_changes_nothing() {
+    let mut book = ProgressBook::open(store_with(&sample().to_json()));
+    let before_store = book.store().values.clone();
+    // A file with one good record and one bad one is refused whole.
+    let bad = format!(
+        r#"{{"format":"{FORMAT}","exercises":{{"good-one":{},"<script>":{}}}}}"#,
+        record_json(""),
+        record_json("")
+    );
+    for text in [
+        bad.as_str(),
+        "garbage",
+        "",
+        &" ".repeat(MAX_IMPORT_BYTES + 1),
+    ] {
+        match book.import(text) {
+            Err(Error::Progress(_)) => {}
+            other => panic!("import of a bad file: {other:?}"),
+        }
+        assert_eq!(book.progress(), &sample());
+        assert_eq!(book.store().values, before_store);
+        assert!(book.notice.is_none());
+    }
+}
+
+#[test]
+fn a_successful_import_merges() {
+    let mut mine = Progress::default();
+    mine.exercises.insert(
+        "a".into(),
+        ExerciseRecord {
+            passed: true,
+            attempts: 2,
+            hints_opened: 1,
+            solution_viewed: false,
+            best: BTreeMap::from([("x".to_string(), 0.5)]),
+        },
+    );
+    mine.exercises.insert(
+        "b".into(),
+        ExerciseRecord {
+            passed: false,
+            attempts: 5,
+            ..Default::default()
+        },
+    );
+    let mut theirs = Progress::default();
+    theirs.exercises.insert(
+        "a".into(),
+        ExerciseRecord {
+            passed: false,
+            attempts: 7,
+            hints_opened: 0,
+            solution_viewed: false,
+            best: BTreeMap::from([("x".to_string(), 0.75), ("y".to_string(), 3.0)]),
+        },
+    );
+    theirs.exercises.insert(
+        "b".into(),
+        ExerciseRecord {
+            passed: true,
+            attempts: 1,
+            hints_opened: 2,
+            solution_viewed: true,
+            best: BTreeMap::new(),
+        },
+    );
+    theirs.exercises.insert(
+        "c".into(),
+        ExerciseRecord {
+            attempts: 1,
+            ..Default::default()
+        },
+    );
+
+    let mut book = ProgressBook::open(store_with(&mine.to_json()));
+    assert_eq!(book.import(&theirs.to_json()).unwrap(), 3);
+    let p = book.progress().clone();
+    let a = p.record("a");
+    assert!(a.passed, "a pass was lost in the merge");
+    assert_eq!((a.attempts, a.hints_opened), (7, 1));
+    assert_eq!(a.best["x"], 0.5, "this side's best figure wins");
+    assert_eq!(a.best["y"], 3.0);
+    let b = p.record("b");
+    assert!(b.passed && b.solution_viewed);
+    assert_eq!((b.attempts, b.hints_opened), (5, 2));
+    assert_eq!(p.record("c").attempts, 1);
+    assert_eq!(p.passed_count(), 2);
+    // The merge was saved.
+    assert_eq!(Progress::parse(&book.store().values[STORE_KEY]).unwrap(), p);
+    // Importing the same file again changes nothing.
+    book.import(&theirs.to_json()).unwrap();
+    assert_eq!(book.progress(), &p);
+}
+
+#[test]
+fn a_full_store_keeps_changes_in_memory_and_says_so() {
+    let store = MemoryStore {
+        values: BTreeMap::new(),
+        capacity: Some(40),
+    };
+    let mut book = ProgressBook::open(store);
+    assert!(book.notice.is_none());
+    book.update(|p| p.view_solution("fgsm-untargeted"));
+    assert!(
+        book.progress().record("fgsm-untargeted").solution_viewed,
+        "the change was lost"
+    );
+    let notice = book.notice.clone().expect("the learner is told");
+    assert!(
+        notice.contains("full") && notice.contains("Export"),
+        "{notice}"
+    );
+    assert!(book.store().values.is_empty());
+    // Later changes keep accumulating in memory.
+    book.update(|p| p.open_hint("fgsm-untargeted", 2));
+    assert!(book.progress().record("fgsm-untargeted").solution_viewed);
+    assert_eq!(book.progress().record("fgsm-untargeted").hints_opened, 2);
+    // An import still merges in memory, and says the store is full.
+    assert_eq!(book.import(&sample().to_json()).unwrap(), 3);
+    assert!(book.progress().record("fgsm-untargeted").passed);
+}
+
+#[test]
+fn an_unavailable_store_keeps_progress_for_the_visit() {
+    let mut book = ProgressBook::open(Unavailable);
+    assert_eq!(book.progress(), &Progress::default());
+    assert!(book.notice.as_deref().unwrap().contains("unavailable"));
+    book.update(|p| p.open_hint("train-digits", 1));
+    assert_eq!(book.progress().record("train-digits").hints_opened, 1);
+}

@@ -1,0 +1,174 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium): the localStorage backend, the worker
+//! message codec, and that the engine gives the same results in the browser as natively.
+#![cfg(target_arch = "wasm32")]
+
+use gloo::worker::Codec;
+use mlsec_core::course::parse_lesson;
+use mlsec_core::exercise::{Artefact, Base64};
+use mlsec_core::progress::{KeyValueStore, ProgressBook, StoreError, BACKUP_KEY, STORE_KEY};
+use mlsec_core::session::{Job, Request, Response, Session};
+use mlsec_lab::storage::LocalStorage;
+use mlsec_lab::worker::JsonCodec;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const DIGITS: &[u8] = include_bytes!("../assets/digits/digits.csv.gz");
+const TARGET: &[u8] = include_bytes!("../assets/models/digits-mlp.safetensors");
+const GOLDEN: &str = include_str!("golden/determinism.json");
+
+fn clear() {
+    web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .clear()
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+fn local_storage_round_trip() {
+    clear();
+    let mut store = LocalStorage;
+    assert_eq!(store.get("mlsec-test").unwrap(), None);
+    store.set("mlsec-test", "value").unwrap();
+    assert_eq!(store.get("mlsec-test").unwrap().as_deref(), Some("value"));
+}
+
+#[wasm_bindgen_test]
+fn corrupt_store_is_backed_up_not_lost() {
+    clear();
+    LocalStorage
+        .set(STORE_KEY, "{ this is not progress")
+        .unwrap();
+    let book = ProgressBook::open(LocalStorage);
+    assert!(book
+        .notice
+        .as_deref()
+        .unwrap()
+        .contains("could not be read"));
+    assert_eq!(
+        LocalStorage.get(BACKUP_KEY).unwrap().as_deref(),
+        Some("{ this is not progress")
+    );
+    assert_eq!(book.progress().passed_count(), 0);
+}
+
+#[wasm_bindgen_test]
+fn full_storage_is_reported_as_full_and_progress_stays_in_memory() {
+    clear();
+    // Chromium gives a site about 5 MB of localStorage; 6 M characters cannot fit.
+    let huge = "x".repeat(6 << 20);
+    assert_eq!(LocalStorage.set("mlsec-huge", &huge), Err(StoreError::Full));
+    let mut book = ProgressBook::open(LocalStorage);
+    // Fill the quota to the last few bytes so the next save fails.
+    let mut filler = 0;
+    for chunk in [512 << 10, 32 << 10, 2 << 10, 128, 8, 1] {
+        while LocalStorage
+            .set(&format!("f{filler}"), &"y".repeat(chunk))
+            .is_ok()
+        {
+            filler += 1;
+        }
+    }
+    let grade = mlsec_core::grade::Grade::from_figures(vec![], "");
+    book.update(|p| p.record_attempt("fgsm-untargeted", &grade));
+    assert!(book.notice.as_deref().unwrap().contains("storage is full"));
+    assert!(book.progress().record("fgsm-untargeted").passed);
+    clear();
+}
+
+fn fgsm_lesson() -> mlsec_core::course::Lesson {
+    parse_lesson(
+        "fgsm",
+        include_str!("../lessons/fgsm/lesson.md"),
+        include_str!("../lessons/fgsm/exercises.toml"),
+    )
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+fn worker_messages_survive_the_codec() {
+    let exercise = fgsm_lesson().exercises[0].clone();
+    let request = Request::Run {
+        job: 7,
+        settings: exercise.task.solution(),
+        exercise: Box::new(exercise),
+    };
+    let back: Request = JsonCodec::decode(JsonCodec::encode(&request));
+    assert_eq!(back, request);
+    let response = Response::Failed {
+        job: None,
+        message: "boom".into(),
+    };
+    let back: Response = JsonCodec::decode(JsonCodec::encode(&response));
+    assert_eq!(back, response);
+    let load = Request::Load {
+        digits: Base64(vec![0, 255, 1]),
+        target: Base64(vec![]),
+    };
+    assert_eq!(JsonCodec::decode::<Request>(JsonCodec::encode(&load)), load);
+}
+
+#[wasm_bindgen_test]
+fn damaged_data_is_refused_with_a_clear_message() {
+    let mut damaged = DIGITS.to_vec();
+    damaged[100] ^= 1;
+    let err = Session::load(&damaged, TARGET).err().unwrap().to_string();
+    assert!(err.contains("damaged or was replaced"), "{err}");
+    let err = Session::load(DIGITS, b"not a model")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("model file"), "{err}");
+}
+
+/// The same seed gives the same starting model bit for bit and the same grades in the browser as
+/// natively: this test and the native `determinism` test check the same figures in
+/// tests/golden. (Trained weights agree to rounding only: native matrix kernels use fused
+/// multiply-add, WebAssembly SIMD does not, so receipts carry the hash of the weights graded.)
+#[wasm_bindgen_test]
+fn same_results_as_native() {
+    let golden: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
+    let initial = mlsec_core::mlp::Mlp::init(2)
+        .unwrap()
+        .to_safetensors()
+        .unwrap();
+    assert_eq!(
+        mlsec_core::sha256_hex(&initial),
+        golden["initial_model_sha256_seed_2"].as_str().unwrap()
+    );
+    let session = Session::load(DIGITS, TARGET).unwrap();
+    let lesson = parse_lesson(
+        "first-model",
+        include_str!("../lessons/first-model/lesson.md"),
+        include_str!("../lessons/first-model/exercises.toml"),
+    )
+    .unwrap();
+    let exercise = &lesson.exercises[0];
+    let settings = exercise.task.solution();
+    let Job::Training(mut trainer) = session.start(exercise, &settings).unwrap() else {
+        panic!("trains")
+    };
+    while !trainer.finished() {
+        trainer.run_epoch().unwrap();
+    }
+    let artefact = Artefact::weights(trainer.model()).unwrap();
+    let (grade, _) = session.finish(exercise, settings, artefact).unwrap();
+    assert!(grade.passed);
+    assert_eq!(
+        grade.figures[0].value as f32,
+        golden["train_digits_accuracy"].as_f64().unwrap() as f32
+    );
+
+    let fgsm = fgsm_lesson().exercises[0].clone();
+    let Job::Ready(images) = session.start(&fgsm, &fgsm.task.solution()).unwrap() else {
+        panic!("attack")
+    };
+    let (grade, _) = session.finish(&fgsm, fgsm.task.solution(), images).unwrap();
+    assert_eq!(
+        grade.figures[0].value as f32,
+        golden["fgsm_success_at_0_2"].as_f64().unwrap() as f32
+    );
+}

@@ -1,0 +1,226 @@
+// End-to-end tests of the built site (dist/), in headless Chromium through playwright-core.
+//
+// `cargo xtask test` (or `cargo xtask e2e`) builds dist/, serves it under a sub-path on
+// 127.0.0.1 and runs this file with LAB_URL set, e.g. LAB_URL=http://127.0.0.1:41234/lab/.
+// By hand: serve dist/ yourself, then `LAB_URL=http://127.0.0.1:8000/ node --test tests/e2e/`.
+//
+// Every test fails on a console error (CSP violations are reported as console errors), an
+// uncaught page error, or a failed request. The tests only read the DOM and use the
+// `data-testid` hooks of the app; they never edit DOM that Yew owns.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const LAB_URL = process.env.LAB_URL;
+if (!LAB_URL) {
+  throw new Error('set LAB_URL to the URL of the built site (cargo xtask test does this)');
+}
+const base = LAB_URL.endsWith('/') ? LAB_URL : `${LAB_URL}/`;
+/** The URL of a hash route, e.g. route('/lesson/fgsm'). */
+const route = (path) => `${base}#${path}`;
+
+const TEST_TIMEOUT = 240_000; // per test (node:test), above every wait below
+const STEP_TIMEOUT = 30_000; // clicks, fills, first render
+const LONG_TIMEOUT = 120_000; // training and attacks in the browser
+
+const testid = (page, id) => page.locator(`[data-testid=${id}]`);
+
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const isRootFavicon = (url) => {
+  try {
+    return new URL(url).pathname === '/favicon.ico' && new URL(base).pathname !== '/';
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A fresh context and page that records every problem: console errors (CSP violations
+ * included), uncaught exceptions, failed requests and HTTP errors.
+ */
+async function openLab() {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(STEP_TIMEOUT);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => {
+    // The browser's own request for /favicon.ico at the origin's root is outside the site
+    // (which lives under a sub-path); an icon the page itself declares is still checked.
+    if (msg.type() === 'error' && !isRootFavicon(msg.location()?.url)) {
+      const where = msg.location()?.url ? ` (${msg.location().url})` : '';
+      problems.push(`console error: ${msg.text()}${where}`);
+    }
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => {
+    problems.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`);
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400 && !isRootFavicon(res.url())) problems.push(`HTTP ${res.status()}: ${res.url()}`);
+  });
+  return { context, page, problems };
+}
+
+/** Assert nothing went wrong since the last check, then start afresh. */
+function assertNoProblems(problems) {
+  const seen = problems.splice(0);
+  if (seen.length === 0) return;
+  const counts = new Map();
+  for (const p of seen) counts.set(p, (counts.get(p) ?? 0) + 1);
+  const lines = [...counts].map(([p, n]) => (n > 1 ? `${n} × ${p}` : p));
+  const shown = lines.slice(0, 10);
+  if (lines.length > shown.length) shown.push(`… and ${lines.length - shown.length} more`);
+  assert.fail(`the page reported ${seen.length} problem(s):\n  ${shown.join('\n  ')}`);
+}
+
+/**
+ * Poll until the text of `locator` (its first match) contains `expected`: a string, a RegExp,
+ * or a predicate with a `description`.
+ */
+async function waitForText(locator, expected, timeout = STEP_TIMEOUT) {
+  const matches = (text) =>
+    typeof expected === 'string'
+      ? text.includes(expected)
+      : typeof expected === 'function'
+        ? expected(text)
+        : expected.test(text);
+  const deadline = Date.now() + timeout;
+  let last = '';
+  for (;;) {
+    last = (await locator.first().textContent({ timeout }).catch(() => null)) ?? '';
+    if (matches(last)) return last;
+    if (Date.now() > deadline) {
+      const what = expected.description ?? String(expected);
+      throw new Error(`timed out after ${timeout} ms waiting for ${locator} to contain ${what}; its text: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Poll until `locator` matches at least `n` elements; returns the count. */
+async function waitForCount(locator, n, timeout = STEP_TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const count = await locator.count();
+    if (count >= n) return count;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${n} × ${locator}; found ${count}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** "2 of 5 exercises passed", "Passed: 2/5" and the like. */
+function twoPassed(text) {
+  if (!/passed/i.test(text)) return false;
+  const ratio = text.match(/(\d+)\s*(?:of|\/)\s*\d+/);
+  return ratio ? ratio[1] === '2' : /(?<!\d)2(?!\d)/.test(text);
+}
+twoPassed.description = '"2 … passed"';
+
+test('home page lists the tracks and lessons with their OWASP tags', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  try {
+    await page.goto(base);
+    await waitForCount(testid(page, 'track'), 2);
+    await waitForCount(testid(page, 'lesson-link'), 5);
+    await waitForText(page.locator('body'), 'ML01');
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a deep link opens a lesson', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  try {
+    await page.goto(route('/lesson/fgsm'));
+    await waitForText(testid(page, 'lesson-body'), 'FGSM');
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a learner passes two exercises, and their progress survives a reload and a corrupt import', { timeout: 4 * TEST_TIMEOUT }, async (t) => {
+  const { context, page, problems } = await openLab();
+  // The steps share one browser context (its localStorage) and run in order; once one
+  // fails, the later ones are skipped rather than timing out one after another.
+  let failed = false;
+  const step = async (name, body) =>
+    t.test(name, { timeout: TEST_TIMEOUT }, async (st) => {
+      if (failed) return st.skip('an earlier step failed');
+      try {
+        await body();
+        assertNoProblems(problems);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+
+  try {
+    await step('track 0: train the digits model with the reference settings', async () => {
+      await page.goto(route('/lesson/first-model'));
+      await testid(page, 'train-digits-use-solution').click();
+      // Arm the wait before starting: a fast run may finish quickly.
+      const progressShown = testid(page, 'train-digits-progress')
+        .first()
+        .waitFor({ state: 'attached', timeout: LONG_TIMEOUT });
+      progressShown.catch(() => {}); // awaited below; no unhandled rejection if a click fails
+      await testid(page, 'train-digits-run').click();
+      await progressShown;
+      await waitForText(testid(page, 'train-digits-grade'), 'Passed', LONG_TIMEOUT);
+    });
+
+    await step('track A: FGSM untargeted with epsilon 0.2', async () => {
+      await page.goto(route('/lesson/fgsm'));
+      await testid(page, 'fgsm-untargeted-epsilon').fill('0.2');
+      await testid(page, 'fgsm-untargeted-run').click();
+      await waitForText(testid(page, 'fgsm-untargeted-grade'), 'Passed', LONG_TIMEOUT);
+    });
+
+    await step('progress survives a reload', async () => {
+      await page.goto(base);
+      await page.reload();
+      await waitForText(testid(page, 'progress-summary'), twoPassed);
+    });
+
+    await step('a corrupt progress file is refused and the progress is kept', async () => {
+      await testid(page, 'progress-import').setInputFiles({
+        name: 'p.json',
+        mimeType: 'application/json',
+        buffer: Buffer.from('{not json'),
+      });
+      const error = testid(page, 'progress-error');
+      await error.first().waitFor({ state: 'visible' });
+      const message = (await error.first().textContent())?.trim() ?? '';
+      assert.ok(message.length > 0, 'the progress error says nothing');
+      await waitForText(testid(page, 'progress-summary'), twoPassed);
+    });
+  } finally {
+    await context.close();
+  }
+});
