@@ -58,7 +58,7 @@ impl Lab {
 #[function_component(App)]
 pub fn app() -> Html {
     let loaded = use_state(|| None::<Result<Rc<Loaded>, String>>);
-    let worker = use_memo((), |_| WorkerHandle::spawn());
+    let worker = use_memo((), |_| WorkerHandle::new());
     let book = use_memo((), |_| RefCell::new(ProgressBook::open(LocalStorage)));
     let version = use_state(|| 0u32);
     {

@@ -521,8 +521,8 @@ impl ExerciseView {
                 <canvas ref={self.digit.clone()} width="320" height="320" class="digit" {onclick} data-testid={format!("{id}-canvas")}></canvas>
                 <div>
                     <p>{ "Click a cell to paint it." }</p>
-                    <label><input type="radio" checked={ink} onchange={link.callback(|_| Msg::SetInk(true))} />{ " ink (1.0)" }</label>
-                    <label><input type="radio" checked={!ink} onchange={link.callback(|_| Msg::SetInk(false))} />{ " erase (0.0)" }</label>
+                    <label><input type="radio" checked={ink} onchange={link.callback(|_| Msg::SetInk(true))} data-testid={format!("{id}-ink")} />{ " ink (1.0)" }</label>
+                    <label><input type="radio" checked={!ink} onchange={link.callback(|_| Msg::SetInk(false))} data-testid={format!("{id}-erase")} />{ " erase (0.0)" }</label>
                     <label><input type="checkbox" checked={self.show_saliency} onchange={link.callback(|_| Msg::ToggleSaliency)} />{ " gradient saliency overlay (red)" }</label>
                     <button onclick={link.callback(|_| Msg::ResetPixels)}>{ "Reset image" }</button>
                     { for readout }

@@ -155,20 +155,34 @@ enum LoadState {
     Failed(String),
 }
 
-/// The page's side: one worker for the whole app, responses routed to the component that
-/// asked (by job number); load failures go to everyone listening.
+/// The page's side: one worker for the whole app, started on first use (so the first page
+/// load fetches only the page's own code), responses routed to the component that asked (by
+/// job number); load failures go to everyone listening.
 pub struct WorkerHandle {
-    bridge: WorkerBridge<LabWorker>,
+    bridge: RefCell<Option<WorkerBridge<LabWorker>>>,
     listeners: Rc<RefCell<HashMap<u32, Callback<Response>>>>,
     next_job: Cell<u32>,
     load: RefCell<LoadState>,
 }
 
 impl WorkerHandle {
-    pub fn spawn() -> Rc<Self> {
-        let listeners: Rc<RefCell<HashMap<u32, Callback<Response>>>> = Rc::default();
-        let routes = listeners.clone();
-        let bridge = LabWorker::spawner()
+    pub fn new() -> Rc<Self> {
+        Rc::new(WorkerHandle {
+            bridge: RefCell::new(None),
+            listeners: Rc::default(),
+            next_job: Cell::new(1),
+            load: RefCell::new(LoadState::Idle),
+        })
+    }
+
+    fn post(&self, request: Request) {
+        let mut bridge = self.bridge.borrow_mut();
+        bridge.get_or_insert_with(|| self.spawn()).send(request);
+    }
+
+    fn spawn(&self) -> WorkerBridge<LabWorker> {
+        let routes = self.listeners.clone();
+        LabWorker::spawner()
             .encoding::<JsonCodec>()
             .callback(move |response: Response| {
                 let job = match &response {
@@ -187,13 +201,7 @@ impl WorkerHandle {
                     cb.emit(response.clone());
                 }
             })
-            .spawn_with_loader("worker_loader.js");
-        Rc::new(WorkerHandle {
-            bridge,
-            listeners,
-            next_job: Cell::new(1),
-            load: RefCell::new(LoadState::Idle),
-        })
+            .spawn_with_loader("worker_loader.js")
     }
 
     /// A fresh job number whose responses go to `listener`.
@@ -212,7 +220,7 @@ impl WorkerHandle {
     pub fn send(self: &Rc<Self>, request: Request) {
         let mut load = self.load.borrow_mut();
         match &mut *load {
-            LoadState::Sent => self.bridge.send(request),
+            LoadState::Sent => self.post(request),
             LoadState::Fetching(queue) => queue.push(request),
             LoadState::Failed(message) => {
                 let message = message.clone();
@@ -249,12 +257,12 @@ impl WorkerHandle {
         match fetched {
             Ok((digits, target)) => {
                 use mlsec_core::exercise::Base64;
-                self.bridge.send(Request::Load {
+                self.post(Request::Load {
                     digits: Base64(digits),
                     target: Base64(target),
                 });
                 for request in queued {
-                    self.bridge.send(request);
+                    self.post(request);
                 }
             }
             Err(message) => {

@@ -204,6 +204,8 @@ test('a learner passes two exercises, and their progress survives a reload and a
 
     await step('progress survives a reload', async () => {
       await page.goto(base);
+      // Let the first load finish: a reload mid-load aborts its requests (seen as failures).
+      await waitForCount(testid(page, 'track'), 2);
       await page.reload();
       await waitForText(testid(page, 'progress-summary'), twoPassed);
     });
@@ -220,6 +222,56 @@ test('a learner passes two exercises, and their progress survives a reload and a
       assert.ok(message.length > 0, 'the progress error says nothing');
       await waitForText(testid(page, 'progress-summary'), twoPassed);
     });
+  } finally {
+    await context.close();
+  }
+});
+
+test('bad settings are refused with a message, Stop stops, and a hand-painted attack passes with a receipt', { timeout: 2 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  try {
+    // An empty field and an out-of-range step size: each refused in plain words, nothing runs.
+    await page.goto(route('/lesson/pgd-targeted'));
+    await testid(page, 'pgd-3-to-8-epsilon').fill('');
+    await testid(page, 'pgd-3-to-8-run').click();
+    await waitForText(testid(page, 'pgd-3-to-8-error'), 'is not a number');
+    await testid(page, 'pgd-3-to-8-epsilon').fill('0.2');
+    await testid(page, 'pgd-3-to-8-step_size').fill('5');
+    await testid(page, 'pgd-3-to-8-run').click();
+    await waitForText(testid(page, 'pgd-3-to-8-error'), 'step size must be in [0, 1]', LONG_TIMEOUT);
+    assert.equal(await testid(page, 'pgd-3-to-8-grade').count(), 0, 'a refused setting was graded');
+
+    // Stop a long training run: it stops between epochs and the model so far is graded.
+    await page.goto(route('/lesson/first-model'));
+    await testid(page, 'train-digits-epochs').fill('200');
+    await testid(page, 'train-digits-run').click();
+    await testid(page, 'train-digits-stop').click();
+    await waitForText(testid(page, 'train-digits-error'), 'Stopped after', LONG_TIMEOUT);
+    await testid(page, 'train-digits-grade').first().waitFor({ state: 'visible' });
+
+    // Paint the reference pixel attack by hand on the 8×8 canvas (320 px, 40 px cells).
+    await page.goto(route('/lesson/evasion-by-hand'));
+    await testid(page, 'pixel-attack-by-hand-readout').first().waitFor({ state: 'visible' });
+    const canvas = testid(page, 'pixel-attack-by-hand-canvas');
+    await testid(page, 'pixel-attack-by-hand-erase').check();
+    await canvas.click({ position: { x: 3 * 40 + 20, y: 5 * 40 + 20 } }); // pixel 43 → 0
+    await waitForText(testid(page, 'pixel-attack-by-hand-readout'), '1 of 4 pixels changed');
+    await testid(page, 'pixel-attack-by-hand-ink').check();
+    await canvas.click({ position: { x: 5 * 40 + 20, y: 5 * 40 + 20 } }); // pixel 45 → 1
+    await waitForText(testid(page, 'pixel-attack-by-hand-readout'), '2 of 4 pixels changed');
+    await testid(page, 'pixel-attack-by-hand-run').click();
+    await waitForText(testid(page, 'pixel-attack-by-hand-grade'), 'Passed', LONG_TIMEOUT);
+    const download = page.waitForEvent('download');
+    await testid(page, 'pixel-attack-by-hand-receipt').click();
+    const receipt = JSON.parse(await (await (await download).createReadStream()).toArray().then((c) => Buffer.concat(c).toString()));
+    assert.equal(receipt.exercise_id, 'pixel-attack-by-hand');
+    assert.equal(receipt.claimed.passed, true);
+    assert.match(receipt.model_sha256, /^[0-9a-f]{64}$/);
+
+    // A deep link to a lesson that does not exist says so.
+    await page.goto(route('/lesson/no-such-lesson'));
+    await waitForText(page.locator('main'), 'There is no lesson');
+    assertNoProblems(problems);
   } finally {
     await context.close();
   }

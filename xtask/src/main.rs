@@ -15,6 +15,7 @@
 //! Only `std` and `anyhow`: no network crates. Everything that downloads goes through
 //! cargo, rustup, apt-get or npm, and only when something is missing.
 
+mod bench;
 mod server;
 mod setup;
 
@@ -85,7 +86,7 @@ fn main() -> ExitCode {
             _ => Err(anyhow::anyhow!("usage: cargo xtask e2e [--no-build]")),
         },
         "serve-dist" => serve_dist(&root, rest),
-        "bench" => Err(anyhow::anyhow!("cargo xtask bench: not yet implemented")),
+        "bench" => setup::setup(&root, setup::Scope::All).and_then(|()| bench::bench(&root)),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
@@ -235,6 +236,12 @@ fn native_tests(root: &Path) -> Result<()> {
 
 /// `#[wasm_bindgen_test]`s of the app crate, in headless Chromium via chromedriver.
 fn wasm_tests(root: &Path) -> Result<()> {
+    run(&mut wasm_test_command(root)?)
+}
+
+/// `cargo test` for wasm32 with the browser runner's settings (the tests and `xtask bench` add
+/// their own arguments).
+pub(crate) fn wasm_test_command(root: &Path) -> Result<Command> {
     // wasm-bindgen-test-runner merges `goog:chromeOptions` from this file into the
     // capabilities it asks chromedriver for (WASM_BINDGEN_TEST_WEBDRIVER_JSON). The project's
     // own webdriver.json wins; without one, write ours.
@@ -245,8 +252,8 @@ fn wasm_tests(root: &Path) -> Result<()> {
         webdriver_json = dir.join("webdriver.json");
         std::fs::write(&webdriver_json, webdriver_capabilities())?;
     }
-    run(cargo()
-        .current_dir(root)
+    let mut cmd = cargo();
+    cmd.current_dir(root)
         .args([
             "test",
             "-p",
@@ -256,9 +263,10 @@ fn wasm_tests(root: &Path) -> Result<()> {
             "--release",
         ])
         .env("CHROMEDRIVER", CHROMEDRIVER)
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
         .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "30")
-        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver_json))
+        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver_json);
+    Ok(cmd)
 }
 
 fn webdriver_capabilities() -> String {

@@ -17,6 +17,7 @@ pub mod progress;
 pub mod receipt;
 pub mod session;
 pub mod train;
+pub mod workloads;
 
 pub use error::{Error, Result};
 

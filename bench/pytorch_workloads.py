@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The PyTorch reference for `cargo xtask bench`: the same two workloads as
+crates/core/src/workloads.rs, on the same bytes, on the same machine.
+
+- training: 64-32-10 MLP (ReLU), Adam lr 0.01, batch 64, 20 epochs over the 1,437 training images
+- PGD-40: untargeted, eps 0.1, step 0.01, over the 360 test images at once, against a trained model
+
+Prints one JSON line. Needs torch (installed only for the benchmark; the lab never uses it).
+"""
+import gzip, json, pathlib, statistics, sys, time
+
+import torch
+from torch import nn
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+rows = [list(map(float, l.split(","))) for l in gzip.decompress((ROOT / "assets/digits/digits.csv.gz").read_bytes()).decode().split("\n") if l.strip()]
+data = torch.tensor(rows, dtype=torch.float32)
+x, y = data[:, :64] / 16.0, data[:, 64].long()
+xtr, ytr, xte, yte = x[:1437], y[:1437], x[1437:], y[1437:]
+torch.manual_seed(1)
+
+
+def train():
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(20):
+        perm = torch.randperm(len(xtr))
+        for i in range(0, len(xtr), 64):
+            idx = perm[i:i + 64]
+            opt.zero_grad()
+            loss = loss_fn(model(xtr[idx]), ytr[idx])
+            loss.backward()
+            opt.step()
+        with torch.no_grad():  # the lab also evaluates test accuracy every epoch
+            (model(xte).argmax(1) == yte).float().mean()
+    return model
+
+
+def pgd(model):
+    loss_fn = nn.CrossEntropyLoss()
+    adv = xte.clone()
+    for _ in range(40):
+        adv.requires_grad_(True)
+        loss = loss_fn(model(adv), yte)
+        (grad,) = torch.autograd.grad(loss, adv)
+        adv = torch.min(torch.max(adv.detach() + 0.01 * grad.sign(), xte - 0.1), xte + 0.1).clamp(0, 1)
+    return (model(adv).argmax(1) == yte).float().mean().item()
+
+
+def median_ms(fn, runs=5):
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(samples)
+
+
+model = train()
+print(json.dumps({
+    "torch_version": torch.__version__,
+    "torch_threads": torch.get_num_threads(),
+    "torch_train_ms": round(median_ms(train), 1),
+    "torch_pgd_ms": round(median_ms(lambda: pgd(model)), 1),
+}))

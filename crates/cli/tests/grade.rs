@@ -1,0 +1,101 @@
+//! `mlsec grade` as an instructor runs it: one line per receipt, exit 0 only when every receipt
+//! re-grades as a pass, and forged receipts named as such.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn mlsec(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mlsec"))
+        .args(args)
+        .args(["--root", ROOT])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+fn receipt(dir: &tempdir::Dir, exercise: &str, starter: bool) -> PathBuf {
+    let path = dir.0.join(format!(
+        "{exercise}-{}.json",
+        if starter { "starter" } else { "solution" }
+    ));
+    let mut args = vec!["receipt", exercise, "-o", path.to_str().unwrap()];
+    if starter {
+        args.push("--starter");
+    }
+    let (ok, out) = mlsec(&args);
+    assert!(ok, "{out}");
+    path
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("mlsec-cli-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Dir(dir)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+#[test]
+fn genuine_receipts_pass_and_exit_zero() {
+    let dir = tempdir::Dir::new("pass");
+    let fgsm = receipt(&dir, "fgsm-untargeted", false);
+    let pixels = receipt(&dir, "pixel-attack-by-hand", false);
+    let (ok, out) = mlsec(&["grade", fgsm.to_str().unwrap(), pixels.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("PASS")).count(),
+        2,
+        "{out}"
+    );
+}
+
+#[test]
+fn a_failing_receipt_makes_the_exit_code_non_zero() {
+    let dir = tempdir::Dir::new("fail");
+    let good = receipt(&dir, "fgsm-untargeted", false);
+    let starter = receipt(&dir, "fgsm-untargeted", true);
+    let (ok, out) = mlsec(&["grade", good.to_str().unwrap(), starter.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("attack success")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_forged_claim_and_a_broken_file_are_named() {
+    let dir = tempdir::Dir::new("forged");
+    let starter = receipt(&dir, "fgsm-untargeted", true);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&starter).unwrap()).unwrap();
+    json["claimed"]["passed"] = serde_json::Value::Bool(true);
+    std::fs::write(&starter, json.to_string()).unwrap();
+    let junk = dir.0.join("junk.json");
+    std::fs::write(&junk, "{ not a receipt").unwrap();
+    let (ok, out) = mlsec(&["grade", starter.to_str().unwrap(), junk.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("FORGED") && l.contains("claims a pass")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("INVALID") && l.contains("not a MLSec Lab receipt")),
+        "{out}"
+    );
+}

@@ -1,0 +1,38 @@
+//! Browser timings of the budgeted workloads, in headless Chromium's WebAssembly engine:
+//! `cargo xtask bench` runs this with `--include-ignored` and reads the JSON line it logs.
+//! Ignored in the normal test run: it is a benchmark, and asserts nothing about speed.
+#![cfg(target_arch = "wasm32")]
+
+use mlsec_core::digits::Digits;
+use mlsec_core::mlp::Mlp;
+use mlsec_core::workloads::{median_ms, pgd_test_set, train_digits};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn now() -> f64 {
+    web_sys::window().unwrap().performance().unwrap().now()
+}
+
+#[wasm_bindgen_test]
+#[ignore]
+fn workloads_in_the_browser() {
+    let digits = Digits::from_csv_gz(include_bytes!("../assets/digits/digits.csv.gz")).unwrap();
+    let target =
+        Mlp::from_safetensors(include_bytes!("../assets/models/digits-mlp.safetensors")).unwrap();
+    let mut accuracy = 0.0;
+    let train_ms = median_ms(5, || {
+        let t = now();
+        accuracy = train_digits(&digits).unwrap();
+        now() - t
+    });
+    let mut robust = 0.0;
+    let pgd_ms = median_ms(5, || {
+        let t = now();
+        robust = pgd_test_set(&digits, &target).unwrap();
+        now() - t
+    });
+    console_log!(
+        "BENCH {{\"wasm_train_ms\": {train_ms:.1}, \"wasm_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}}}"
+    );
+}

@@ -1,0 +1,204 @@
+//! `cargo xtask bench`: the performance budgets of DESIGN.md §4, measured, never asserted.
+//! Native and in-browser (headless Chromium) timings of the same workloads
+//! (crates/core/src/workloads.rs), the PyTorch reference on the same machine when torch can be
+//! installed, first render, bundle sizes (gzip) and the longest main-thread task while training.
+
+use crate::{build, cargo, run, server, wasm_test_command, E2E_PREFIX};
+use anyhow::{bail, Context, Result};
+use serde_json::{Map, Value};
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+/// Runs a command (announced) and returns its stdout; fails if it fails.
+fn capture(cmd: &mut Command) -> Result<String> {
+    println!("$ {cmd:?}");
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
+    if !out.status.success() {
+        bail!(
+            "{:?} failed: {}{}",
+            cmd.get_program(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+/// The JSON object on the line starting with `prefix` (or the first `{` line when empty).
+fn json_line(text: &str, prefix: &str) -> Result<Map<String, Value>> {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find_map(|l| {
+            l.strip_prefix(prefix)
+                .filter(|rest| rest.trim_start().starts_with('{'))
+        })
+        .with_context(|| format!("no '{prefix}{{…}}' line in the output:\n{text}"))?;
+    match serde_json::from_str(line.trim())? {
+        Value::Object(map) => Ok(map),
+        _ => bail!("not a JSON object: {line}"),
+    }
+}
+
+fn gzip_size(files: &[std::path::PathBuf]) -> Result<(u64, u64)> {
+    let (mut raw, mut gz) = (0u64, 0u64);
+    for file in files {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&bytes)?;
+        raw += bytes.len() as u64;
+        gz += enc.finish()?.len() as u64;
+    }
+    Ok((raw, gz))
+}
+
+/// A Python with torch: $BENCH_PYTHON, or a venv under target/ made on first use. (The torch
+/// wheel brings its CUDA libraries, gigabytes, because it will not import without them; it runs
+/// on the CPU here.)
+fn torch_python(root: &Path) -> Result<String> {
+    if let Ok(python) = std::env::var("BENCH_PYTHON") {
+        return Ok(python);
+    }
+    let venv = root.join("target").join("bench-venv");
+    let python = venv.join("bin").join("python");
+    let has_torch = |p: &Path| {
+        Command::new(p)
+            .args(["-c", "import torch"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !has_torch(&python) {
+        println!(
+            "installing torch (CPU, for the benchmark only) into {}",
+            venv.display()
+        );
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        let pip = venv.join("bin").join("pip");
+        run(Command::new(&pip).args(["install", "-q", "torch", "numpy"]))?;
+        if !has_torch(&python) {
+            bail!("torch installed but does not import");
+        }
+    }
+    Ok(python.to_string_lossy().into_owned())
+}
+
+pub fn bench(root: &Path) -> Result<()> {
+    let mut figures = Map::new();
+    println!("==> native workloads");
+    figures.extend(json_line(
+        &capture(cargo().current_dir(root).args([
+            "bench",
+            "-p",
+            "mlsec-core",
+            "--bench",
+            "workloads",
+        ]))?,
+        "",
+    )?);
+
+    println!("==> the same workloads in headless Chromium (WebAssembly)");
+    let mut wasm = wasm_test_command(root)?;
+    wasm.args(["--test", "bench", "--", "--include-ignored"]);
+    figures.extend(json_line(&capture(&mut wasm)?, "BENCH ")?);
+
+    println!("==> PyTorch on this machine");
+    match torch_python(root).and_then(|python| {
+        capture(Command::new(python).arg(root.join("bench/pytorch_workloads.py")))
+    }) {
+        Ok(out) => figures.extend(json_line(&out, "")?),
+        Err(e) => println!("PyTorch reference unavailable: {e:#}"),
+    }
+
+    println!("==> the built site (release)");
+    build(root, false)?;
+    let dist = root.join("dist");
+    let page: Vec<_> = [
+        "index.html",
+        "start.js",
+        "app.js",
+        "app_bg.wasm",
+        "style.css",
+    ]
+    .iter()
+    .map(|f| dist.join(f))
+    .collect();
+    let worker: Vec<_> = ["worker_loader.js", "worker.js", "worker_bg.wasm"]
+        .iter()
+        .map(|f| dist.join(f))
+        .collect();
+    let (page_raw, page_gz) = gzip_size(&page)?;
+    let (worker_raw, worker_gz) = gzip_size(&worker)?;
+    let server = server::StaticServer::start(dist, E2E_PREFIX)?;
+    let out = capture(
+        Command::new("node")
+            .current_dir(root.join("tests/e2e"))
+            .env("LAB_URL", server.url())
+            .arg("bench.mjs"),
+    );
+    server.stop();
+    figures.extend(json_line(&out?, "BENCH ")?);
+
+    let get = |k: &str| figures.get(k).and_then(Value::as_f64);
+    let ratio = |a: &str, b: &str| match (get(a), get(b)) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "n/a".into(),
+    };
+    let ms = |k: &str| get(k).map_or("n/a".into(), |v| format!("{v:.1} ms"));
+    println!(
+        "\nMLSec Lab benchmark (medians of 5; this machine, {} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "  page bundle  (html+js+wasm+css): {:>8} raw, {:>8} gzip   (budget 1.5 MB gzip)",
+        kb(page_raw),
+        kb(page_gz)
+    );
+    println!(
+        "  worker bundle (loaded on first exercise): {:>8} raw, {:>8} gzip",
+        kb(worker_raw),
+        kb(worker_gz)
+    );
+    println!(
+        "  first render (home page):          {}   (budget 1000 ms)",
+        ms("first_render_ms")
+    );
+    println!(
+        "  longest main-thread task while training in the app: {}   (budget 50 ms)",
+        ms("longest_task_ms_during_training")
+    );
+    println!(
+        "  train-digits exercise in the app, click → grade: {}",
+        ms("app_train_ms")
+    );
+    println!(
+        "  training 20 epochs, batch 64:  native {}, browser {}, PyTorch {}",
+        ms("native_train_ms"),
+        ms("wasm_train_ms"),
+        ms("torch_train_ms")
+    );
+    println!(
+        "  PGD-40 over 360 test images:   native {}, browser {}, PyTorch {}",
+        ms("native_pgd_ms"),
+        ms("wasm_pgd_ms"),
+        ms("torch_pgd_ms")
+    );
+    println!(
+        "  ratio browser / PyTorch:  training {}, PGD {}   (budget ≤ 1.00×)",
+        ratio("wasm_train_ms", "torch_train_ms"),
+        ratio("wasm_pgd_ms", "torch_pgd_ms")
+    );
+    println!(
+        "  ratio native / PyTorch:   training {}, PGD {}",
+        ratio("native_train_ms", "torch_train_ms"),
+        ratio("native_pgd_ms", "torch_pgd_ms")
+    );
+    println!("BENCH {}", Value::Object(figures));
+    Ok(())
+}
+
+fn kb(bytes: u64) -> String {
+    format!("{:.0} KB", bytes as f64 / 1024.0)
+}
