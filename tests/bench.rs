@@ -21,13 +21,13 @@ fn workloads_in_the_browser() {
     let target =
         Mlp::from_safetensors(include_bytes!("../assets/models/digits-mlp.safetensors")).unwrap();
     let mut accuracy = 0.0;
-    let train_ms = median_ms(5, || {
+    let train_ms = median_ms(7, || {
         let t = now();
         accuracy = train_digits(&digits).unwrap();
         now() - t
     });
     let mut robust = 0.0;
-    let pgd_ms = median_ms(5, || {
+    let pgd_ms = median_ms(7, || {
         let t = now();
         robust = pgd_test_set(&digits, &target).unwrap();
         now() - t

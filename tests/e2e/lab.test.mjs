@@ -276,3 +276,18 @@ test('bad settings are refused with a message, Stop stops, and a hand-painted at
     await context.close();
   }
 });
+
+test('targeted PGD and adversarial training pass in the browser with their reference settings', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  try {
+    for (const [lesson, id] of [['pgd-targeted', 'pgd-3-to-8'], ['adversarial-training', 'adv-train-robust']]) {
+      await page.goto(route(`/lesson/${lesson}`));
+      await testid(page, `${id}-use-solution`).click();
+      await testid(page, `${id}-run`).click();
+      await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    }
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});

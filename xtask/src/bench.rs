@@ -101,7 +101,7 @@ pub fn bench(root: &Path) -> Result<()> {
 
     println!("==> the same workloads in headless Chromium (WebAssembly)");
     let mut wasm = wasm_test_command(root)?;
-    wasm.args(["--test", "bench", "--", "--include-ignored"]);
+    wasm.args(["--test", "bench", "--", "--include-ignored", "--nocapture"]);
     figures.extend(json_line(&capture(&mut wasm)?, "BENCH ")?);
 
     println!("==> PyTorch on this machine");
@@ -148,7 +148,7 @@ pub fn bench(root: &Path) -> Result<()> {
     };
     let ms = |k: &str| get(k).map_or("n/a".into(), |v| format!("{v:.1} ms"));
     println!(
-        "\nMLSec Lab benchmark (medians of 5; this machine, {} cores)",
+        "\nMLSec Lab benchmark (timings: median of 7 after 2 warm-ups; page figures: median of 5; this machine, {} cores)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(

@@ -17,13 +17,13 @@ fn main() {
     )
     .unwrap();
     let mut accuracy = 0.0;
-    let train_ms = median_ms(5, || {
+    let train_ms = median_ms(7, || {
         let t = Instant::now();
         accuracy = train_digits(&digits).unwrap();
         t.elapsed().as_secs_f64() * 1e3
     });
     let mut robust = 0.0;
-    let pgd_ms = median_ms(5, || {
+    let pgd_ms = median_ms(7, || {
         let t = Instant::now();
         robust = pgd_test_set(&digits, &target).unwrap();
         t.elapsed().as_secs_f64() * 1e3

@@ -3,7 +3,7 @@
 //! targeted, always projected onto the L∞ ball of radius ε and onto the pixel range [0, 1].
 
 use crate::digits::PIXELS;
-use crate::mlp::Mlp;
+use crate::mlp::{Frozen, Mlp};
 use crate::train::labels_tensor;
 use crate::{Error, Result};
 use candle_core::{Device, Tensor, Var};
@@ -11,10 +11,14 @@ use serde::{Deserialize, Serialize};
 
 /// Gradient of the mean cross-entropy loss against `labels` with respect to the input images.
 pub fn input_gradient(model: &Mlp, images: &[f32], labels: &[u8]) -> Result<Tensor> {
-    let n = labels.len();
-    let x = Var::from_tensor(&Tensor::from_slice(images, (n, PIXELS), &Device::Cpu)?)?;
-    let loss =
-        candle_nn::loss::cross_entropy(&model.forward(x.as_tensor())?, &labels_tensor(labels)?)?;
+    let x = Tensor::from_slice(images, (labels.len(), PIXELS), &Device::Cpu)?;
+    gradient_wrt(&model.frozen(), &x, &labels_tensor(labels)?)
+}
+
+/// ∂ cross-entropy(model(x), targets) / ∂x, for a batch already in tensor form.
+fn gradient_wrt(model: &Frozen, x: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let x = Var::from_tensor(x)?;
+    let loss = candle_nn::loss::cross_entropy(&model.forward(x.as_tensor())?, targets)?;
     let grads = loss.backward()?;
     grads
         .get(x.as_tensor())
@@ -113,15 +117,12 @@ pub fn pgd(
         Some(t) => (vec![t; n], -1.0),
         None => (labels.to_vec(), 1.0),
     };
+    let (frozen, goal) = (model.frozen(), labels_tensor(&goal)?);
     let mut adv = x.clone();
     for _ in 0..config.steps {
-        let flat = adv.flatten_all()?.to_vec1::<f32>()?;
-        let grad = input_gradient(model, &flat, &goal)?;
+        let grad = gradient_wrt(&frozen, &adv, &goal)?;
         let step = (grad.sign()? * (direction * f64::from(config.step_size)))?;
-        adv = (adv + step)?
-            .minimum(&high)?
-            .maximum(&low)?
-            .clamp(0f32, 1f32)?;
+        adv = (adv + step)?.minimum(&high)?.maximum(&low)?.clamp(0f32, 1f32)?;
     }
     Ok(adv.flatten_all()?.to_vec1::<f32>()?)
 }

@@ -69,6 +69,16 @@ impl Mlp {
         Ok(Mlp { fc1, fc2, vars })
     }
 
+    /// A copy whose weights are plain tensors, not trainable variables: backpropagation through
+    /// it computes only the input gradient, which is all an attack needs (about half the work).
+    pub fn frozen(&self) -> Frozen {
+        let w: Vec<Tensor> = self.vars.iter().map(|v| v.as_tensor().detach()).collect();
+        Frozen {
+            fc1: Linear::new(w[0].clone(), Some(w[1].clone())),
+            fc2: Linear::new(w[2].clone(), Some(w[3].clone())),
+        }
+    }
+
     pub fn vars(&self) -> Vec<Var> {
         self.vars.clone()
     }
@@ -152,5 +162,17 @@ impl Mlp {
             return Err(Error::Model(format!("unexpected tensor '{extra}'")));
         }
         Self::from_tensors(params)
+    }
+}
+
+/// The model with its weights fixed (see [`Mlp::frozen`]).
+pub struct Frozen {
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl Frozen {
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.fc2.forward(&self.fc1.forward(x)?.relu()?)?)
     }
 }

@@ -40,8 +40,12 @@ pub fn pgd_test_set(digits: &Digits, model: &Mlp) -> Result<f32> {
     Ok(correct as f32 / digits.test.len() as f32)
 }
 
-/// Median of `runs` timings (milliseconds) measured by `time`, which runs the workload once.
+/// Median of `runs` timings (milliseconds) measured by `time`, which runs the workload once,
+/// after two untimed warm-up runs (WebAssembly engines tier code up while it runs; the budget is
+/// about the steady state, as for PyTorch, whose reference also warms up).
 pub fn median_ms(runs: usize, mut time: impl FnMut() -> f64) -> f64 {
+    time();
+    time();
     let mut samples: Vec<f64> = (0..runs.max(1)).map(|_| time()).collect();
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
