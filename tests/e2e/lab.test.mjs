@@ -291,3 +291,41 @@ test('targeted PGD and adversarial training pass in the browser with their refer
     await context.close();
   }
 });
+
+test('a damaged lesson is reported, planted script never runs, and the rest of the lab works', { timeout: TEST_TIMEOUT }, async (t) => {
+  const brokenBase = process.env.LAB_BROKEN_URL;
+  if (!brokenBase) return t.skip('LAB_BROKEN_URL not set (cargo xtask e2e sets it)');
+  const { context, page, problems } = await openLab();
+  const dialogs = [];
+  page.on('dialog', async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+  try {
+    await page.goto(brokenBase);
+    await waitForText(testid(page, 'lesson-error'), 'exercises.toml');
+    await waitForCount(testid(page, 'lesson-link'), 4);
+    // The planted markup renders as harmless text and elements, with no script or handlers.
+    await page.goto(`${brokenBase}#/lesson/pgd-targeted`);
+    await waitForText(testid(page, 'lesson-body'), 'planted paragraph');
+    const body = testid(page, 'lesson-body');
+    assert.equal(await body.locator('script').count(), 0, 'a <script> survived sanitising');
+    assert.equal(await body.locator('[onerror], [onclick]').count(), 0, 'an event handler survived');
+    assert.equal(await body.locator('a[href^="javascript:"]').count(), 0, 'a javascript: link survived');
+    await body.getByText('planted paragraph').click();
+    // The lesson's own exercise still works beside the planted markup.
+    await testid(page, 'pgd-3-to-8-use-solution').click();
+    await testid(page, 'pgd-3-to-8-run').click();
+    await waitForText(testid(page, 'pgd-3-to-8-grade'), 'Passed', LONG_TIMEOUT);
+    assert.deepEqual(dialogs, [], 'planted script ran');
+    // The planted <img src="x"> keeps its (missing) source, minus its handler: its 404 is the
+    // one expected problem.
+    const plantedImage = new URL('x', brokenBase).pathname;
+    const planted404 = (p) => p.includes(plantedImage);
+    const unexpected = problems.splice(0).filter((p) => !planted404(p));
+    problems.push(...unexpected);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});

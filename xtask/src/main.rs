@@ -210,6 +210,10 @@ fn serve(root: &Path, args: &[String]) -> Result<()> {
         "serve",
         "--release",
         "--offline",
+        // Not dist/: trunk serve adds an inline live-reload script, which must never end up
+        // in the folder people host (its CSP forbids inline script).
+        "--dist",
+        "target/serve-dist",
         "--address",
         SERVE_ADDRESS,
         "--port",
@@ -297,17 +301,59 @@ fn e2e(root: &Path) -> Result<()> {
     if files.is_empty() {
         bail!("no *.test.mjs file in {}", e2e_dir.display());
     }
+    let broken = broken_copy(root, &dist)?;
     let server = server::StaticServer::start(dist, E2E_PREFIX)?;
+    let broken_server = server::StaticServer::start(broken, E2E_PREFIX)?;
     let url = server.url();
-    println!("serving dist/ at {url}");
+    println!(
+        "serving dist/ at {url}, and a copy with damaged lessons at {}",
+        broken_server.url()
+    );
     let mut cmd = Command::new("node");
     cmd.current_dir(root)
         .env("LAB_URL", &url)
+        .env("LAB_BROKEN_URL", broken_server.url())
         .args(["--test", "--test-reporter=spec"])
         .args(files.iter().map(|f| f.strip_prefix(root).unwrap_or(f)));
     let result = run(&mut cmd);
     server.stop();
+    broken_server.stop();
     result
+}
+
+/// A copy of `dist` with content an instructor might get wrong or an attacker might plant: a
+/// lesson whose exercises.toml is not TOML, and a lesson whose markdown carries script. The
+/// end-to-end tests check that the lab reports the first, renders the second harmlessly, and
+/// keeps everything else working.
+fn broken_copy(root: &Path, dist: &Path) -> Result<PathBuf> {
+    let copy = root.join("target").join("e2e-broken-dist");
+    if copy.exists() {
+        std::fs::remove_dir_all(&copy)?;
+    }
+    copy_dir(dist, &copy)?;
+    std::fs::write(
+        copy.join("lessons/fgsm/exercises.toml"),
+        "[[exercise]]\nid = \"fgsm-untargeted\"\ntitle = \n",
+    )?;
+    let md = copy.join("lessons/pgd-targeted/lesson.md");
+    let mut text = std::fs::read_to_string(&md)?;
+    text.push_str("\n\n<script>alert('script ran')</script>\n\n<img src=\"x\" onerror=\"alert('onerror ran')\">\n\n[click me](javascript:alert('link ran'))\n\n<p data-testid=\"planted\" onclick=\"alert(1)\">planted paragraph</p>\n");
+    std::fs::write(md, text)?;
+    Ok(copy)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 fn serve_dist(root: &Path, args: &[String]) -> Result<()> {

@@ -122,7 +122,10 @@ pub fn pgd(
     for _ in 0..config.steps {
         let grad = gradient_wrt(&frozen, &adv, &goal)?;
         let step = (grad.sign()? * (direction * f64::from(config.step_size)))?;
-        adv = (adv + step)?.minimum(&high)?.maximum(&low)?.clamp(0f32, 1f32)?;
+        adv = (adv + step)?
+            .minimum(&high)?
+            .maximum(&low)?
+            .clamp(0f32, 1f32)?;
     }
     Ok(adv.flatten_all()?.to_vec1::<f32>()?)
 }
