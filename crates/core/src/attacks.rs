@@ -109,10 +109,10 @@ pub fn pgd(
     config.validate()?;
     let n = labels.len();
     let x = Tensor::from_slice(images, (n, PIXELS), &Device::Cpu)?;
-    let (low, high) = (
-        (&x - f64::from(config.epsilon))?,
-        (&x + f64::from(config.epsilon))?,
-    );
+    // The feasible box {‖x' − x‖∞ ≤ ε} ∩ [0, 1]⁶⁴, clipped once so each step projects with
+    // two element-wise ops.
+    let low = (&x - f64::from(config.epsilon))?.clamp(0f32, 1f32)?;
+    let high = (&x + f64::from(config.epsilon))?.clamp(0f32, 1f32)?;
     let (goal, direction) = match target {
         Some(t) => (vec![t; n], -1.0),
         None => (labels.to_vec(), 1.0),
@@ -122,10 +122,7 @@ pub fn pgd(
     for _ in 0..config.steps {
         let grad = gradient_wrt(&frozen, &adv, &goal)?;
         let step = (grad.sign()? * (direction * f64::from(config.step_size)))?;
-        adv = (adv + step)?
-            .minimum(&high)?
-            .maximum(&low)?
-            .clamp(0f32, 1f32)?;
+        adv = (adv + step)?.minimum(&high)?.maximum(&low)?;
     }
     Ok(adv.flatten_all()?.to_vec1::<f32>()?)
 }
