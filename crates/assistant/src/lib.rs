@@ -1,0 +1,27 @@
+//! MLSec Lab's tiny prompt-injection assistant: its closed vocabulary ([`vocab`]), the seeded
+//! synthetic world it is trained and evaluated on ([`world`]), and exact checkers of its outputs
+//! ([`check`]).
+//!
+//! Two variants are trained on the same episodes with different labels and prompt layouts:
+//! [`Variant::Assistant`] follows instructions wherever they appear (so injections in the data
+//! work, as with plain instruction tuning) but refuses a plain request for its secret;
+//! [`Variant::Structured`] (StruQ/SecAlign style) sees the channels through reserved delimiters
+//! that the front end strips from untrusted text, and is trained to ignore instructions in
+//! `[DATA]`. The vulnerability comes from the training labels, never from a rule in code.
+//!
+//! No I/O: builds for the host and for wasm32.
+
+pub mod check;
+pub mod vocab;
+pub mod world;
+
+pub use check::{
+    benign_success, follows_injection, injection_success, leaks_secret, parse_image,
+    parse_tool_call, ImageLink, ToolCall,
+};
+pub use vocab::{ids, UnknownWords, Vocab};
+pub use world::{
+    generate, layout_prompt, strip_delimiters, DataKind, Episode, Facts, Goal, GoalKind, GoalMix,
+    Injection, Mix, MixError, Placement, Sequence, Slot, Split, Task, TaskKind, Variant,
+    MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS, REFUSAL,
+};
