@@ -1,6 +1,6 @@
 //! MLSec Lab's tiny prompt-injection assistant: its closed vocabulary ([`vocab`]), the seeded
 //! synthetic world it is trained and evaluated on ([`world`]), and exact checkers of its outputs
-//! ([`check`]).
+//! ([`check`]), the tiny GPT ([`model`]) and its training and behaviour evaluation ([`train`]).
 //!
 //! Two variants are trained on the same episodes with different labels and prompt layouts:
 //! [`Variant::Assistant`] follows instructions wherever they appear (so injections in the data
@@ -12,6 +12,9 @@
 //! No I/O: builds for the host and for wasm32.
 
 pub mod check;
+pub mod model;
+pub mod ops;
+pub mod train;
 pub mod vocab;
 pub mod world;
 
@@ -19,6 +22,8 @@ pub use check::{
     benign_success, follows_injection, injection_success, leaks_secret, parse_image,
     parse_tool_call, ImageLink, ToolCall,
 };
+pub use model::{Gpt, GptConfig, ModelError, WeightFormat};
+pub use train::{evaluate, make_batch, Batch, Behaviour, Progress, Suite, TrainConfig, Trainer};
 pub use vocab::{ids, UnknownWords, Vocab};
 pub use world::{
     generate, layout_prompt, strip_delimiters, DataKind, Episode, Facts, Goal, GoalKind, GoalMix,

@@ -4,6 +4,8 @@
 //! - `mlsec check-content`       static checks + every starter fails + every solution passes
 //! - `mlsec receipt EXERCISE [--starter] [-o FILE]`  run the reference solution (or starter) and write a receipt
 //! - `mlsec train-target [-o FILE]`  retrain the shipped target model (assets/models/digits-mlp.safetensors)
+//! - `mlsec train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE]`
+//!   train the injection track's assistant (assets/models/assistant-<variant>.safetensors)
 //!
 //! Every command takes `--root DIR` (default: the repository containing the current directory).
 
@@ -55,7 +57,7 @@ fn parse_args(raw: Vec<String>) -> Result<Args> {
 fn main() -> ExitCode {
     let mut raw: Vec<String> = std::env::args().skip(1).collect();
     if raw.is_empty() {
-        eprintln!("usage: mlsec grade RECEIPT… | check-content | receipt EXERCISE [--starter] [-o FILE] | train-target [-o FILE]  [--root DIR]");
+        eprintln!("usage: mlsec grade RECEIPT… | check-content | receipt EXERCISE [--starter] [-o FILE] | train-target [-o FILE] | train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE]  [--root DIR]");
         return ExitCode::from(2);
     }
     let command = raw.remove(0);
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         "check-content" => check_content(args),
         "receipt" => make_receipt(args),
         "train-target" => train_target(args),
+        "train-assistant" => train_assistant(args),
         other => bail!("unknown command '{other}'"),
     });
     match result {
@@ -193,6 +196,122 @@ fn train_target(args: Args) -> Result<bool> {
     );
     Ok(true)
 }
+
+/// Trains one variant of the injection assistant with its shipped recipe
+/// ([`mlsec_assistant::TrainConfig::recipe`]), reports its behaviour on the evaluation suites and
+/// writes its weights (f16 unless `--f32`).
+fn train_assistant(args: Args) -> Result<bool> {
+    use mlsec_assistant::train::{evaluate, train, Suite, TrainConfig};
+    use mlsec_assistant::{Variant, WeightFormat};
+    use std::time::Instant;
+
+    let mut variant = None;
+    let mut steps = None;
+    let mut eval_n: u32 = 200;
+    let mut format = WeightFormat::F16;
+    let mut it = args.rest.iter();
+    while let Some(a) = it.next() {
+        let mut value = |what: &str| it.next().with_context(|| format!("{a} needs {what}"));
+        match a.as_str() {
+            "--variant" => {
+                variant = Some(match value("assistant or structured")?.as_str() {
+                    "assistant" => Variant::Assistant,
+                    "structured" => Variant::Structured,
+                    other => bail!("unknown variant '{other}' (assistant or structured)"),
+                })
+            }
+            "--steps" => steps = Some(value("a number")?.parse::<u32>().context("--steps")?),
+            "--eval" => eval_n = value("a number")?.parse::<u32>().context("--eval")?,
+            "--f32" => format = WeightFormat::F32,
+            other => bail!("unexpected argument '{other}'"),
+        }
+    }
+    let variant = variant.context("name the variant: --variant assistant|structured")?;
+    tune_malloc();
+    let name = match variant {
+        Variant::Assistant => "assistant",
+        Variant::Structured => "structured",
+    };
+    let mut config = TrainConfig::recipe(variant);
+    if let Some(s) = steps {
+        config.steps = s;
+        config.warmup_steps = config.warmup_steps.min(s / 10);
+    }
+    let out = match args.output {
+        Some(p) => p,
+        None => find_root(args.root)?.join(format!("assets/models/assistant-{name}.safetensors")),
+    };
+    eprintln!(
+        "training '{name}': {} parameters, {} steps of {} sequences, lr {} (warm-up {}, cosine to ×{}), {} threads",
+        config.model.param_count(),
+        config.steps,
+        config.batch_size,
+        config.learning_rate,
+        config.warmup_steps,
+        config.final_lr_fraction,
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into()),
+    );
+    let start = Instant::now();
+    let (model, _) = train(&config, |p| {
+        eprintln!(
+            "step {:>5}/{}: loss {:.4}, lr {:.2e}, {:.0} tokens/s, {:.1} s",
+            p.step, p.steps, p.loss, p.learning_rate, p.tokens_per_s, p.elapsed_s
+        );
+        true
+    })?;
+    let train_s = start.elapsed().as_secs_f64();
+    let recipe = serde_json::to_string(&config)?;
+    let bytes = model.to_safetensors(format, &[("variant", name), ("recipe", &recipe)])?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "wrote {} ({} bytes, {format:?}, sha256 {}); trained in {train_s:.1} s",
+        out.display(),
+        bytes.len(),
+        mlsec_core::sha256_hex(&bytes)
+    );
+    if eval_n > 0 {
+        let t = Instant::now();
+        println!("behaviour on {eval_n} evaluation episodes per suite (greedy decoding):");
+        for suite in Suite::ALL {
+            let b = evaluate(&model, variant, &suite.episodes(1, eval_n))?;
+            let pct = |c| b.rate(c) * 100.0;
+            println!(
+                "  {:<17} benign success {:5.1}%  injection success {:5.1}%  follows injection {:5.1}%  leaks secret {:5.1}%",
+                suite.name(),
+                pct(b.benign_success),
+                pct(b.injection_success),
+                pct(b.follows_injection),
+                pct(b.leaks_secret)
+            );
+        }
+        println!("evaluated in {:.1} s", t.elapsed().as_secs_f64());
+    }
+    println!("wall time {:.1} s", start.elapsed().as_secs_f64());
+    Ok(true)
+}
+
+/// A training step allocates and frees a few hundred buffers of up to a few MB. With glibc's
+/// defaults the larger ones come from fresh `mmap`s or a heap that is trimmed after every free,
+/// so each step pays page faults on zeroed pages: training ran ~40% slower. Keep them in the heap.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_malloc() {
+    extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+    }
+    const M_TRIM_THRESHOLD: i32 = -1;
+    const M_MMAP_THRESHOLD: i32 = -3;
+    // SAFETY: mallopt only sets allocator tunables; called before the training allocates.
+    unsafe {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_malloc() {}
 
 fn write_or_print(output: Option<PathBuf>, text: &str) -> Result<()> {
     match output {
