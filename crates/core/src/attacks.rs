@@ -3,7 +3,7 @@
 //! targeted, always projected onto the L∞ ball of radius ε and onto the pixel range [0, 1].
 
 use crate::digits::PIXELS;
-use crate::mlp::{Frozen, Mlp};
+use crate::mlp::{Layers, Mlp};
 use crate::train::labels_tensor;
 use crate::{Error, Result};
 use candle_core::{Device, Tensor, Var};
@@ -16,7 +16,7 @@ pub fn input_gradient(model: &Mlp, images: &[f32], labels: &[u8]) -> Result<Tens
 }
 
 /// ∂ cross-entropy(model(x), targets) / ∂x, for a batch already in tensor form.
-fn gradient_wrt(model: &Frozen, x: &Tensor, targets: &Tensor) -> Result<Tensor> {
+fn gradient_wrt(model: &Layers, x: &Tensor, targets: &Tensor) -> Result<Tensor> {
     let x = Var::from_tensor(x)?;
     let loss = candle_nn::loss::cross_entropy(&model.forward(x.as_tensor())?, targets)?;
     let grads = loss.backward()?;

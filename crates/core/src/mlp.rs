@@ -12,8 +12,7 @@ pub const HIDDEN: usize = 32;
 const NAMES: [&str; 4] = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"];
 
 pub struct Mlp {
-    fc1: Linear,
-    fc2: Linear,
+    layers: Layers,
     /// The trainable parameters, in `NAMES` order.
     vars: Vec<Var>,
 }
@@ -58,25 +57,15 @@ impl Mlp {
             .iter()
             .map(Var::from_tensor)
             .collect::<candle_core::Result<Vec<_>>>()?;
-        let fc1 = Linear::new(
-            vars[0].as_tensor().clone(),
-            Some(vars[1].as_tensor().clone()),
-        );
-        let fc2 = Linear::new(
-            vars[2].as_tensor().clone(),
-            Some(vars[3].as_tensor().clone()),
-        );
-        Ok(Mlp { fc1, fc2, vars })
+        // The layers share the Vars' storage, so optimiser updates reach them.
+        let layers = Layers::new(vars.iter().map(|v| v.as_tensor().clone()).collect());
+        Ok(Mlp { layers, vars })
     }
 
-    /// A copy whose weights are plain tensors, not trainable variables: backpropagation through
+    /// The layers over detached copies of the weights, not trainable variables: backpropagation through
     /// it computes only the input gradient, which is all an attack needs (about half the work).
-    pub fn frozen(&self) -> Frozen {
-        let w: Vec<Tensor> = self.vars.iter().map(|v| v.as_tensor().detach()).collect();
-        Frozen {
-            fc1: Linear::new(w[0].clone(), Some(w[1].clone())),
-            fc2: Linear::new(w[2].clone(), Some(w[3].clone())),
-        }
+    pub fn frozen(&self) -> Layers {
+        Layers::new(self.vars.iter().map(|v| v.as_tensor().detach()).collect())
     }
 
     pub fn vars(&self) -> Vec<Var> {
@@ -85,7 +74,7 @@ impl Mlp {
 
     /// Logits for a batch `(n, 64)`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.fc2.forward(&self.fc1.forward(x)?.relu()?)?)
+        self.layers.forward(x)
     }
 
     /// Predicted class of every image.
@@ -165,13 +154,22 @@ impl Mlp {
     }
 }
 
-/// The model with its weights fixed (see [`Mlp::frozen`]).
-pub struct Frozen {
+/// The network itself: two linear layers with a ReLU between, over weight tensors in `NAMES`
+/// order. Inside an [`Mlp`] the tensors are its trainable Vars; from [`Mlp::frozen`] they are
+/// detached copies, so backpropagation stops at the input.
+pub struct Layers {
     fc1: Linear,
     fc2: Linear,
 }
 
-impl Frozen {
+impl Layers {
+    fn new(w: Vec<Tensor>) -> Self {
+        Layers {
+            fc1: Linear::new(w[0].clone(), Some(w[1].clone())),
+            fc2: Linear::new(w[2].clone(), Some(w[3].clone())),
+        }
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.fc2.forward(&self.fc1.forward(x)?.relu()?)?)
     }
