@@ -3,9 +3,7 @@
 
 use mlsec_core::course::{check, parse_course, parse_lesson, Course, Lesson};
 
-pub const COURSE_URL: &str = "lessons/course.toml";
-pub const DIGITS_URL: &str = "assets/digits/digits.csv.gz";
-pub const TARGET_URL: &str = "assets/models/digits-mlp.safetensors";
+use mlsec_core::course::paths;
 
 async fn get(url: &str) -> Result<gloo::net::http::Response, String> {
     let response = gloo::net::http::Request::get(url)
@@ -63,12 +61,13 @@ impl Loaded {
 }
 
 pub async fn load_course() -> Result<Loaded, String> {
-    let course = parse_course(&fetch_text(COURSE_URL).await?).map_err(|e| e.to_string())?;
+    let course = parse_course(&fetch_text(paths::COURSE).await?).map_err(|e| e.to_string())?;
     let mut lessons = Vec::new();
     for id in course.tracks.iter().flat_map(|t| t.lessons.iter()) {
         let lesson = async {
-            let md = fetch_text(&format!("lessons/{id}/lesson.md")).await?;
-            let exercises = fetch_text(&format!("lessons/{id}/exercises.toml")).await?;
+            let [md_url, exercises_url] = paths::lesson(id);
+            let md = fetch_text(&md_url).await?;
+            let exercises = fetch_text(&exercises_url).await?;
             parse_lesson(id, &md, &exercises).map_err(|e| e.to_string())
         }
         .await;

@@ -245,8 +245,8 @@ impl WorkerHandle {
 
     async fn fetch_and_load(self: Rc<Self>) {
         let fetched = async {
-            let digits = crate::lab::fetch_bytes(crate::lab::DIGITS_URL).await?;
-            let target = crate::lab::fetch_bytes(crate::lab::TARGET_URL).await?;
+            let digits = crate::lab::fetch_bytes(mlsec_core::course::paths::DIGITS).await?;
+            let target = crate::lab::fetch_bytes(mlsec_core::course::paths::TARGET_MODEL).await?;
             Ok::<_, String>((digits, target))
         }
         .await;

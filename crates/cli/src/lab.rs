@@ -7,8 +7,7 @@ use mlsec_core::digits::Digits;
 use mlsec_core::mlp::Mlp;
 use std::path::{Path, PathBuf};
 
-pub const DIGITS_PATH: &str = "assets/digits/digits.csv.gz";
-pub const TARGET_PATH: &str = "assets/models/digits-mlp.safetensors";
+use mlsec_core::course::paths;
 
 pub struct Lab {
     pub course: Course,
@@ -26,7 +25,7 @@ pub fn find_root(explicit: Option<PathBuf>) -> Result<PathBuf> {
     }
     let cwd = std::env::current_dir()?;
     cwd.ancestors()
-        .find(|dir| dir.join("lessons/course.toml").is_file())
+        .find(|dir| dir.join(paths::COURSE).is_file())
         .map(Path::to_path_buf)
         .ok_or_else(|| {
             anyhow!(
@@ -37,24 +36,26 @@ pub fn find_root(explicit: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 pub fn read_course(root: &Path) -> Result<(Course, Vec<Lesson>)> {
-    let lessons_dir = root.join("lessons");
-    let course_text = std::fs::read_to_string(lessons_dir.join("course.toml"))
-        .with_context(|| format!("reading {}", lessons_dir.join("course.toml").display()))?;
+    let course_path = root.join(paths::COURSE);
+    let course_text = std::fs::read_to_string(&course_path)
+        .with_context(|| format!("reading {}", course_path.display()))?;
     let course = parse_course(&course_text)?;
     let mut lessons = Vec::new();
     for id in course.tracks.iter().flat_map(|t| t.lessons.iter()) {
-        let dir = lessons_dir.join(id);
-        let md = std::fs::read_to_string(dir.join("lesson.md"))
-            .with_context(|| format!("reading lesson '{id}'"))?;
-        let ex = std::fs::read_to_string(dir.join("exercises.toml")).unwrap_or_default();
+        // Both files are required, as in the browser: a lesson that checks here must load there.
+        let [md, ex] = paths::lesson(id).map(|file| {
+            std::fs::read_to_string(root.join(&file))
+                .with_context(|| format!("reading lesson '{id}': {file}"))
+        });
+        let (md, ex) = (md?, ex?);
         lessons.push(parse_lesson(id, &md, &ex)?);
     }
     Ok((course, lessons))
 }
 
 pub fn read_digits(root: &Path) -> Result<Digits> {
-    let bytes =
-        std::fs::read(root.join(DIGITS_PATH)).with_context(|| format!("reading {DIGITS_PATH}"))?;
+    let bytes = std::fs::read(root.join(paths::DIGITS))
+        .with_context(|| format!("reading {}", paths::DIGITS))?;
     Ok(Digits::from_csv_gz(&bytes)?)
 }
 
@@ -62,8 +63,11 @@ impl Lab {
     pub fn load(root: PathBuf) -> Result<Self> {
         let (course, lessons) = read_course(&root)?;
         let digits = read_digits(&root)?;
-        let target_bytes = std::fs::read(root.join(TARGET_PATH)).with_context(|| {
-            format!("reading {TARGET_PATH} (regenerate it with `mlsec train-target`)")
+        let target_bytes = std::fs::read(root.join(paths::TARGET_MODEL)).with_context(|| {
+            format!(
+                "reading {} (regenerate it with `mlsec train-target`)",
+                paths::TARGET_MODEL
+            )
         })?;
         let target = Mlp::from_safetensors(&target_bytes)?;
         let target_sha256 = mlsec_core::sha256_hex(&target_bytes);

@@ -184,7 +184,9 @@ fn train_target(args: Args) -> Result<bool> {
         true
     })?;
     let bytes = model.to_safetensors()?;
-    let out = args.output.unwrap_or_else(|| root.join(lab::TARGET_PATH));
+    let out = args
+        .output
+        .unwrap_or_else(|| root.join(mlsec_core::course::paths::TARGET_MODEL));
     std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     let last = reports.last().expect("at least one epoch");
     println!(

@@ -99,3 +99,33 @@ fn a_forged_claim_and_a_broken_file_are_named() {
         "{out}"
     );
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn check_content_names_a_lesson_file_that_is_missing() {
+    // The browser cannot load a lesson without its exercises.toml, so the check must not pass it.
+    let dir = tempdir::Dir::new("missing");
+    for sub in ["lessons", "assets"] {
+        copy_dir(&std::path::Path::new(ROOT).join(sub), &dir.0.join(sub));
+    }
+    std::fs::remove_file(dir.0.join("lessons/fgsm/exercises.toml")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mlsec"))
+        .args(["check-content", "--root", dir.0.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("lessons/fgsm/exercises.toml"), "{text}");
+}

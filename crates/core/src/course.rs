@@ -8,6 +8,22 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Where the lab's files sit, relative to the repository root and to the built site alike: the
+/// CLI reads these paths, the browser fetches them as relative URLs.
+pub mod paths {
+    pub const COURSE: &str = "lessons/course.toml";
+    pub const DIGITS: &str = "assets/digits/digits.csv.gz";
+    pub const TARGET_MODEL: &str = "assets/models/digits-mlp.safetensors";
+
+    /// A lesson's two files: its markdown and its exercises.
+    pub fn lesson(id: &str) -> [String; 2] {
+        [
+            format!("lessons/{id}/lesson.md"),
+            format!("lessons/{id}/exercises.toml"),
+        ]
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Course {

@@ -62,8 +62,8 @@ impl Mlp {
         Ok(Mlp { layers, vars })
     }
 
-    /// The layers over detached copies of the weights, not trainable variables: backpropagation through
-    /// it computes only the input gradient, which is all an attack needs (about half the work).
+    /// The layers over detached copies of the weights: backpropagation through them computes only
+    /// the input gradient, which is all an attack needs (about half the work).
     pub fn frozen(&self) -> Layers {
         Layers::new(self.vars.iter().map(|v| v.as_tensor().detach()).collect())
     }
