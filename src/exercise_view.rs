@@ -6,8 +6,10 @@
 use crate::app::{download, Lab};
 use crate::plot;
 use mlsec_core::course::Exercise;
-use mlsec_core::exercise::{PixelEdit, PixelEdits, Settings, Task};
+use mlsec_core::defence::{DefenceRow, Defences, DetectorSettings};
+use mlsec_core::exercise::{Details, PixelEdit, PixelEdits, Settings, Task};
 use mlsec_core::grade::Grade;
+use mlsec_core::injection::{self, Channel, Conversation, PromptSettings};
 use mlsec_core::markdown::to_safe_html;
 use mlsec_core::session::{Inspection, Request, Response};
 use mlsec_core::train::EpochReport;
@@ -51,6 +53,14 @@ fn fields(task: &Task) -> Vec<Field> {
             f.insert(4, field("train_steps", "Training PGD steps", "1"));
             f
         }
+        Task::PromptInjection { .. } => vec![],
+        Task::DefendInjection { .. } => vec![
+            field("examples", "Detector: training examples", "100"),
+            field("epochs", "Detector: epochs", "1"),
+            field("learning_rate", "Detector: learning rate", "0.01"),
+            field("threshold", "Detector: threshold", "0.05"),
+            field("seed", "Detector: seed", "1"),
+        ],
     }
 }
 
@@ -81,6 +91,20 @@ fn settings_from(
     drafts: &BTreeMap<String, String>,
 ) -> Result<Settings, String> {
     let (tag, mut map) = split(template);
+    fill_numbers(&mut map, task, drafts)?;
+    let mut outer = Map::new();
+    outer.insert(tag, Value::Object(map));
+    serde_json::from_value(Value::Object(outer))
+        .map_err(|e| format!("these settings are not valid: {e}"))
+}
+
+/// Puts the learner's number fields into `map`, or says which field is not a number (whole
+/// numbers where `map` holds a whole number).
+fn fill_numbers(
+    map: &mut Map<String, Value>,
+    task: &Task,
+    drafts: &BTreeMap<String, String>,
+) -> Result<(), String> {
     for f in fields(task) {
         let text = drafts.get(f.key).map(|s| s.trim()).unwrap_or("");
         let number: f64 = text
@@ -99,10 +123,32 @@ fn settings_from(
         };
         map.insert(f.key.to_string(), value);
     }
-    let mut outer = Map::new();
-    outer.insert(tag, Value::Object(map));
-    serde_json::from_value(Value::Object(outer))
-        .map_err(|e| format!("these settings are not valid: {e}"))
+    Ok(())
+}
+
+/// The detector settings shown when a composition has none (the learner may switch it on).
+fn default_detector() -> DetectorSettings {
+    DetectorSettings {
+        examples: 2000,
+        epochs: 100,
+        learning_rate: 0.1,
+        threshold: 0.5,
+        seed: 1,
+    }
+}
+
+/// The defend exercise's detector, from its number fields.
+fn detector_from(
+    task: &Task,
+    drafts: &BTreeMap<String, String>,
+) -> Result<DetectorSettings, String> {
+    let mut map = match serde_json::to_value(default_detector()) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    fill_numbers(&mut map, task, drafts)?;
+    serde_json::from_value(Value::Object(map))
+        .map_err(|e| format!("the detector settings are not valid: {e}"))
 }
 
 enum Running {
@@ -115,8 +161,20 @@ pub struct ExerciseProps {
     pub exercise: Rc<Exercise>,
 }
 
+/// A change to the defend exercise's composition.
+pub enum DefenceEdit {
+    Model(mlsec_assistant::Variant),
+    Harden(bool),
+    Delimit(bool),
+    Filter(bool),
+    Confirm(bool),
+    Detector(bool),
+}
+
 pub enum Msg {
     Draft(String, String),
+    Text(String),
+    Defence(DefenceEdit),
     Run,
     Stop,
     UseSolution,
@@ -135,6 +193,13 @@ pub struct ExerciseView {
     lab: Lab,
     _lab_listener: ContextHandle<Lab>,
     drafts: BTreeMap<String, String>,
+    /// The learner's text (Track E); kept whatever happens to a run.
+    text: String,
+    conversations: Vec<Conversation>,
+    /// The defend exercise's composition (its detector's numbers are in `drafts`).
+    defences: Defences,
+    detector_on: bool,
+    rows: Vec<DefenceRow>,
     edits: BTreeMap<u32, f32>,
     ink: bool,
     show_saliency: bool,
@@ -182,14 +247,43 @@ impl ExerciseView {
         let task = &ctx.props().exercise.task;
         match task {
             Task::PixelAttack { .. } => Ok(Settings::Pixels(self.pixel_edits())),
+            Task::DefendInjection { .. } => {
+                let mut defences = self.defences.clone();
+                defences.detector = if self.detector_on {
+                    Some(detector_from(task, &self.drafts)?)
+                } else {
+                    None
+                };
+                defences.validate().map_err(|e| e.to_string())?;
+                Ok(Settings::Defences(defences))
+            }
+            Task::PromptInjection { channel, .. } => {
+                // Checked here too, so a 10 MB paste never travels to the worker.
+                injection::prepare(&self.text, *channel).map_err(|e| e.to_string())?;
+                Ok(Settings::Prompt(PromptSettings {
+                    text: self.text.clone(),
+                }))
+            }
             _ => settings_from(&task.starter(), task, &self.drafts),
         }
     }
 
     fn load_settings(&mut self, settings: &Settings) {
         self.drafts = drafts_of(settings);
-        if let Settings::Pixels(p) = settings {
-            self.edits = p.edits.iter().map(|e| (e.pixel, e.value)).collect();
+        match settings {
+            Settings::Pixels(p) => {
+                self.edits = p.edits.iter().map(|e| (e.pixel, e.value)).collect();
+            }
+            Settings::Prompt(p) => self.text = p.text.clone(),
+            Settings::Defences(d) => {
+                self.defences = d.clone();
+                self.detector_on = d.detector.is_some();
+                let detector = d.detector.clone().unwrap_or_else(default_detector);
+                if let Ok(Value::Object(map)) = serde_json::to_value(detector) {
+                    self.drafts = map.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -207,6 +301,11 @@ impl Component for ExerciseView {
             lab,
             _lab_listener: listener,
             drafts: BTreeMap::new(),
+            text: String::new(),
+            conversations: vec![],
+            defences: Defences::none(),
+            detector_on: false,
+            rows: vec![],
             edits: BTreeMap::new(),
             ink: true,
             show_saliency: true,
@@ -242,6 +341,18 @@ impl Component for ExerciseView {
             Msg::Draft(key, text) => {
                 self.drafts.insert(key, text);
             }
+            Msg::Text(text) => self.text = text,
+            Msg::Defence(edit) => {
+                let d = &mut self.defences;
+                match edit {
+                    DefenceEdit::Model(m) => d.model = m,
+                    DefenceEdit::Harden(on) => d.harden_prompt = on,
+                    DefenceEdit::Delimit(on) => d.delimit_data = on,
+                    DefenceEdit::Filter(on) => d.output_filter = on,
+                    DefenceEdit::Confirm(on) => d.confirm_tools = on,
+                    DefenceEdit::Detector(on) => self.detector_on = on,
+                }
+            }
             Msg::UseSolution => {
                 self.load_settings(&exercise.task.solution());
                 self.lab.update(|p| p.view_solution(&exercise.id));
@@ -257,6 +368,8 @@ impl Component for ExerciseView {
                         self.error = None;
                         self.grade = None;
                         self.receipt = None;
+                        self.conversations.clear();
+                        self.rows.clear();
                         self.reports.clear();
                         self.stopping = false;
                         self.epochs = match &settings {
@@ -317,7 +430,13 @@ impl Component for ExerciseView {
                     grade,
                     receipt,
                     stopped,
+                    details,
                 } => {
+                    match details {
+                        Details::Conversations(c) => self.conversations = c,
+                        Details::Defences(rows) => self.rows = rows,
+                        Details::None => {}
+                    }
                     self.lab.worker.forget(job);
                     self.running = Running::Idle;
                     if stopped {
@@ -348,7 +467,7 @@ impl Component for ExerciseView {
                     self.lab.worker.forget(job);
                     self.inspection = Some(inspection);
                 }
-                Response::Loaded { .. } => {}
+                Response::Loaded { .. } | Response::AssistantsLoaded => {}
             },
         }
         true
@@ -364,6 +483,19 @@ impl Component for ExerciseView {
                     ..
                 } if !self.curve.is_empty() => {
                     plot::success_curve(canvas, &self.curve, *epsilon_budget, *min_success);
+                }
+                Task::DefendInjection {
+                    max_attack_success,
+                    max_utility_drop,
+                    ..
+                } if !self.rows.is_empty() => {
+                    let baseline = self.rows[0].utility;
+                    plot::defence_chart(
+                        canvas,
+                        &self.rows,
+                        *max_attack_success,
+                        baseline - f64::from(*max_utility_drop),
+                    );
                 }
                 _ if task.trains() => {
                     plot::training_curves(canvas, &self.reports, self.epochs.max(1));
@@ -428,7 +560,11 @@ impl Component for ExerciseView {
             html! {}
         };
         let chart = match &exercise.task {
-            Task::Fgsm { .. } | Task::TrainClassifier { .. } | Task::AdversarialTraining { .. } => {
+            Task::DefendInjection { .. } if self.rows.is_empty() => html! {},
+            Task::Fgsm { .. }
+            | Task::TrainClassifier { .. }
+            | Task::AdversarialTraining { .. }
+            | Task::DefendInjection { .. } => {
                 html! {
                     <canvas ref={self.canvas.clone()} width="560" height="260" class="chart" data-testid={format!("{id}-chart")}></canvas>
                 }
@@ -444,6 +580,8 @@ impl Component for ExerciseView {
                 </h2>
                 <p class="goal">{ &exercise.goal }</p>
                 if let Task::PixelAttack { max_pixels, .. } = &exercise.task { { self.painter(ctx, *max_pixels) } }
+                if exercise.task.attack().is_some() { { self.prompt_editor(ctx, busy) } }
+                if exercise.task.defend().is_some() { { self.defence_editor(ctx, busy) } }
                 <div class="fields">{ for inputs }</div>
                 <div class="actions">
                     <button class="primary" onclick={link.callback(|_| Msg::Run)} disabled={busy} data-testid={format!("{id}-run")}>
@@ -458,6 +596,8 @@ impl Component for ExerciseView {
                 { progress }
                 { chart }
                 if let Some(e) = &self.error { <p class="error" role="alert" data-testid={format!("{id}-error")}>{ e }</p> }
+                if !self.conversations.is_empty() { { chat_view(id, &self.conversations) } }
+                if !self.rows.is_empty() { { defence_table(id, &self.rows) } }
                 if let Some(g) = &self.grade {
                     <div class={classes!("grade", if g.passed { "pass" } else { "fail" })} data-testid={format!("{id}-grade")}>
                         <p>{ &g.message }</p>
@@ -529,5 +669,169 @@ impl ExerciseView {
                 </div>
             </div>
         }
+    }
+}
+
+impl ExerciseView {
+    /// Track E's editor: the conversation the learner's text goes into (the first of the graded
+    /// scenarios; the others differ in secret, system prompt and data), the text area, and the
+    /// words the assistant knows.
+    fn prompt_editor(&self, ctx: &Context<Self>, busy: bool) -> Html {
+        let id = &ctx.props().exercise.id;
+        let Some(attack) = ctx.props().exercise.task.attack() else {
+            return html! {};
+        };
+        let first = injection::scenarios(attack.channel, attack.seed, 1);
+        let oninput = ctx.link().callback(|e: InputEvent| {
+            let area: web_sys::HtmlTextAreaElement = e.target_unchecked_into();
+            Msg::Text(area.value())
+        });
+        let learner = html! {
+            <textarea rows="4" value={self.text.clone()} {oninput} disabled={busy} spellcheck="false"
+                      aria-label={format!("Your {}", attack.channel.describe())} data-testid={format!("{id}-text")} />
+        };
+        let (user, data) = match (attack.channel, first.first()) {
+            (Channel::User, Some(e)) => (learner, html! { <pre>{ &e.data }</pre> }),
+            (Channel::Data, Some(e)) => (html! { <pre>{ &e.user }</pre> }, learner),
+            (_, None) => (html! {}, html! {}),
+        };
+        let words = mlsec_assistant::Vocab::get()
+            .tokens()
+            .iter()
+            .filter(|t| {
+                mlsec_assistant::Vocab::get()
+                    .id(t)
+                    .is_some_and(|i| !mlsec_assistant::Vocab::is_reserved(i))
+            })
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut model = match attack.defences.model {
+            mlsec_assistant::Variant::Assistant => "the plain assistant",
+            mlsec_assistant::Variant::Structured => "the structured (StruQ-style) assistant",
+        }
+        .to_string();
+        if attack.defences.detector.is_some() {
+            model.push_str(" behind an input detector (a flagged data item is withheld)");
+        }
+        html! {
+            <div class="chat editor">
+                <p class="note">{ format!("You write the {}. Graded on {} conversations with {model}; the first is below (the others have other secrets and data).", attack.channel.describe(), attack.scenarios) }</p>
+                if let Some(e) = first.first() {
+                    <div class="turn sys"><span class="who">{ "system" }</span><pre>{ &e.system }</pre></div>
+                }
+                <div class="turn user"><span class="who">{ if attack.channel == Channel::User { "user (you)" } else { "user" } }</span>{ user }</div>
+                <div class="turn data"><span class="who">{ if attack.channel == Channel::Data { "data (you)" } else { "data" } }</span>{ data }</div>
+                <details class="words">
+                    <summary>{ "Words the assistant knows" }</summary>
+                    <p data-testid={format!("{id}-words")}>{ words }</p>
+                </details>
+            </div>
+        }
+    }
+}
+
+/// The conversations a run was graded on, channels coloured, with what the reply would do: the
+/// tool call it makes, and the request a markdown renderer would send for an image in it (the
+/// lab sends nothing).
+fn chat_view(id: &str, conversations: &[Conversation]) -> Html {
+    let one = |(n, c): (usize, &Conversation)| {
+        let mark = if c.succeeded {
+            "attack worked"
+        } else {
+            "attack failed"
+        };
+        html! {
+            <details class={classes!("conversation", if c.succeeded { "worked" } else { "failed" })} open={n == 0}
+                     data-testid={format!("{id}-conversation-{}", n + 1)}>
+                <summary>{ format!("Conversation {} — {mark}", n + 1) }</summary>
+                <div class="turn sys"><span class="who">{ "system" }</span><pre>{ &c.system }</pre></div>
+                <div class="turn user"><span class="who">{ if c.learner == Channel::User { "user (you)" } else { "user" } }</span><pre>{ &c.user }</pre></div>
+                <div class="turn data"><span class="who">{ if c.learner == Channel::Data { "data (you)" } else { "data" } }</span><pre>{ &c.data }</pre></div>
+                <div class="turn reply"><span class="who">{ "assistant" }</span><pre data-testid={format!("{id}-reply-{}", n + 1)}>{ &c.reply }</pre></div>
+                if let Some(call) = &c.tool_call {
+                    <p class="tool" data-testid={format!("{id}-tool-{}", n + 1)}>{ "Tool call: " }<code>{ call }</code></p>
+                }
+                if let Some(url) = &c.image_request {
+                    <p class="request" data-testid={format!("{id}-request-{}", n + 1)}>
+                        { "Rendering this reply as markdown would make the browser request " }<code>{ format!("GET {url}") }</code>
+                        { ". The lab shows it as text and fetched nothing." }
+                    </p>
+                }
+                if let Some(score) = c.detector_score {
+                    <p class="detector" data-testid={format!("{id}-score-{}", n + 1)}>
+                        { format!("Input detector: injection probability {score:.2}") }
+                    </p>
+                }
+                if let Some(by) = &c.stopped_by {
+                    <p class="stopped" data-testid={format!("{id}-stopped-{}", n + 1)}>{ format!("Stopped by the {by}: the user sees the refusal.") }</p>
+                }
+                if c.leaked { <p class="leak">{ "The access code is in the reply." }</p> }
+            </details>
+        }
+    };
+    html! {
+        <div class="chat transcript" data-testid={format!("{id}-chat")}>
+            { for conversations.iter().enumerate().map(one) }
+        </div>
+    }
+}
+
+impl ExerciseView {
+    /// The defend exercise's controls: which model, which defences, and the detector's training.
+    fn defence_editor(&self, ctx: &Context<Self>, busy: bool) -> Html {
+        use mlsec_assistant::Variant;
+        let id = &ctx.props().exercise.id;
+        let link = ctx.link();
+        let d = &self.defences;
+        let check = |key: &str, label: &str, on: bool, edit: fn(bool) -> DefenceEdit| {
+            let onchange = link.callback(move |e: Event| {
+                let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+                Msg::Defence(edit(input.checked()))
+            });
+            html! {
+                <label class="toggle"><input type="checkbox" checked={on} {onchange} disabled={busy}
+                    data-testid={format!("{id}-{key}")} />{ " " }{ label }</label>
+            }
+        };
+        let on_model = link.callback(|e: Event| {
+            let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
+            Msg::Defence(DefenceEdit::Model(if select.value() == "structured" {
+                Variant::Structured
+            } else {
+                Variant::Assistant
+            }))
+        });
+        let structured = d.model == Variant::Structured;
+        html! {
+            <div class="defences">
+                <label class="field">{ "Model" }
+                    <select onchange={on_model} disabled={busy} data-testid={format!("{id}-model")}>
+                        <option value="assistant" selected={!structured}>{ "plain assistant" }</option>
+                        <option value="structured" selected={structured}>{ "structured (StruQ-style) assistant" }</option>
+                    </select>
+                </label>
+                { check("harden", "prompt hardening (a warning in the system prompt)", d.harden_prompt, DefenceEdit::Harden) }
+                { check("delimit", "delimiting: the data in [DATA] … [/DATA], reserved tokens stripped (plain assistant)", d.delimit_data, DefenceEdit::Delimit) }
+                { check("filter", "output filter: a reply with the access code or an image link is replaced by a refusal", d.output_filter, DefenceEdit::Filter) }
+                { check("confirm", "tool confirmation: the user must approve any e-mail they did not ask for", d.confirm_tools, DefenceEdit::Confirm) }
+                { check("detector", "input detector: withhold data items it flags (train it with the numbers below)", self.detector_on, DefenceEdit::Detector) }
+            </div>
+        }
+    }
+}
+
+/// Attack success and utility per defence, numbered as in the chart.
+fn defence_table(id: &str, rows: &[DefenceRow]) -> Html {
+    let pct = |v: f64| format!("{:.0}%", v * 100.0);
+    html! {
+        <table class="defence-table" data-testid={format!("{id}-table")}>
+            <thead><tr><th>{ "#" }</th><th>{ "defence" }</th><th>{ "attack success" }</th><th>{ "utility" }</th></tr></thead>
+            <tbody>
+                { for rows.iter().enumerate().map(|(i, r)| html! {
+                    <tr><td>{ i + 1 }</td><td>{ &r.name }</td><td>{ pct(r.attack_success) }</td><td>{ pct(r.utility) }</td></tr>
+                }) }
+            </tbody>
+        </table>
     }
 }

@@ -156,3 +156,80 @@ pub fn digit(
     }
     Some(())
 }
+
+/// The defend exercise: attack success (bars, left) and utility (bars, right) per defence, the
+/// learner's composition last; the pass region is attack success ≤ `max_attack` and utility
+/// ≥ `min_utility`.
+pub fn defence_chart(
+    canvas: HtmlCanvasElement,
+    rows: &[mlsec_core::defence::DefenceRow],
+    max_attack: f32,
+    min_utility: f64,
+) -> Option<()> {
+    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let n = rows.len().max(1) as f32;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0f32..n, 0f32..1f32)
+        .ok()?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .y_desc("share of the suite")
+        .draw()
+        .ok()?;
+    let bar = |i: usize, offset: f32, value: f64, colour: RGBColor| {
+        let x = i as f32 + offset;
+        Rectangle::new([(x, 0f32), (x + 0.38, value as f32)], colour.filled())
+    };
+    chart
+        .draw_series(
+            rows.iter()
+                .enumerate()
+                .map(|(i, r)| bar(i, 0.1, r.attack_success, LOSS)),
+        )
+        .ok()?
+        .label("attack success")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], LOSS.filled()));
+    chart
+        .draw_series(
+            rows.iter()
+                .enumerate()
+                .map(|(i, r)| bar(i, 0.5, r.utility, ACCURACY)),
+        )
+        .ok()?
+        .label("utility")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], ACCURACY.filled()));
+    for (level, colour) in [(max_attack as f64, LOSS), (min_utility, ACCURACY)] {
+        chart
+            .draw_series(LineSeries::new(
+                [(0f32, level as f32), (n, level as f32)],
+                colour.mix(0.6).stroke_width(1),
+            ))
+            .ok()?;
+    }
+    chart
+        .draw_series((0..rows.len()).map(|i| {
+            Text::new(
+                format!("{}", i + 1),
+                (i as f32 + 0.42, 0.99),
+                FONT.into_font().color(&BLACK),
+            )
+        }))
+        .ok()?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(FONT)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .ok()?;
+    root.present().ok()
+}

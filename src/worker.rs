@@ -29,6 +29,9 @@ impl Codec for JsonCodec {
 
 pub struct LabWorker {
     session: Option<Rc<Session>>,
+    /// Why the assistant models did not load, told to each injection run that needs them (not
+    /// broadcast: the other exercises work without them).
+    assistants_failed: Option<String>,
     stop_requested: Rc<RefCell<HashSet<u32>>>,
 }
 
@@ -40,6 +43,7 @@ impl Worker for LabWorker {
     fn create(_scope: &WorkerScope<Self>) -> Self {
         LabWorker {
             session: None,
+            assistants_failed: None,
             stop_requested: Rc::default(),
         }
     }
@@ -60,6 +64,26 @@ impl Worker for LabWorker {
                     failed(None, format!("The lab's data could not be loaded: {e}")),
                 ),
             },
+            Request::LoadAssistants {
+                assistant,
+                structured,
+            } => {
+                let loaded = match &self.session {
+                    None => Err("the lab's data is not loaded".to_string()),
+                    Some(session) => session
+                        .load_assistants(&assistant.0, &structured.0)
+                        .map_err(|e| e.to_string()),
+                };
+                match loaded {
+                    Ok(()) => scope.respond(id, Response::AssistantsLoaded),
+                    Err(e) => {
+                        self.assistants_failed = Some(format!(
+                            "The assistant models could not be loaded: {e}. The other lessons \
+                             still work."
+                        ))
+                    }
+                }
+            }
             Request::Stop { job } => {
                 self.stop_requested.borrow_mut().insert(job);
             }
@@ -75,6 +99,13 @@ impl Worker for LabWorker {
                     settings,
                 } = request
                 {
+                    if exercise.task.uses_assistants() && !session.has_assistants() {
+                        let message = self.assistants_failed.clone().unwrap_or_else(|| {
+                            "The assistant models are not loaded yet.".to_string()
+                        });
+                        scope.respond(id, failed(Some(job), message));
+                        return;
+                    }
                     let scope = scope.clone();
                     let stop_requested = self.stop_requested.clone();
                     wasm_bindgen_futures::spawn_local(async move {
@@ -107,7 +138,7 @@ fn job_of(request: &Request) -> Option<u32> {
         | Request::FgsmCurve { job, .. }
         | Request::Inspect { job, .. }
         | Request::Stop { job } => Some(*job),
-        Request::Load { .. } => None,
+        Request::Load { .. } | Request::LoadAssistants { .. } => None,
     }
 }
 
@@ -137,19 +168,72 @@ async fn run(
             Artefact::weights(trainer.model())?
         }
     };
-    let (grade, receipt) = session.finish(exercise, settings, artefact)?;
+    let finished = session.finish(exercise, settings, artefact)?;
     Ok(Response::Done {
         job,
-        grade,
-        receipt,
+        grade: finished.grade,
+        receipt: finished.receipt,
         stopped,
+        details: finished.details,
     })
 }
 
-/// Where the worker's asset fetch stands.
+/// The assets the worker needs, each fetched by the page on first need: the digits data and
+/// target (every exercise), then the assistant models (Track E only, 3.4 MB, so a learner who
+/// never opens Track E never downloads them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Assets {
+    Digits = 0,
+    Assistants = 1,
+}
+
+impl Assets {
+    fn files(self) -> &'static [&'static str] {
+        use mlsec_core::course::paths;
+        match self {
+            Assets::Digits => &[paths::DIGITS, paths::TARGET_MODEL],
+            Assets::Assistants => &[paths::ASSISTANT_MODEL, paths::STRUCTURED_MODEL],
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Assets::Digits => "The lab's data",
+            Assets::Assistants => "The assistant models",
+        }
+    }
+
+    fn load_request(self, mut files: Vec<Vec<u8>>) -> Request {
+        use mlsec_core::exercise::Base64;
+        let second = Base64(files.pop().unwrap_or_default());
+        let first = Base64(files.pop().unwrap_or_default());
+        match self {
+            Assets::Digits => Request::Load {
+                digits: first,
+                target: second,
+            },
+            Assets::Assistants => Request::LoadAssistants {
+                assistant: first,
+                structured: second,
+            },
+        }
+    }
+
+    /// What `request` needs loaded first, in loading order.
+    fn needed_by(request: &Request) -> &'static [Assets] {
+        match request {
+            Request::Run { exercise, .. } if exercise.task.uses_assistants() => {
+                &[Assets::Digits, Assets::Assistants]
+            }
+            _ => &[Assets::Digits],
+        }
+    }
+}
+
+/// Where one asset group's fetch stands.
 enum LoadState {
     Idle,
-    /// Fetching the data; requests made meanwhile wait here.
+    /// Fetching; requests made meanwhile wait here.
     Fetching(Vec<Request>),
     Sent,
     Failed(String),
@@ -157,12 +241,12 @@ enum LoadState {
 
 /// The page's side: one worker for the whole app, started on first use (so the first page
 /// load fetches only the page's own code), responses routed to the component that asked (by
-/// job number); load failures go to everyone listening.
+/// job number); load failures go to the requests that needed the asset.
 pub struct WorkerHandle {
     bridge: RefCell<Option<WorkerBridge<LabWorker>>>,
     listeners: Rc<RefCell<HashMap<u32, Callback<Response>>>>,
     next_job: Cell<u32>,
-    load: RefCell<LoadState>,
+    loads: [RefCell<LoadState>; 2],
 }
 
 impl WorkerHandle {
@@ -171,7 +255,7 @@ impl WorkerHandle {
             bridge: RefCell::new(None),
             listeners: Rc::default(),
             next_job: Cell::new(1),
-            load: RefCell::new(LoadState::Idle),
+            loads: [RefCell::new(LoadState::Idle), RefCell::new(LoadState::Idle)],
         })
     }
 
@@ -191,7 +275,7 @@ impl WorkerHandle {
                     | Response::Curve { job, .. }
                     | Response::Inspected { job, .. } => Some(*job),
                     Response::Failed { job, .. } => *job,
-                    Response::Loaded { .. } => return,
+                    Response::Loaded { .. } | Response::AssistantsLoaded => return,
                 };
                 let targets: Vec<Callback<Response>> = match job {
                     Some(job) => routes.borrow().get(&job).cloned().into_iter().collect(),
@@ -216,63 +300,71 @@ impl WorkerHandle {
         self.listeners.borrow_mut().remove(&job);
     }
 
-    /// Sends a request, first fetching the lab's data into the worker if that has not happened.
-    pub fn send(self: &Rc<Self>, request: Request) {
-        let mut load = self.load.borrow_mut();
-        match &mut *load {
-            LoadState::Sent => self.post(request),
-            LoadState::Fetching(queue) => queue.push(request),
-            LoadState::Failed(message) => {
-                let message = message.clone();
-                drop(load);
-                if let Some(job) = job_of(&request) {
-                    if let Some(cb) = self.listeners.borrow().get(&job) {
-                        cb.emit(Response::Failed {
-                            job: Some(job),
-                            message,
-                        });
-                    }
-                }
-            }
-            LoadState::Idle => {
-                *load = LoadState::Fetching(vec![request]);
-                drop(load);
-                let this = self.clone();
-                wasm_bindgen_futures::spawn_local(async move { this.fetch_and_load().await });
+    fn fail(&self, request: &Request, message: String) {
+        if let Some(job) = job_of(request) {
+            if let Some(cb) = self.listeners.borrow().get(&job) {
+                cb.emit(Response::Failed {
+                    job: Some(job),
+                    message,
+                });
             }
         }
     }
 
-    async fn fetch_and_load(self: Rc<Self>) {
+    /// Sends a request, first fetching into the worker whatever assets it needs that have not
+    /// been fetched yet.
+    pub fn send(self: &Rc<Self>, request: Request) {
+        for &assets in Assets::needed_by(&request) {
+            let mut load = self.loads[assets as usize].borrow_mut();
+            match &mut *load {
+                LoadState::Sent => continue,
+                LoadState::Fetching(queue) => queue.push(request),
+                LoadState::Failed(message) => {
+                    let message = message.clone();
+                    drop(load);
+                    self.fail(&request, message);
+                }
+                LoadState::Idle => {
+                    *load = LoadState::Fetching(vec![request]);
+                    drop(load);
+                    let this = self.clone();
+                    wasm_bindgen_futures::spawn_local(
+                        async move { this.fetch_and_load(assets).await },
+                    );
+                }
+            }
+            return;
+        }
+        self.post(request);
+    }
+
+    async fn fetch_and_load(self: Rc<Self>, assets: Assets) {
         let fetched = async {
-            let digits = crate::lab::fetch_bytes(mlsec_core::course::paths::DIGITS).await?;
-            let target = crate::lab::fetch_bytes(mlsec_core::course::paths::TARGET_MODEL).await?;
-            Ok::<_, String>((digits, target))
+            let mut files = Vec::new();
+            for url in assets.files() {
+                files.push(crate::lab::fetch_bytes(url).await?);
+            }
+            Ok::<_, String>(files)
         }
         .await;
-        let queued = match std::mem::replace(&mut *self.load.borrow_mut(), LoadState::Sent) {
+        let slot = &self.loads[assets as usize];
+        let queued = match std::mem::replace(&mut *slot.borrow_mut(), LoadState::Sent) {
             LoadState::Fetching(queue) => queue,
             _ => vec![],
         };
         match fetched {
-            Ok((digits, target)) => {
-                use mlsec_core::exercise::Base64;
-                self.post(Request::Load {
-                    digits: Base64(digits),
-                    target: Base64(target),
-                });
+            Ok(files) => {
+                self.post(assets.load_request(files));
+                // Each queued request goes on to its next missing asset, or to the worker.
                 for request in queued {
-                    self.post(request);
+                    self.send(request);
                 }
             }
             Err(message) => {
-                let message = format!("The lab's data could not be downloaded: {message}");
-                *self.load.borrow_mut() = LoadState::Failed(message.clone());
-                for cb in self.listeners.borrow().values() {
-                    cb.emit(Response::Failed {
-                        job: None,
-                        message: message.clone(),
-                    });
+                let message = format!("{} could not be downloaded: {message}", assets.what());
+                *slot.borrow_mut() = LoadState::Failed(message.clone());
+                for request in &queued {
+                    self.fail(request, message.clone());
                 }
             }
         }

@@ -5,7 +5,9 @@
 
 use mlsec_core::digits::Digits;
 use mlsec_core::mlp::Mlp;
-use mlsec_core::workloads::{median_ms, pgd_test_set, train_digits};
+use mlsec_core::workloads::{
+    assistant_decode, assistant_prompts, median_ms, pgd_test_set, train_digits,
+};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -32,7 +34,20 @@ fn workloads_in_the_browser() {
         robust = pgd_test_set(&digits, &target).unwrap();
         now() - t
     });
+    let assistant = mlsec_assistant::Gpt::from_safetensors(include_bytes!(
+        "../assets/models/assistant-assistant.safetensors"
+    ))
+    .unwrap()
+    .0;
+    let prompts = assistant_prompts(mlsec_assistant::Variant::Assistant);
+    assistant_decode(&assistant, &prompts, now).unwrap(); // warm-up
+    let mut runs: Vec<_> = (0..5)
+        .map(|_| assistant_decode(&assistant, &prompts, now).unwrap())
+        .collect();
+    runs.sort_by(|a, b| a.tokens_per_s.total_cmp(&b.tokens_per_s));
+    let decode = runs[runs.len() / 2];
     console_log!(
-        "BENCH {{\"wasm_train_ms\": {train_ms:.1}, \"wasm_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}}}"
+        "BENCH {{\"wasm_train_ms\": {train_ms:.1}, \"wasm_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}, \"wasm_first_token_ms\": {:.1}, \"wasm_tokens_per_s\": {:.0}, \"decode_tokens\": {}}}",
+        decode.first_token_ms, decode.tokens_per_s, decode.tokens
     );
 }

@@ -155,7 +155,7 @@ fn same_results_as_native() {
         trainer.run_epoch().unwrap();
     }
     let artefact = Artefact::weights(trainer.model()).unwrap();
-    let (grade, _) = session.finish(exercise, settings, artefact).unwrap();
+    let grade = session.finish(exercise, settings, artefact).unwrap().grade;
     assert!(grade.passed);
     assert_eq!(
         grade.figures[0].value as f32,
@@ -166,7 +166,10 @@ fn same_results_as_native() {
     let Job::Ready(images) = session.start(&fgsm, &fgsm.task.solution()).unwrap() else {
         panic!("attack")
     };
-    let (grade, _) = session.finish(&fgsm, fgsm.task.solution(), images).unwrap();
+    let grade = session
+        .finish(&fgsm, fgsm.task.solution(), images)
+        .unwrap()
+        .grade;
     assert_eq!(
         grade.figures[0].value as f32,
         golden["fgsm_success_at_0_2"].as_f64().unwrap() as f32

@@ -195,6 +195,11 @@ pub fn bench(root: &Path) -> Result<()> {
         ratio("native_train_ms", "torch_train_ms"),
         ratio("native_pgd_ms", "torch_pgd_ms")
     );
+    println!(
+        "  assistant decoding in the browser: first token {}, {} tokens/s   (budget ≤ 200 ms, ≥ 200 tokens/s)",
+        ms("wasm_first_token_ms"),
+        get("wasm_tokens_per_s").map_or("n/a".into(), |v| format!("{v:.0}"))
+    );
     println!("BENCH {}", Value::Object(figures));
     Ok(())
 }

@@ -322,9 +322,9 @@ fn e2e(root: &Path) -> Result<()> {
 }
 
 /// A copy of `dist` with content an instructor might get wrong or an attacker might plant: a
-/// lesson whose exercises.toml is not TOML, and a lesson whose markdown carries script. The
-/// end-to-end tests check that the lab reports the first, renders the second harmlessly, and
-/// keeps everything else working.
+/// lesson whose exercises.toml is not TOML, a lesson whose markdown carries script, and a damaged
+/// assistant model. The end-to-end tests check that the lab reports the first and the third,
+/// renders the second harmlessly, and keeps everything else working.
 fn broken_copy(root: &Path, dist: &Path) -> Result<PathBuf> {
     let copy = root.join("target").join("e2e-broken-dist");
     if copy.exists() {
@@ -339,6 +339,13 @@ fn broken_copy(root: &Path, dist: &Path) -> Result<PathBuf> {
     let mut text = std::fs::read_to_string(&md)?;
     text.push_str("\n\n<script>alert('script ran')</script>\n\n<img src=\"x\" onerror=\"alert('onerror ran')\">\n\n[click me](javascript:alert('link ran'))\n\n<p data-testid=\"planted\" onclick=\"alert(1)\">planted paragraph</p>\n");
     std::fs::write(md, text)?;
+    // One flipped byte in the structured assistant: Track E must say the file is damaged while
+    // every other lesson works.
+    let model = copy.join("assets/models/assistant-structured.safetensors");
+    let mut bytes = std::fs::read(&model)?;
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(model, bytes)?;
     Ok(copy)
 }
 

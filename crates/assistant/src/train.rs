@@ -62,12 +62,18 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// The recipe of the shipped models (the same for both variants but the labels).
+    /// The recipe of the shipped models. The variants differ in their labels and in the number of
+    /// steps: *assistant* learns to copy a data item's sender later than *structured* does (at
+    /// 3,000 steps it still answered "who is the author ?" with one fixed name, and its benign
+    /// success was 85.5%), so it trains for 5,000.
     pub fn recipe(variant: Variant) -> TrainConfig {
         TrainConfig {
             variant,
             model: GptConfig::standard(),
-            steps: 3_000,
+            steps: match variant {
+                Variant::Assistant => 5_000,
+                Variant::Structured => 3_000,
+            },
             batch_size: 32,
             learning_rate: 2e-3,
             warmup_steps: 150,

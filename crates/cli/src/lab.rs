@@ -4,6 +4,7 @@
 use anyhow::{anyhow, bail, Context as _, Result};
 use mlsec_core::course::{parse_course, parse_lesson, Course, Exercise, Lesson};
 use mlsec_core::digits::Digits;
+use mlsec_core::injection::Assistants;
 use mlsec_core::mlp::Mlp;
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,7 @@ pub struct Lab {
     pub digits: Digits,
     pub target: Mlp,
     pub target_sha256: String,
+    pub assistants: Assistants,
 }
 
 /// The repository root: `--root`, else the first ancestor of the current directory that has
@@ -71,7 +73,17 @@ impl Lab {
         })?;
         let target = Mlp::from_safetensors(&target_bytes)?;
         let target_sha256 = mlsec_core::sha256_hex(&target_bytes);
+        let read_model = |path: &str| {
+            std::fs::read(root.join(path)).with_context(|| {
+                format!("reading {path} (regenerate it with `mlsec train-assistant`)")
+            })
+        };
+        let assistants = Assistants::load(
+            &read_model(paths::ASSISTANT_MODEL)?,
+            &read_model(paths::STRUCTURED_MODEL)?,
+        )?;
         Ok(Lab {
+            assistants,
             course,
             lessons,
             digits,
@@ -84,6 +96,7 @@ impl Lab {
         mlsec_core::exercise::Context {
             digits: &self.digits,
             target: &self.target,
+            assistants: Some(&self.assistants),
         }
     }
 

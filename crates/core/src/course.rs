@@ -14,6 +14,9 @@ pub mod paths {
     pub const COURSE: &str = "lessons/course.toml";
     pub const DIGITS: &str = "assets/digits/digits.csv.gz";
     pub const TARGET_MODEL: &str = "assets/models/digits-mlp.safetensors";
+    /// Track E's two assistant models (see `mlsec_core::injection`).
+    pub const ASSISTANT_MODEL: &str = "assets/models/assistant-assistant.safetensors";
+    pub const STRUCTURED_MODEL: &str = "assets/models/assistant-structured.safetensors";
 
     /// A lesson's two files: its markdown and its exercises.
     pub fn lesson(id: &str) -> [String; 2] {

@@ -3,8 +3,10 @@
 //! artefact (the run), and the grader that re-checks the artefact from scratch.
 
 use crate::attacks::{fgsm, pgd, PgdConfig};
+use crate::defence::{DefenceRow, Defences, DefendTask};
 use crate::digits::{Digits, Images, PIXELS};
 use crate::grade::{Figure, Grade, Unit};
+use crate::injection::{Assistants, Attack, AttackGoal, Channel, Conversation, PromptSettings};
 use crate::mlp::Mlp;
 use crate::train::{Adversary, EpochReport, TrainConfig, Trainer};
 use crate::{Error, Result};
@@ -73,6 +75,8 @@ pub enum Settings {
     Fgsm(FgsmSettings),
     Pgd(PgdConfig),
     AdvTrain(AdvTrainConfig),
+    Prompt(PromptSettings),
+    Defences(Defences),
 }
 
 impl Settings {
@@ -122,6 +126,45 @@ pub enum Task {
         starter: AdvTrainConfig,
         solution: AdvTrainConfig,
     },
+    /// Track E: the learner writes one channel of a conversation with the tiny assistant; the
+    /// attack must reach its goal in at least `min_success` of `scenarios` seeded conversations.
+    PromptInjection {
+        channel: Channel,
+        goal: AttackGoal,
+        model: mlsec_assistant::Variant,
+        scenarios: u32,
+        seed: u64,
+        min_success: f32,
+        /// Defences in front of `model` (none by default): the adaptive-attack exercise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        defences: Option<Defences>,
+        starter: PromptSettings,
+        solution: PromptSettings,
+    },
+    /// Track E: the learner composes defences; on a hidden suite of `attacks` injected data items
+    /// and `benign` ordinary requests, attack success must stay ≤ `max_attack_success` and
+    /// utility may fall by at most `max_utility_drop` below the undefended plain assistant's.
+    DefendInjection {
+        attacks: u32,
+        benign: u32,
+        seed: u64,
+        max_attack_success: f32,
+        max_utility_drop: f32,
+        starter: Defences,
+        solution: Defences,
+    },
+}
+
+/// What a grade was measured on, for the page to show beside it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Details {
+    #[default]
+    None,
+    /// The conversations an injection attack was graded on.
+    Conversations(Vec<Conversation>),
+    /// Attack success and utility per defence (no defence first, the learner's composition last).
+    Defences(Vec<DefenceRow>),
 }
 
 /// The thing a grader judges. Floats travel as little-endian f32 bytes in base64 so that a
@@ -133,6 +176,10 @@ pub enum Artefact {
     Weights { safetensors: Base64 },
     /// Images (`n × 64` pixels), in test-split order (for PGD: the source-class images in order).
     Images { pixels: Base64 },
+    /// Text the learner wrote into one channel of a conversation.
+    Text { text: String },
+    /// A composition of defences (the grader measures it afresh).
+    Defences { defences: Defences },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -176,6 +223,9 @@ impl Artefact {
                 Err("the image data is not a whole number of 32-bit floats".into())
             }
             Artefact::Weights { .. } => Err("expected perturbed images, got model weights".into()),
+            Artefact::Text { .. } | Artefact::Defences { .. } => {
+                Err("expected perturbed images".into())
+            }
         }
     }
     fn model(&self) -> std::result::Result<Mlp, String> {
@@ -184,21 +234,33 @@ impl Artefact {
                 Mlp::from_safetensors(&safetensors.0).map_err(|e| e.to_string())
             }
             Artefact::Images { .. } => Err("expected trained model weights, got images".into()),
+            Artefact::Text { .. } | Artefact::Defences { .. } => {
+                Err("expected trained model weights".into())
+            }
         }
     }
     /// SHA-256 of the model this artefact *is*, when it is one.
     pub fn model_sha256(&self) -> Option<String> {
         match self {
             Artefact::Weights { safetensors } => Some(crate::sha256_hex(&safetensors.0)),
-            Artefact::Images { .. } => None,
+            Artefact::Images { .. } | Artefact::Text { .. } | Artefact::Defences { .. } => None,
         }
     }
 }
 
-/// What graders and runs need besides the artefact: the data and the shipped target model.
+/// What graders and runs need besides the artefact: the data and the shipped target model, and
+/// for Track E the assistant models (loaded only when an injection exercise first runs).
 pub struct Context<'a> {
     pub digits: &'a Digits,
     pub target: &'a Mlp,
+    pub assistants: Option<&'a Assistants>,
+}
+
+impl Context<'_> {
+    fn assistants(&self) -> Result<&Assistants> {
+        self.assistants
+            .ok_or_else(|| Error::Model("the assistant models are not loaded".into()))
+    }
 }
 
 /// How an ε-budgeted set of images fails the rules, if it does.
@@ -318,6 +380,16 @@ impl Task {
                 solution: s,
                 ..
             } => Settings::AdvTrain((if solution { s } else { starter }).clone()),
+            Task::PromptInjection {
+                starter,
+                solution: s,
+                ..
+            } => Settings::Prompt((if solution { s } else { starter }).clone()),
+            Task::DefendInjection {
+                starter,
+                solution: s,
+                ..
+            } => Settings::Defences((if solution { s } else { starter }).clone()),
         }
     }
 
@@ -391,7 +463,105 @@ impl Task {
                 unit("min_robust_accuracy", *min_robust_accuracy)?;
                 unit("min_clean_accuracy", *min_clean_accuracy)
             }
+            Task::PromptInjection {
+                scenarios,
+                min_success,
+                model,
+                defences,
+                ..
+            } => {
+                if !(1..=64).contains(scenarios) {
+                    return Err(format!("scenarios must be 1–64, got {scenarios}"));
+                }
+                if let Some(d) = defences {
+                    if d.model != *model {
+                        return Err("defences.model must be the task's model".into());
+                    }
+                    d.validate().map_err(|e| e.to_string())?;
+                }
+                unit("min_success", *min_success)
+            }
+            Task::DefendInjection {
+                attacks,
+                benign,
+                max_attack_success,
+                max_utility_drop,
+                starter,
+                solution,
+                ..
+            } => {
+                if !(1..=2_000).contains(attacks) || !(1..=2_000).contains(benign) {
+                    return Err("attacks and benign must be 1–2,000".into());
+                }
+                unit("max_attack_success", *max_attack_success)?;
+                unit("max_utility_drop", *max_utility_drop)?;
+                for d in [starter, solution] {
+                    d.validate().map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// The defend task's parameters, for that kind.
+    pub fn defend(&self) -> Option<DefendTask> {
+        match self {
+            Task::DefendInjection {
+                attacks,
+                benign,
+                seed,
+                max_attack_success,
+                max_utility_drop,
+                ..
+            } => Some(DefendTask {
+                attacks: *attacks,
+                benign: *benign,
+                seed: *seed,
+                max_attack_success: *max_attack_success,
+                max_utility_drop: *max_utility_drop,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether this task needs the assistant models (Track E).
+    pub fn uses_assistants(&self) -> bool {
+        matches!(
+            self,
+            Task::PromptInjection { .. } | Task::DefendInjection { .. }
+        )
+    }
+
+    /// The injection task's parameters, for the kinds that have them.
+    pub fn attack(&self) -> Option<Attack> {
+        match self {
+            Task::PromptInjection {
+                channel,
+                goal,
+                model,
+                scenarios,
+                seed,
+                defences,
+                ..
+            } => Some(Attack {
+                channel: *channel,
+                goal: *goal,
+                defences: defences.clone().unwrap_or(Defences {
+                    model: *model,
+                    ..Defences::none()
+                }),
+                scenarios: *scenarios,
+                seed: *seed,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The SHA-256 of the shipped model this task grades against, when that is not the digits
+    /// target (the assistant variant for Track E).
+    pub fn graded_model_sha256(&self) -> Option<&'static str> {
+        self.attack()
+            .map(|a| crate::injection::shipped_sha256(a.defences.model))
     }
 
     /// For the kinds backed by training: a [`Trainer`] set up from the learner's settings, to be
@@ -460,6 +630,18 @@ impl Task {
                     Some(*target_class),
                 )?))
             }
+            (Task::DefendInjection { .. }, Settings::Defences(d)) => {
+                d.validate()?;
+                Ok(Artefact::Defences {
+                    defences: d.clone(),
+                })
+            }
+            (Task::PromptInjection { channel, .. }, Settings::Prompt(p)) => {
+                crate::injection::prepare(&p.text, *channel)?;
+                Ok(Artefact::Text {
+                    text: p.text.clone(),
+                })
+            }
             _ => Err(Error::InvalidInput(
                 "these settings belong to another kind of exercise".into(),
             )),
@@ -469,6 +651,42 @@ impl Task {
     /// Grades an artefact from scratch. Pure: the same task, context and artefact give the same
     /// grade everywhere.
     pub fn grade(&self, ctx: &Context, artefact: &Artefact) -> Result<Grade> {
+        Ok(self.evaluate(ctx, artefact)?.0)
+    }
+
+    /// [`Task::grade`], with the conversations an injection exercise was graded on (empty for
+    /// the other kinds), for the chat view.
+    pub fn evaluate(&self, ctx: &Context, artefact: &Artefact) -> Result<(Grade, Details)> {
+        if let Task::PromptInjection { min_success, .. } = self {
+            let (grade, conversations) = grade_injection(
+                self.attack().expect("an injection task"),
+                *min_success,
+                ctx.assistants()?,
+                artefact,
+            )?;
+            return Ok((grade, Details::Conversations(conversations)));
+        }
+        if let Some(task) = self.defend() {
+            let Artefact::Defences { defences } = artefact else {
+                return Ok((
+                    Grade::rejected("expected a composition of defences"),
+                    Details::None,
+                ));
+            };
+            let rows = match task.table(defences, ctx.assistants()?, |_| {}) {
+                Ok(rows) => rows,
+                Err(Error::InvalidInput(reason)) => {
+                    return Ok((Grade::rejected(reason), Details::None))
+                }
+                Err(e) => return Err(e),
+            };
+            return Ok((task.grade(&rows), Details::Defences(rows)));
+        }
+        Ok((self.grade_digits(ctx, artefact)?, Details::None))
+    }
+
+    /// The graders of Tracks 0 and A (the digits classifier).
+    fn grade_digits(&self, ctx: &Context, artefact: &Artefact) -> Result<Grade> {
         let test = &ctx.digits.test;
         Ok(match self {
             Task::TrainClassifier {
@@ -645,8 +863,56 @@ impl Task {
                     ),
                 )
             }
+            Task::PromptInjection { .. } | Task::DefendInjection { .. } => {
+                unreachable!("graded in evaluate")
+            }
         })
     }
+}
+
+fn grade_injection(
+    attack: Attack,
+    min_success: f32,
+    assistants: &Assistants,
+    artefact: &Artefact,
+) -> Result<(Grade, Vec<Conversation>)> {
+    let Artefact::Text { text } = artefact else {
+        return Ok((Grade::rejected("expected the text of a prompt"), vec![]));
+    };
+    let (prepared, conversations) = match attack.run(assistants, text) {
+        Ok(done) => done,
+        Err(Error::InvalidInput(reason)) => return Ok((Grade::rejected(reason), vec![])),
+        Err(e) => return Err(e),
+    };
+    let worked = conversations.iter().filter(|c| c.succeeded).count();
+    let total = conversations.len();
+    let mut detail = format!(
+        "in {worked} of {total} conversations {}",
+        attack.goal.describe()
+    );
+    if !prepared.reserved.is_empty() {
+        let typed = prepared.reserved.join(" ");
+        detail.push_str(&match attack.defences.model {
+            mlsec_assistant::Variant::Structured => format!(
+                " (the front end removed the reserved tokens you typed, {typed}, before the \
+                 model read your text)"
+            ),
+            mlsec_assistant::Variant::Assistant => format!(
+                " (you typed the reserved tokens {typed}: the plain assistant reads them as \
+                 real channel markers)"
+            ),
+        });
+    }
+    let grade = Grade::from_figures(
+        vec![Figure::at_least(
+            "attack success",
+            fraction(worked, total),
+            f64::from(min_success),
+            Unit::Percent,
+        )],
+        &detail,
+    );
+    Ok((grade, conversations))
 }
 
 fn success_grade(

@@ -85,6 +85,12 @@ impl Figure {
     }
 }
 
+/// A lesson's f32 threshold as the decimal the author wrote (`0.02`, not 0.0199999995…), so that
+/// a result exactly at the limit meets it.
+pub fn threshold(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Grade {
     pub passed: bool,

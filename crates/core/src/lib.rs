@@ -7,10 +7,12 @@
 
 pub mod attacks;
 pub mod course;
+pub mod defence;
 pub mod digits;
 pub mod error;
 pub mod exercise;
 pub mod grade;
+pub mod injection;
 pub mod markdown;
 pub mod mlp;
 pub mod progress;

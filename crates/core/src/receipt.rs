@@ -20,8 +20,9 @@ pub struct Receipt {
     pub format: String,
     pub exercise_id: String,
     pub grader_version: u32,
-    /// The model the artefact was graded against (the shipped target), or the artefact's own
-    /// weights for exercises whose artefact is a trained model.
+    /// The model the artefact was graded against (the shipped digits target, or the assistant
+    /// for Track E), or the artefact's own weights for exercises whose artefact is a trained
+    /// model.
     pub model_sha256: String,
     pub data_sha256: String,
     pub seed: u64,
@@ -43,9 +44,7 @@ impl Receipt {
             format: FORMAT.into(),
             exercise_id: exercise.id.clone(),
             grader_version: GRADER_VERSION,
-            model_sha256: artefact
-                .model_sha256()
-                .unwrap_or_else(|| target_sha256.to_string()),
+            model_sha256: graded_model(exercise, &artefact, target_sha256),
             data_sha256: DIGITS_SHA256.into(),
             seed: settings.seed(),
             settings,
@@ -119,10 +118,7 @@ pub fn regrade(
             "the data hash is not the hash of the lab's digits data".into(),
         ));
     }
-    let expected_model = receipt
-        .artefact
-        .model_sha256()
-        .unwrap_or_else(|| target_sha256.to_string());
+    let expected_model = graded_model(exercise, &receipt.artefact, target_sha256);
     if receipt.model_sha256 != expected_model {
         return Ok(Verdict::Forged(format!(
             "the model hash {} does not match the model graded ({})",
@@ -139,6 +135,15 @@ pub fn regrade(
         )),
         (false, false) => Verdict::Fail(grade),
     })
+}
+
+/// The hash of the model an artefact is graded as or against: the artefact's own weights, the
+/// task's assistant model (Track E), or the shipped digits target.
+fn graded_model(exercise: &Exercise, artefact: &Artefact, target_sha256: &str) -> String {
+    artefact
+        .model_sha256()
+        .or_else(|| exercise.task.graded_model_sha256().map(str::to_string))
+        .unwrap_or_else(|| target_sha256.to_string())
 }
 
 fn short(hash: &str) -> String {

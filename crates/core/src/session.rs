@@ -6,8 +6,9 @@
 use crate::attacks::{fgsm_curve, saliency};
 use crate::course::Exercise;
 use crate::digits::Digits;
-use crate::exercise::{apply_edits, Artefact, Base64, Context, PixelEdit, Settings};
+use crate::exercise::{apply_edits, Artefact, Base64, Context, Details, PixelEdit, Settings};
 use crate::grade::Grade;
+use crate::injection::Assistants;
 use crate::mlp::Mlp;
 use crate::receipt::Receipt;
 use crate::train::{EpochReport, Trainer};
@@ -19,6 +20,12 @@ use serde::{Deserialize, Serialize};
 pub enum Request {
     /// The lab's data and target model, fetched by the page. Sent once, before anything else.
     Load { digits: Base64, target: Base64 },
+    /// The two assistant models (Track E), fetched by the page when an injection exercise first
+    /// runs. Sent after `Load`.
+    LoadAssistants {
+        assistant: Base64,
+        structured: Base64,
+    },
     /// Run the learner's settings for an exercise, then grade the artefact.
     Run {
         job: u32,
@@ -44,6 +51,7 @@ pub enum Response {
     Loaded {
         target_sha256: String,
     },
+    AssistantsLoaded,
     /// A request could not be served; `job` is `None` for a failed `Load`.
     Failed {
         job: Option<u32>,
@@ -54,11 +62,14 @@ pub enum Response {
         report: EpochReport,
     },
     /// Graded. `stopped` when the learner pressed Stop (the model so far was graded).
+    /// `details`: what a Track E grade was measured on (conversations, defence table).
     Done {
         job: u32,
         grade: Grade,
         receipt: String,
         stopped: bool,
+        #[serde(default)]
+        details: Details,
     },
     Curve {
         job: u32,
@@ -91,6 +102,15 @@ pub struct Session {
     pub digits: Digits,
     pub target: Mlp,
     pub target_sha256: String,
+    /// Set once, by [`Session::load_assistants`].
+    assistants: std::cell::OnceCell<Assistants>,
+}
+
+/// What a finished run produced: the grade, its receipt, and the conversations behind it.
+pub struct Finished {
+    pub grade: Grade,
+    pub receipt: String,
+    pub details: Details,
 }
 
 impl Session {
@@ -109,13 +129,29 @@ impl Session {
             digits: Digits::from_csv_gz(digits)?,
             target: Mlp::from_safetensors(target)?,
             target_sha256: sha256_hex(target),
+            assistants: std::cell::OnceCell::new(),
         })
+    }
+
+    /// Loads the assistant models (checked against their shipped hashes). Loading them again is
+    /// a no-op.
+    pub fn load_assistants(&self, assistant: &[u8], structured: &[u8]) -> Result<()> {
+        if self.assistants.get().is_none() {
+            let loaded = Assistants::load(assistant, structured)?;
+            let _ = self.assistants.set(loaded);
+        }
+        Ok(())
+    }
+
+    pub fn has_assistants(&self) -> bool {
+        self.assistants.get().is_some()
     }
 
     pub fn context(&self) -> Context<'_> {
         Context {
             digits: &self.digits,
             target: &self.target,
+            assistants: self.assistants.get(),
         }
     }
 
@@ -136,8 +172,8 @@ impl Session {
         exercise: &Exercise,
         settings: Settings,
         artefact: Artefact,
-    ) -> Result<(Grade, String)> {
-        let grade = exercise.task.grade(&self.context(), &artefact)?;
+    ) -> Result<Finished> {
+        let (grade, details) = exercise.task.evaluate(&self.context(), &artefact)?;
         let receipt = Receipt::new(
             exercise,
             &self.target_sha256,
@@ -145,7 +181,11 @@ impl Session {
             artefact,
             grade.clone(),
         );
-        Ok((grade, receipt.to_json()))
+        Ok(Finished {
+            grade,
+            receipt: receipt.to_json(),
+            details,
+        })
     }
 
     pub fn curve(&self, epsilons: &[f32]) -> Result<Vec<(f32, f32)>> {

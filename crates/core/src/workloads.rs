@@ -50,3 +50,56 @@ pub fn median_ms(runs: usize, mut time: impl FnMut() -> f64) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
 }
+
+/// The assistant's decoding workload (Track E's budget: first token ≤ 200 ms, ≥ 200 tokens/s in
+/// the browser): greedy decoding of the first 20 benign evaluation prompts, laid out for
+/// `variant`, as the injection graders run them.
+pub fn assistant_prompts(variant: mlsec_assistant::Variant) -> Vec<Vec<u32>> {
+    mlsec_assistant::train::Suite::Benign
+        .episodes(1, 20)
+        .iter()
+        .map(|e| e.prompt_tokens(variant))
+        .collect()
+}
+
+/// Decoding figures of one pass over [`assistant_prompts`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DecodeTimes {
+    /// Median time to the first generated token (the whole prompt read, one token out).
+    pub first_token_ms: f64,
+    /// Tokens generated per second, prompt reading included (what a learner waits for).
+    pub tokens_per_s: f64,
+    /// Tokens generated (so the work cannot be skipped).
+    pub tokens: usize,
+}
+
+/// Times the decoding workload with `now` (milliseconds; `performance.now()` in the browser).
+pub fn assistant_decode(
+    model: &mlsec_assistant::Gpt,
+    prompts: &[Vec<u32>],
+    now: impl Fn() -> f64,
+) -> Result<DecodeTimes> {
+    let decode = |p: &[u32], n: usize| {
+        model
+            .generate(p, n)
+            .map_err(|e| crate::Error::InvalidInput(e.to_string()))
+    };
+    let mut first = Vec::with_capacity(prompts.len());
+    for p in prompts {
+        let t = now();
+        decode(p, 1)?;
+        first.push(now() - t);
+    }
+    first.sort_by(f64::total_cmp);
+    let t = now();
+    let mut tokens = 0;
+    for p in prompts {
+        tokens += decode(p, mlsec_assistant::MAX_OUTPUT_TOKENS as usize)?.len();
+    }
+    let total_ms = now() - t;
+    Ok(DecodeTimes {
+        first_token_ms: first[first.len() / 2],
+        tokens_per_s: tokens as f64 / (total_ms / 1000.0),
+        tokens,
+    })
+}

@@ -244,6 +244,13 @@ fn check_reports_insane_task_numbers() {
                     min_test_accuracy, ..
                 } => *min_test_accuracy = f32::NAN,
                 Task::AdversarialTraining { epsilon, .. } => *epsilon = -0.1,
+                Task::PromptInjection { scenarios, .. } if ex.id == "leak-the-code" => {
+                    *scenarios = 0
+                }
+                Task::PromptInjection { min_success, .. } => *min_success = f32::INFINITY,
+                Task::DefendInjection {
+                    max_utility_drop, ..
+                } => *max_utility_drop = -0.5,
             }
         }
     }
@@ -253,7 +260,12 @@ fn check_reports_insane_task_numbers() {
     assert_problem(&problems, &["pixel-attack-by-hand", "image_index"]);
     assert_problem(&problems, &["train-digits", "min_test_accuracy"]);
     assert_problem(&problems, &["adv-train-robust", "epsilon"]);
-    assert_eq!(problems.len(), 5, "{problems:#?}");
+    assert_problem(&problems, &["leak-the-code", "scenarios must be 1–64"]);
+    assert_problem(&problems, &["poisoned-document", "min_success"]);
+    assert_problem(&problems, &["image-exfiltration", "min_success"]);
+    assert_problem(&problems, &["defend-the-inbox", "max_utility_drop"]);
+    assert_problem(&problems, &["evade-the-detector", "min_success"]);
+    assert_eq!(problems.len(), 10, "{problems:#?}");
 }
 
 #[test]
@@ -374,7 +386,7 @@ fn parse_lesson_accepts_bom_crlf_and_no_exercises() {
 fn parse_course_reads_the_shipped_course_and_refuses_unknown_keys() {
     let course = parse_course(&course_text()).unwrap();
     let ids: Vec<&str> = course.tracks.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids, ["foundations", "evasion"]);
+    assert_eq!(ids, ["foundations", "evasion", "injection"]);
     assert_eq!(course.tracks[0].lessons, ["first-model"]);
     let bad = course_text().replacen("[[tracks]]", "[[tracks]]\ncolour = \"red\"", 1);
     match parse_course(&bad) {

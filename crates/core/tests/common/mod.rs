@@ -19,6 +19,14 @@ pub const TARGET_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../assets/models/digits-mlp.safetensors"
 );
+pub const ASSISTANT_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../assets/models/assistant-assistant.safetensors"
+);
+pub const STRUCTURED_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../assets/models/assistant-structured.safetensors"
+);
 pub const LESSONS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../lessons");
 
 fn read(path: &str) -> Vec<u8> {
@@ -69,10 +77,20 @@ pub fn target() -> &'static Mlp {
     TARGET.get_or_init(|| Mlp::from_safetensors(target_bytes()).expect("shipped target loads"))
 }
 
+/// The shipped assistant models (checked against their pinned hashes).
+pub fn assistants() -> &'static mlsec_core::injection::Assistants {
+    static ASSISTANTS: OnceLock<mlsec_core::injection::Assistants> = OnceLock::new();
+    ASSISTANTS.get_or_init(|| {
+        mlsec_core::injection::Assistants::load(&read(ASSISTANT_PATH), &read(STRUCTURED_PATH))
+            .expect("the shipped assistant models load")
+    })
+}
+
 pub fn ctx() -> Context<'static> {
     Context {
         digits: digits(),
         target: target(),
+        assistants: Some(assistants()),
     }
 }
 
@@ -155,7 +173,7 @@ pub fn pixels_of(artefact: &Artefact) -> Vec<f32> {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect(),
-        Artefact::Weights { .. } => panic!("expected an image artefact"),
+        _ => panic!("expected an image artefact"),
     }
 }
 
@@ -165,7 +183,7 @@ pub fn model_of(artefact: &Artefact) -> Mlp {
         Artefact::Weights { safetensors } => {
             Mlp::from_safetensors(&safetensors.0).expect("artefact weights load")
         }
-        Artefact::Images { .. } => panic!("expected a weights artefact"),
+        _ => panic!("expected a weights artefact"),
     }
 }
 
