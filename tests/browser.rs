@@ -175,3 +175,49 @@ fn same_results_as_native() {
         golden["fgsm_success_at_0_2"].as_f64().unwrap() as f32
     );
 }
+
+/// Track E in the browser: the same defence table and the same conversations (replies and
+/// detector scores) as natively (crates/cli/tests/determinism.rs).
+#[wasm_bindgen_test]
+fn track_e_matches_native_results() {
+    let golden: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
+    let session = Session::load(DIGITS, TARGET).unwrap();
+    session
+        .load_assistants(
+            include_bytes!("../assets/models/assistant-assistant.safetensors"),
+            include_bytes!("../assets/models/assistant-structured.safetensors"),
+        )
+        .unwrap();
+    let lessons = [
+        (
+            "defend_reference_details",
+            parse_lesson(
+                "defend-injection",
+                include_str!("../lessons/defend-injection/lesson.md"),
+                include_str!("../lessons/defend-injection/exercises.toml"),
+            ),
+        ),
+        (
+            "evade_reference_details",
+            parse_lesson(
+                "adaptive-attack",
+                include_str!("../lessons/adaptive-attack/lesson.md"),
+                include_str!("../lessons/adaptive-attack/exercises.toml"),
+            ),
+        ),
+    ];
+    for (key, lesson) in lessons {
+        let exercise = &lesson.unwrap().exercises[0];
+        let settings = exercise.task.solution();
+        let Ok(Job::Ready(artefact)) = session.start(exercise, &settings) else {
+            panic!("{key}: not a ready artefact")
+        };
+        let finished = session.finish(exercise, settings, artefact).unwrap();
+        assert!(finished.grade.passed, "{}", finished.grade.message);
+        assert_eq!(
+            Some(&serde_json::to_value(&finished.details).unwrap()),
+            golden.get(key),
+            "{key}"
+        );
+    }
+}

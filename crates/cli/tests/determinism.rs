@@ -62,3 +62,59 @@ fn native_results_match_the_golden_figures() {
         golden["fgsm_success_at_0_2"].as_f64().unwrap() as f32
     );
 }
+
+/// Track E: the defend reference's table and the adaptive attack's conversations (replies and
+/// detector scores) are the same natively and in the browser: greedy decoding, the detector's
+/// training and the grade agree bit for bit.
+#[test]
+fn native_track_e_results_match_the_golden_figures() {
+    use mlsec_core::exercise::Details;
+    use mlsec_core::session::Job;
+
+    let golden: serde_json::Value =
+        serde_json::from_str(&read("tests/golden/determinism.json")).unwrap();
+    let digits = std::fs::read(format!("{ROOT}/assets/digits/digits.csv.gz")).unwrap();
+    let target = std::fs::read(format!("{ROOT}/assets/models/digits-mlp.safetensors")).unwrap();
+    let session = Session::load(&digits, &target).unwrap();
+    session
+        .load_assistants(
+            &std::fs::read(format!(
+                "{ROOT}/assets/models/assistant-assistant.safetensors"
+            ))
+            .unwrap(),
+            &std::fs::read(format!(
+                "{ROOT}/assets/models/assistant-structured.safetensors"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+    let mut computed = serde_json::Map::new();
+    for (lesson, key) in [
+        ("defend-injection", "defend_reference_details"),
+        ("adaptive-attack", "evade_reference_details"),
+    ] {
+        let lesson = parse_lesson(
+            lesson,
+            &read(&format!("lessons/{lesson}/lesson.md")),
+            &read(&format!("lessons/{lesson}/exercises.toml")),
+        )
+        .unwrap();
+        let exercise = &lesson.exercises[0];
+        let settings = exercise.task.solution();
+        let Ok(Job::Ready(artefact)) = session.start(exercise, &settings) else {
+            panic!("{key}: not a ready artefact")
+        };
+        let finished = session.finish(exercise, settings, artefact).unwrap();
+        assert!(finished.grade.passed, "{}", finished.grade.message);
+        assert!(!matches!(finished.details, Details::None));
+        computed.insert(key.into(), serde_json::to_value(&finished.details).unwrap());
+    }
+    for (key, value) in &computed {
+        assert_eq!(
+            golden.get(key),
+            Some(value),
+            "{key} differs from tests/golden/determinism.json; computed:\n{}",
+            serde_json::to_string(&computed).unwrap()
+        );
+    }
+}

@@ -147,8 +147,8 @@ impl Defences {
 ///
 /// Trained with plain f32 arithmetic in a fixed order rather than with candle: the grader
 /// retrains it from the learner's settings, and this way the weights are bit-identical in every
-/// browser and natively (no fused multiply-add, no parallel reductions), so a receipt re-grades
-/// to exactly the same decisions.
+/// browser and natively (no fused multiply-add, no parallel reductions, a portable `exp`), so a
+/// receipt re-grades to exactly the same decisions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Detector {
     weights: Vec<f32>,
@@ -165,8 +165,10 @@ fn features(tokens: &[u32]) -> Vec<(usize, f32)> {
     counts.into_iter().map(|(i, c)| (i, c / n)).collect()
 }
 
+/// The logistic function with `libm`'s portable `expf`: `f32::exp` calls the platform's maths
+/// library natively and a different implementation in WebAssembly, which differ in the last bit.
 fn sigmoid(z: f32) -> f32 {
-    1.0 / (1.0 + (-z).exp())
+    1.0 / (1.0 + libm::expf(-z))
 }
 
 impl Detector {
@@ -199,7 +201,9 @@ impl Detector {
         let dims = detector.weights.len() + 1; // the bias is the last parameter
         let (mut m, mut v) = (vec![0.0f32; dims], vec![0.0f32; dims]);
         let (beta1, beta2, eps) = (0.9f32, 0.999f32, 1e-8f32);
-        for epoch in 1..=settings.epochs {
+        // Bias corrections 1 − βᵗ as running products (no `powi`, whose lowering may differ).
+        let (mut beta1_t, mut beta2_t) = (1.0f32, 1.0f32);
+        for _ in 0..settings.epochs {
             let mut grad = vec![0.0f32; dims];
             for (x, y) in &data {
                 let err = sigmoid(detector.logit(x)) - y;
@@ -208,8 +212,9 @@ impl Detector {
                 }
                 grad[dims - 1] += err;
             }
-            let correction1 = 1.0 - beta1.powi(epoch as i32);
-            let correction2 = 1.0 - beta2.powi(epoch as i32);
+            beta1_t *= beta1;
+            beta2_t *= beta2;
+            let (correction1, correction2) = (1.0 - beta1_t, 1.0 - beta2_t);
             for k in 0..dims {
                 let g = grad[k] / n;
                 m[k] = beta1 * m[k] + (1.0 - beta1) * g;

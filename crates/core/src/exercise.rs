@@ -558,10 +558,18 @@ impl Task {
     }
 
     /// The SHA-256 of the shipped model this task grades against, when that is not the digits
-    /// target (the assistant variant for Track E).
-    pub fn graded_model_sha256(&self) -> Option<&'static str> {
-        self.attack()
-            .map(|a| crate::injection::shipped_sha256(a.defences.model))
+    /// target: the attacked assistant variant, or for the defend exercise (which measures both
+    /// variants) the SHA-256 of their two hashes joined by a space.
+    pub fn graded_model_sha256(&self) -> Option<String> {
+        use crate::injection::{shipped_sha256, ASSISTANT_SHA256, STRUCTURED_SHA256};
+        match self {
+            Task::DefendInjection { .. } => Some(crate::sha256_hex(
+                format!("{ASSISTANT_SHA256} {STRUCTURED_SHA256}").as_bytes(),
+            )),
+            _ => self
+                .attack()
+                .map(|a| shipped_sha256(a.defences.model).to_string()),
+        }
     }
 
     /// For the kinds backed by training: a [`Trainer`] set up from the learner's settings, to be

@@ -142,7 +142,7 @@ pub fn regrade(
 fn graded_model(exercise: &Exercise, artefact: &Artefact, target_sha256: &str) -> String {
     artefact
         .model_sha256()
-        .or_else(|| exercise.task.graded_model_sha256().map(str::to_string))
+        .or_else(|| exercise.task.graded_model_sha256())
         .unwrap_or_else(|| target_sha256.to_string())
 }
 

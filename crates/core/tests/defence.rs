@@ -230,3 +230,36 @@ fn the_defend_exercise_reports_a_row_per_defence_and_rejects_bad_detector_number
         assert!(grade.message.starts_with("Rejected") && grade.message.contains("threshold"));
     }
 }
+
+#[test]
+fn defend_receipts_name_both_assistant_models_and_regrade() {
+    use mlsec_core::receipt::{regrade, Receipt, Verdict};
+    let ex = exercise("defend-the-inbox");
+    let settings = ex.task.solution();
+    let artefact = ex.task.run(&settings, &ctx(), |_| true).unwrap();
+    let grade = ex.task.grade(&ctx(), &artefact).unwrap();
+    let receipt = Receipt::new(ex, "digits", settings, artefact, grade);
+    let both = format!(
+        "{} {}",
+        mlsec_core::injection::ASSISTANT_SHA256,
+        mlsec_core::injection::STRUCTURED_SHA256
+    );
+    assert_eq!(
+        receipt.model_sha256,
+        mlsec_core::sha256_hex(both.as_bytes())
+    );
+    let back = Receipt::parse(&receipt.to_json()).unwrap();
+    assert!(matches!(
+        regrade(&back, ex, &ctx(), "digits").unwrap(),
+        Verdict::Pass(_)
+    ));
+    // The starter's composition claimed as a pass is forged.
+    let mut forged = back;
+    forged.artefact = Artefact::Defences {
+        defences: with(|d| d.harden_prompt = true),
+    };
+    assert!(matches!(
+        regrade(&forged, ex, &ctx(), "digits").unwrap(),
+        Verdict::Forged(_)
+    ));
+}
