@@ -200,6 +200,8 @@ pub struct ExerciseView {
     defences: Defences,
     detector_on: bool,
     rows: Vec<DefenceRow>,
+    /// A long non-training run's progress: (done, total, what is measured next).
+    steps: Option<(u32, u32, String)>,
     edits: BTreeMap<u32, f32>,
     ink: bool,
     show_saliency: bool,
@@ -306,6 +308,7 @@ impl Component for ExerciseView {
             defences: Defences::none(),
             detector_on: false,
             rows: vec![],
+            steps: None,
             edits: BTreeMap::new(),
             ink: true,
             show_saliency: true,
@@ -370,6 +373,7 @@ impl Component for ExerciseView {
                         self.receipt = None;
                         self.conversations.clear();
                         self.rows.clear();
+                        self.steps = None;
                         self.reports.clear();
                         self.stopping = false;
                         self.epochs = match &settings {
@@ -425,6 +429,9 @@ impl Component for ExerciseView {
             }
             Msg::Worker(response) => match response {
                 Response::Epoch { report, .. } => self.reports.push(report),
+                Response::Progress {
+                    done, total, label, ..
+                } => self.steps = Some((done, total, label)),
                 Response::Done {
                     job,
                     grade,
@@ -552,6 +559,13 @@ impl Component for ExerciseView {
                     <progress max={self.epochs.to_string()} value={self.reports.len().to_string()} data-testid={format!("{id}-progress")} />
                     { format!(" epoch {} of {}", self.reports.len(), self.epochs) }
                     if let Some(last) = self.reports.last() { { format!(" · test accuracy {:.1}%", last.test_accuracy * 100.0) } }
+                </p>
+            }
+        } else if let (true, Some((done, total, label))) = (busy, &self.steps) {
+            html! {
+                <p class="running" data-testid={format!("{id}-measuring")}>
+                    <progress max={total.to_string()} value={done.to_string()} data-testid={format!("{id}-progress")} />
+                    { format!(" measuring {label} ({} of {total})", done + 1) }
                 </p>
             }
         } else if busy {

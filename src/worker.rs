@@ -154,6 +154,32 @@ async fn run(
     let mut stopped = false;
     let artefact = match session.start(exercise, &settings)? {
         Job::Ready(artefact) => artefact,
+        Job::Defending(artefact, mut table) => {
+            loop {
+                scope.respond(
+                    id,
+                    Response::Progress {
+                        job,
+                        done: table.done() as u32,
+                        total: table.total() as u32,
+                        label: table.next_name().unwrap_or_default().to_string(),
+                    },
+                );
+                // Let the progress message out before the next row.
+                gloo::timers::future::TimeoutFuture::new(0).await;
+                if !session.step_table(&mut table)? {
+                    break;
+                }
+            }
+            let finished = session.finish_table(exercise, settings, artefact, *table)?;
+            return Ok(Response::Done {
+                job,
+                grade: finished.grade,
+                receipt: finished.receipt,
+                stopped: false,
+                details: finished.details,
+            });
+        }
         Job::Training(mut trainer) => {
             while !trainer.finished() {
                 let report = trainer.run_epoch()?;
@@ -271,6 +297,7 @@ impl WorkerHandle {
             .callback(move |response: Response| {
                 let job = match &response {
                     Response::Epoch { job, .. }
+                    | Response::Progress { job, .. }
                     | Response::Done { job, .. }
                     | Response::Curve { job, .. }
                     | Response::Inspected { job, .. } => Some(*job),

@@ -449,6 +449,8 @@ test('Track E: defences are compared in a table, the reference composition passe
     assert.equal(await testid(page, `${id}-filter`).isChecked(), true);
     assert.equal(await testid(page, `${id}-detector`).isChecked(), true);
     await testid(page, `${id}-run`).click();
+    // The worker measures the table row by row and says which row it is on.
+    await waitForText(testid(page, `${id}-measuring`), / of 5\)/, LONG_TIMEOUT);
     await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
     const table = await waitForText(testid(page, `${id}-table`), 'your composition');
     for (const row of ['no defence', 'output filter', 'tool confirmation', 'input detector']) {

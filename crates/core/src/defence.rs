@@ -385,6 +385,48 @@ pub fn measure(
     })
 }
 
+/// A comparison table being measured one row at a time (the worker reports progress and yields
+/// between rows).
+pub struct TableRun {
+    plan: Vec<(String, Defences)>,
+    attacks: Vec<Episode>,
+    benign: Vec<Episode>,
+    rows: Vec<DefenceRow>,
+}
+
+impl TableRun {
+    /// Rows in the table.
+    pub fn total(&self) -> usize {
+        self.plan.len()
+    }
+
+    /// Rows measured so far.
+    pub fn done(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The name of the row measured next, if any.
+    pub fn next_name(&self) -> Option<&str> {
+        self.plan
+            .get(self.rows.len())
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// Measures the next row; returns whether rows remain.
+    pub fn step(&mut self, assistants: &Assistants) -> Result<bool> {
+        if let Some((name, defences)) = self.plan.get(self.rows.len()) {
+            let row = measure(name, defences, assistants, &self.attacks, &self.benign)?;
+            self.rows.push(row);
+        }
+        Ok(self.rows.len() < self.plan.len())
+    }
+
+    /// The measured rows.
+    pub fn into_rows(self) -> Vec<DefenceRow> {
+        self.rows
+    }
+}
+
 /// The defend exercise's parameters (as a lesson declares them).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DefendTask {
@@ -396,17 +438,11 @@ pub struct DefendTask {
 }
 
 impl DefendTask {
-    /// The rows of the comparison table: no defence, each enabled defence alone, then the
-    /// learner's composition (last). `on_row` sees each row as it is measured.
-    pub fn table(
-        &self,
-        defences: &Defences,
-        assistants: &Assistants,
-        mut on_row: impl FnMut(&DefenceRow),
-    ) -> Result<Vec<DefenceRow>> {
+    /// Sets up the comparison table: no defence, each enabled defence alone, then the learner's
+    /// composition (last; when only one defence is on, its own row is the composition).
+    pub fn start(&self, defences: &Defences) -> Result<TableRun> {
         defences.validate()?;
         let (attacks, benign) = suites(self.seed, self.attacks, self.benign);
-        let mut rows = Vec::new();
         let mut plan = vec![("no defence".to_string(), Defences::none())];
         let singles = defences.singles();
         let composed = singles.len() > 1;
@@ -414,15 +450,23 @@ impl DefendTask {
         if composed {
             plan.push(("your composition".into(), defences.clone()));
         }
-        for (name, d) in &plan {
-            let row = measure(name, d, assistants, &attacks, &benign)?;
-            on_row(&row);
-            rows.push(row);
-        }
-        Ok(rows)
+        Ok(TableRun {
+            plan,
+            attacks,
+            benign,
+            rows: Vec::new(),
+        })
     }
 
-    /// Grades a table from [`DefendTask::table`]: its last row against its first.
+    /// The whole table at once (see [`DefendTask::start`]).
+    pub fn table(&self, defences: &Defences, assistants: &Assistants) -> Result<Vec<DefenceRow>> {
+        let mut run = self.start(defences)?;
+        while run.step(assistants)? {}
+        Ok(run.rows)
+    }
+
+    /// Grades a table from [`DefendTask::table`] or a finished [`TableRun`]: its last row against
+    /// its first.
     pub fn grade(&self, rows: &[DefenceRow]) -> Grade {
         let (Some(baseline), Some(yours)) = (rows.first(), rows.last()) else {
             return Grade::rejected("no measurements");

@@ -681,7 +681,7 @@ impl Task {
                     Details::None,
                 ));
             };
-            let rows = match task.table(defences, ctx.assistants()?, |_| {}) {
+            let rows = match task.table(defences, ctx.assistants()?) {
                 Ok(rows) => rows,
                 Err(Error::InvalidInput(reason)) => {
                     return Ok((Grade::rejected(reason), Details::None))

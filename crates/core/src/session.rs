@@ -5,6 +5,7 @@
 
 use crate::attacks::{fgsm_curve, saliency};
 use crate::course::Exercise;
+use crate::defence::TableRun;
 use crate::digits::Digits;
 use crate::exercise::{apply_edits, Artefact, Base64, Context, Details, PixelEdit, Settings};
 use crate::grade::Grade;
@@ -61,6 +62,13 @@ pub enum Response {
         job: u32,
         report: EpochReport,
     },
+    /// A long non-training job's progress: `done` of `total` steps, the next one named `label`.
+    Progress {
+        job: u32,
+        done: u32,
+        total: u32,
+        label: String,
+    },
     /// Graded. `stopped` when the learner pressed Stop (the model so far was graded).
     /// `details`: what a Track E grade was measured on (conversations, defence table).
     Done {
@@ -92,10 +100,12 @@ pub struct Inspection {
     pub saliency: Vec<f32>,
 }
 
-/// What a `Run` needs next: an artefact already made (attacks), or a trainer to run.
+/// What a `Run` needs next: an artefact already made (attacks), a trainer to run, or (the
+/// defend exercise) a comparison table to measure row by row before grading.
 pub enum Job {
     Ready(Artefact),
     Training(Box<Trainer>),
+    Defending(Artefact, Box<TableRun>),
 }
 
 pub struct Session {
@@ -156,14 +166,57 @@ impl Session {
     }
 
     pub fn start(&self, exercise: &Exercise, settings: &Settings) -> Result<Job> {
-        match exercise.task.trainer(settings, &self.digits)? {
-            Some(trainer) => Ok(Job::Training(Box::new(trainer))),
-            None => Ok(Job::Ready(exercise.task.run(
-                settings,
-                &self.context(),
-                |_| true,
-            )?)),
+        if let Some(trainer) = exercise.task.trainer(settings, &self.digits)? {
+            return Ok(Job::Training(Box::new(trainer)));
         }
+        let artefact = exercise.task.run(settings, &self.context(), |_| true)?;
+        match (exercise.task.defend(), &artefact) {
+            (Some(task), Artefact::Defences { defences }) => {
+                let table = task.start(defences)?;
+                Ok(Job::Defending(artefact, Box::new(table)))
+            }
+            _ => Ok(Job::Ready(artefact)),
+        }
+    }
+
+    /// Measures the next row of a defend job's table.
+    pub fn step_table(&self, table: &mut TableRun) -> Result<bool> {
+        let assistants = self
+            .assistants
+            .get()
+            .ok_or_else(|| Error::Model("the assistant models are not loaded".into()))?;
+        table.step(assistants)
+    }
+
+    /// Grades a defend job from its measured table (the same grade [`Task::evaluate`] gives) and
+    /// writes the receipt.
+    ///
+    /// [`Task::evaluate`]: crate::exercise::Task::evaluate
+    pub fn finish_table(
+        &self,
+        exercise: &Exercise,
+        settings: Settings,
+        artefact: Artefact,
+        table: TableRun,
+    ) -> Result<Finished> {
+        let task = exercise
+            .task
+            .defend()
+            .ok_or_else(|| Error::InvalidInput("not a defend exercise".into()))?;
+        let rows = table.into_rows();
+        let grade = task.grade(&rows);
+        let receipt = Receipt::new(
+            exercise,
+            &self.target_sha256,
+            settings,
+            artefact,
+            grade.clone(),
+        );
+        Ok(Finished {
+            grade,
+            receipt: receipt.to_json(),
+            details: Details::Defences(rows),
+        })
     }
 
     /// Grades an artefact and writes the receipt for it.

@@ -263,3 +263,49 @@ fn defend_receipts_name_both_assistant_models_and_regrade() {
         Verdict::Forged(_)
     ));
 }
+
+#[test]
+fn the_worker_measures_the_table_row_by_row_and_grades_it_as_evaluate_does() {
+    use mlsec_core::session::{Job, Session};
+    let session = Session::load(common::digits_bytes(), common::target_bytes()).unwrap();
+    let ex = exercise("defend-the-inbox");
+    let settings = ex.task.solution();
+    // Without the assistant models the run says so.
+    let Job::Defending(artefact, mut table) = session.start(ex, &settings).unwrap() else {
+        panic!("a defend run is measured row by row")
+    };
+    assert!(session
+        .step_table(&mut table)
+        .unwrap_err()
+        .to_string()
+        .contains("not loaded"));
+    session
+        .load_assistants(
+            &std::fs::read(common::ASSISTANT_PATH).unwrap(),
+            &std::fs::read(common::STRUCTURED_PATH).unwrap(),
+        )
+        .unwrap();
+    let mut names = vec![table.next_name().unwrap().to_string()];
+    assert_eq!(table.total(), 5);
+    while session.step_table(&mut table).unwrap() {
+        names.push(table.next_name().unwrap().to_string());
+        assert_eq!(table.done(), names.len() - 1);
+    }
+    assert_eq!(
+        names,
+        [
+            "no defence",
+            "output filter",
+            "tool confirmation",
+            "input detector",
+            "your composition"
+        ]
+    );
+    let finished = session
+        .finish_table(ex, settings, artefact.clone(), *table)
+        .unwrap();
+    let (grade, details) = ex.task.evaluate(&ctx(), &artefact).unwrap();
+    assert_eq!(finished.grade, grade);
+    assert_eq!(finished.details, details);
+    assert!(grade.passed);
+}
