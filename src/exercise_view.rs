@@ -126,23 +126,12 @@ fn fill_numbers(
     Ok(())
 }
 
-/// The detector settings shown when a composition has none (the learner may switch it on).
-fn default_detector() -> DetectorSettings {
-    DetectorSettings {
-        examples: 2000,
-        epochs: 100,
-        learning_rate: 0.1,
-        threshold: 0.5,
-        seed: 1,
-    }
-}
-
 /// The defend exercise's detector, from its number fields.
 fn detector_from(
     task: &Task,
     drafts: &BTreeMap<String, String>,
 ) -> Result<DetectorSettings, String> {
-    let mut map = match serde_json::to_value(default_detector()) {
+    let mut map = match serde_json::to_value(DetectorSettings::default()) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
@@ -280,7 +269,7 @@ impl ExerciseView {
             Settings::Defences(d) => {
                 self.defences = d.clone();
                 self.detector_on = d.detector.is_some();
-                let detector = d.detector.clone().unwrap_or_else(default_detector);
+                let detector = d.detector.clone().unwrap_or_default();
                 if let Ok(Value::Object(map)) = serde_json::to_value(detector) {
                     self.drafts = map.into_iter().map(|(k, v)| (k, v.to_string())).collect();
                 }

@@ -2,6 +2,7 @@
 //! and the 8×8 digit the learner paints. Canvas, not styled elements, because the page's
 //! Content-Security-Policy forbids inline styles.
 
+use mlsec_core::defence::DefenceRow;
 use mlsec_core::train::EpochReport;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
@@ -162,7 +163,7 @@ pub fn digit(
 /// ≥ `min_utility`.
 pub fn defence_chart(
     canvas: HtmlCanvasElement,
-    rows: &[mlsec_core::defence::DefenceRow],
+    rows: &[DefenceRow],
     max_attack: f32,
     min_utility: f64,
 ) -> Option<()> {
@@ -188,24 +189,21 @@ pub fn defence_chart(
         let x = i as f32 + offset;
         Rectangle::new([(x, 0f32), (x + 0.38, value as f32)], colour.filled())
     };
-    chart
-        .draw_series(
-            rows.iter()
-                .enumerate()
-                .map(|(i, r)| bar(i, 0.1, r.attack_success, LOSS)),
-        )
-        .ok()?
-        .label("attack success")
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], LOSS.filled()));
-    chart
-        .draw_series(
-            rows.iter()
-                .enumerate()
-                .map(|(i, r)| bar(i, 0.5, r.utility, ACCURACY)),
-        )
-        .ok()?
-        .label("utility")
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], ACCURACY.filled()));
+    let series: [(&str, f32, fn(&DefenceRow) -> f64, RGBColor); 2] = [
+        ("attack success", 0.1, |r| r.attack_success, LOSS),
+        ("utility", 0.5, |r| r.utility, ACCURACY),
+    ];
+    for (label, offset, value, colour) in series {
+        chart
+            .draw_series(
+                rows.iter()
+                    .enumerate()
+                    .map(|(i, r)| bar(i, offset, value(r), colour)),
+            )
+            .ok()?
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+    }
     for (level, colour) in [(max_attack as f64, LOSS), (min_utility, ACCURACY)] {
         chart
             .draw_series(LineSeries::new(

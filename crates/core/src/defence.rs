@@ -44,6 +44,19 @@ pub struct DetectorSettings {
     pub seed: u64,
 }
 
+impl Default for DetectorSettings {
+    /// The settings the lessons use: enough training to separate naive injections.
+    fn default() -> Self {
+        DetectorSettings {
+            examples: 2000,
+            epochs: 100,
+            learning_rate: 0.1,
+            threshold: 0.5,
+            seed: 1,
+        }
+    }
+}
+
 /// The learner's composition of defences.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -205,21 +205,14 @@ fn quote_list(words: &[String]) -> String {
 /// seen in training), whose learner channel is replaced by the learner's text. For the user
 /// channel the data item is an ordinary one; for the data channel the user asks for a summary.
 pub fn scenarios(channel: Channel, seed: u64, n: u32) -> Vec<Episode> {
-    let none = Mix {
-        summarise: 0,
-        question: 0,
-        send_email: 0,
-        search: 0,
-        ask_secret: 0,
-        direct_attack: 0,
-        injected_per_mille: 0,
-        ..Mix::benign()
-    };
     let mix = match channel {
         Channel::User => Mix::benign(),
         Channel::Data => Mix {
             summarise: 1,
-            ..none
+            question: 0,
+            send_email: 0,
+            search: 0,
+            ..Mix::benign()
         },
     };
     generate(Split::Eval, seed, n, &mix).expect("the scenario mixes are valid")

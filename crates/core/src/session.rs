@@ -205,18 +205,7 @@ impl Session {
             .ok_or_else(|| Error::InvalidInput("not a defend exercise".into()))?;
         let rows = table.into_rows();
         let grade = task.grade(&rows);
-        let receipt = Receipt::new(
-            exercise,
-            &self.target_sha256,
-            settings,
-            artefact,
-            grade.clone(),
-        );
-        Ok(Finished {
-            grade,
-            receipt: receipt.to_json(),
-            details: Details::Defences(rows),
-        })
+        Ok(self.receipted(exercise, settings, artefact, grade, Details::Defences(rows)))
     }
 
     /// Grades an artefact and writes the receipt for it.
@@ -227,6 +216,17 @@ impl Session {
         artefact: Artefact,
     ) -> Result<Finished> {
         let (grade, details) = exercise.task.evaluate(&self.context(), &artefact)?;
+        Ok(self.receipted(exercise, settings, artefact, grade, details))
+    }
+
+    fn receipted(
+        &self,
+        exercise: &Exercise,
+        settings: Settings,
+        artefact: Artefact,
+        grade: Grade,
+        details: Details,
+    ) -> Finished {
         let receipt = Receipt::new(
             exercise,
             &self.target_sha256,
@@ -234,11 +234,11 @@ impl Session {
             artefact,
             grade.clone(),
         );
-        Ok(Finished {
+        Finished {
             grade,
             receipt: receipt.to_json(),
             details,
-        })
+        }
     }
 
     pub fn curve(&self, epsilons: &[f32]) -> Result<Vec<(f32, f32)>> {

@@ -12,13 +12,7 @@ use mlsec_core::defence::{
 use mlsec_core::exercise::{Artefact, Details};
 
 fn detector_settings() -> DetectorSettings {
-    DetectorSettings {
-        examples: 2000,
-        epochs: 100,
-        learning_rate: 0.1,
-        threshold: 0.5,
-        seed: 1,
-    }
+    DetectorSettings::default()
 }
 
 fn with(edit: impl FnOnce(&mut Defences)) -> Defences {
