@@ -179,6 +179,25 @@ impl Session {
         }
     }
 
+    /// Runs a job to its end without yielding (native callers and tests; the worker runs the
+    /// same steps with progress messages in between) and grades it.
+    pub fn run_to_end(&self, exercise: &Exercise, settings: Settings) -> Result<Finished> {
+        match self.start(exercise, &settings)? {
+            Job::Ready(artefact) => self.finish(exercise, settings, artefact),
+            Job::Training(mut trainer) => {
+                while !trainer.finished() {
+                    trainer.run_epoch()?;
+                }
+                let artefact = Artefact::weights(trainer.model())?;
+                self.finish(exercise, settings, artefact)
+            }
+            Job::Defending(artefact, mut table) => {
+                while self.step_table(&mut table)? {}
+                self.finish_table(exercise, settings, artefact, *table)
+            }
+        }
+    }
+
     /// Measures the next row of a defend job's table.
     pub fn step_table(&self, table: &mut TableRun) -> Result<bool> {
         let assistants = self
