@@ -248,9 +248,12 @@ impl ExerciseView {
                 defences.validate().map_err(|e| e.to_string())?;
                 Ok(Settings::Defences(defences))
             }
-            Task::PromptInjection { channel, .. } => {
-                // Checked here too, so a 10 MB paste never travels to the worker.
-                injection::prepare(&self.text, *channel).map_err(|e| e.to_string())?;
+            Task::PromptInjection { .. } => {
+                // Checked here too, so a 10 MB paste never travels to the worker and an over-long
+                // text is refused like any other bad input (the grader checks it again).
+                if let Some(attack) = task.attack() {
+                    attack.check_text(&self.text).map_err(|e| e.to_string())?;
+                }
                 Ok(Settings::Prompt(PromptSettings {
                     text: self.text.clone(),
                 }))
@@ -269,10 +272,18 @@ impl ExerciseView {
             Settings::Defences(d) => {
                 self.defences = d.clone();
                 self.detector_on = d.detector.is_some();
-                let detector = d.detector.clone().unwrap_or_default();
-                if let Ok(Value::Object(map)) = serde_json::to_value(detector) {
-                    self.drafts = map.into_iter().map(|(k, v)| (k, v.to_string())).collect();
-                }
+                let det = d.detector.clone().unwrap_or_default();
+                // Each number as written (an f32 through JSON would read 0.10000000149011612).
+                self.drafts = [
+                    ("examples", det.examples.to_string()),
+                    ("epochs", det.epochs.to_string()),
+                    ("learning_rate", det.learning_rate.to_string()),
+                    ("threshold", det.threshold.to_string()),
+                    ("seed", det.seed.to_string()),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
             }
             _ => {}
         }
@@ -355,7 +366,14 @@ impl Component for ExerciseView {
                     return false;
                 }
                 match self.settings(ctx) {
-                    Err(e) => self.error = Some(e),
+                    Err(e) => {
+                        // The previous run's results no longer describe what is on screen.
+                        self.error = Some(e);
+                        self.grade = None;
+                        self.receipt = None;
+                        self.conversations.clear();
+                        self.rows.clear();
+                    }
                     Ok(settings) => {
                         self.error = None;
                         self.grade = None;
@@ -769,7 +787,11 @@ fn chat_view(id: &str, conversations: &[Conversation]) -> Html {
                 if let Some(by) = &c.stopped_by {
                     <p class="stopped" data-testid={format!("{id}-stopped-{}", n + 1)}>{ format!("Stopped by the {by}: the user sees the refusal.") }</p>
                 }
-                if c.leaked { <p class="leak">{ "The access code is in the reply." }</p> }
+                if c.pasted_secret {
+                    <p class="note">{ "Your text contains this conversation's access code, so its appearance in the reply does not count: the assistant must take it from its system prompt." }</p>
+                } else if c.leaked {
+                    <p class="leak">{ "The access code is in the reply." }</p>
+                }
             </details>
         }
     };

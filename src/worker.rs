@@ -119,6 +119,8 @@ impl Worker for LabWorker {
                             &stop_requested,
                         )
                         .await;
+                        // A Stop that arrived after the job's last check would linger forever.
+                        stop_requested.borrow_mut().remove(&job);
                         scope.respond(
                             id,
                             response.unwrap_or_else(|e| failed(Some(job), e.to_string())),
@@ -165,8 +167,13 @@ async fn run(
                         label: table.next_name().unwrap_or_default().to_string(),
                     },
                 );
-                // Let the progress message out before the next row.
+                // Let the progress message out, and a Stop in, before the next row.
                 gloo::timers::future::TimeoutFuture::new(0).await;
+                if stop_requested.borrow_mut().remove(&job) {
+                    return Err(mlsec_core::Error::InvalidInput(
+                        "stopped before the table was complete; nothing was graded".into(),
+                    ));
+                }
                 if !session.step_table(&mut table)? {
                     break;
                 }
@@ -262,7 +269,6 @@ enum LoadState {
     /// Fetching; requests made meanwhile wait here.
     Fetching(Vec<Request>),
     Sent,
-    Failed(String),
 }
 
 /// The page's side: one worker for the whole app, started on first use (so the first page
@@ -346,11 +352,6 @@ impl WorkerHandle {
             match &mut *load {
                 LoadState::Sent => continue,
                 LoadState::Fetching(queue) => queue.push(request),
-                LoadState::Failed(message) => {
-                    let message = message.clone();
-                    drop(load);
-                    self.fail(&request, message);
-                }
                 LoadState::Idle => {
                     *load = LoadState::Fetching(vec![request]);
                     drop(load);
@@ -388,8 +389,13 @@ impl WorkerHandle {
                 }
             }
             Err(message) => {
-                let message = format!("{} could not be downloaded: {message}", assets.what());
-                *slot.borrow_mut() = LoadState::Failed(message.clone());
+                // Back to idle, so the next run tries the download again (a network blip must
+                // not need a reload).
+                let message = format!(
+                    "{} could not be downloaded: {message}. Run again to retry.",
+                    assets.what()
+                );
+                *slot.borrow_mut() = LoadState::Idle;
                 for request in &queued {
                     self.fail(request, message.clone());
                 }

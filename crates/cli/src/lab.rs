@@ -16,7 +16,9 @@ pub struct Lab {
     pub digits: Digits,
     pub target: Mlp,
     pub target_sha256: String,
-    pub assistants: Assistants,
+    /// Track E's models; `None` (with a warning) when they cannot be read, so that everything
+    /// else, such as re-grading digits receipts, still works.
+    pub assistants: Option<Assistants>,
 }
 
 /// The repository root: `--root`, else the first ancestor of the current directory that has
@@ -78,10 +80,16 @@ impl Lab {
                 format!("reading {path} (regenerate it with `mlsec train-assistant`)")
             })
         };
-        let assistants = Assistants::load(
-            &read_model(paths::ASSISTANT_MODEL)?,
-            &read_model(paths::STRUCTURED_MODEL)?,
-        )?;
+        let assistants = read_model(paths::ASSISTANT_MODEL)
+            .and_then(|a| Ok((a, read_model(paths::STRUCTURED_MODEL)?)))
+            .and_then(|(a, s)| Ok(Assistants::load(&a, &s)?));
+        let assistants = match assistants {
+            Ok(loaded) => Some(loaded),
+            Err(e) => {
+                eprintln!("warning: the prompt-injection exercises cannot be graded: {e:#}");
+                None
+            }
+        };
         Ok(Lab {
             assistants,
             course,
@@ -96,7 +104,7 @@ impl Lab {
         mlsec_core::exercise::Context {
             digits: &self.digits,
             target: &self.target,
-            assistants: Some(&self.assistants),
+            assistants: self.assistants.as_ref(),
         }
     }
 

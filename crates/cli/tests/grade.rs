@@ -129,3 +129,50 @@ fn check_content_names_a_lesson_file_that_is_missing() {
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("lessons/fgsm/exercises.toml"), "{text}");
 }
+
+/// Track E receipts re-grade like the others; and a lab whose assistant models are missing still
+/// re-grades digits receipts (with a warning), while a Track E receipt is then not a pass.
+#[test]
+fn track_e_receipts_regrade_and_missing_assistant_models_break_only_track_e() {
+    let dir = tempdir::Dir::new("track-e");
+    let leak = receipt(&dir, "leak-the-code", false);
+    let fgsm = receipt(&dir, "fgsm-untargeted", false);
+    let (ok, out) = mlsec(&["grade", leak.to_str().unwrap()]);
+    assert!(ok && out.starts_with("PASS"), "{out}");
+
+    // A copy of the lab without the assistant models.
+    let root = dir.0.join("lab");
+    for sub in ["lessons", "assets/digits", "assets/models"] {
+        copy_dir(&PathBuf::from(ROOT).join(sub), &root.join(sub));
+    }
+    for f in [
+        "assistant-assistant.safetensors",
+        "assistant-structured.safetensors",
+    ] {
+        std::fs::remove_file(root.join("assets/models").join(f)).unwrap();
+    }
+    let run = |receipt: &PathBuf| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mlsec"))
+            .args([
+                "grade",
+                receipt.to_str().unwrap(),
+                "--root",
+                root.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, out) = run(&fgsm);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("warning: the prompt-injection exercises cannot be graded"),
+        "{out}"
+    );
+    let (ok, out) = run(&leak);
+    assert!(!ok && out.contains("not loaded"), "{out}");
+}
