@@ -109,6 +109,56 @@ fn worker_messages_survive_the_codec() {
         target: Base64(vec![]),
     };
     assert_eq!(JsonCodec::decode::<Request>(JsonCodec::encode(&load)), load);
+
+    // Track E: nested defences in the task and the settings, progress, and a graded table.
+    for lesson in [
+        parse_lesson(
+            "defend-injection",
+            include_str!("../lessons/defend-injection/lesson.md"),
+            include_str!("../lessons/defend-injection/exercises.toml"),
+        ),
+        parse_lesson(
+            "adaptive-attack",
+            include_str!("../lessons/adaptive-attack/lesson.md"),
+            include_str!("../lessons/adaptive-attack/exercises.toml"),
+        ),
+    ] {
+        let exercise = lesson.unwrap().exercises[0].clone();
+        let request = Request::Run {
+            job: 8,
+            settings: exercise.task.solution(),
+            exercise: Box::new(exercise),
+        };
+        assert_eq!(
+            JsonCodec::decode::<Request>(JsonCodec::encode(&request)),
+            request
+        );
+    }
+    let progress = Response::Progress {
+        job: 8,
+        done: 2,
+        total: 5,
+        label: "tool confirmation".into(),
+    };
+    assert_eq!(
+        JsonCodec::decode::<Response>(JsonCodec::encode(&progress)),
+        progress
+    );
+    let done = Response::Done {
+        job: 8,
+        grade: mlsec_core::grade::Grade::rejected("x"),
+        receipt: "{}".into(),
+        stopped: false,
+        details: mlsec_core::exercise::Details::Defences(vec![mlsec_core::defence::DefenceRow {
+            name: "no defence".into(),
+            attack_success: 1.0,
+            utility: 0.98,
+        }]),
+    };
+    assert_eq!(
+        JsonCodec::decode::<Response>(JsonCodec::encode(&done)),
+        done
+    );
 }
 
 #[wasm_bindgen_test]
