@@ -716,14 +716,10 @@ impl ExerciseView {
             (Channel::Data, Some(e)) => (html! { <pre>{ &e.user }</pre> }, learner),
             (_, None) => (html! {}, html! {}),
         };
-        let words = mlsec_assistant::Vocab::get()
-            .tokens()
+        // Tokens are in id order and the reserved ones come first.
+        let words = mlsec_assistant::Vocab::get().tokens()
+            [mlsec_assistant::ids::RESERVED as usize..]
             .iter()
-            .filter(|t| {
-                mlsec_assistant::Vocab::get()
-                    .id(t)
-                    .is_some_and(|i| !mlsec_assistant::Vocab::is_reserved(i))
-            })
             .copied()
             .collect::<Vec<_>>()
             .join(" ");

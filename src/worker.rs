@@ -154,8 +154,8 @@ async fn run(
     stop_requested: &RefCell<HashSet<u32>>,
 ) -> mlsec_core::Result<Response> {
     let mut stopped = false;
-    let artefact = match session.start(exercise, &settings)? {
-        Job::Ready(artefact) => artefact,
+    let finished = match session.start(exercise, &settings)? {
+        Job::Ready(artefact) => session.finish(exercise, settings, artefact)?,
         Job::Defending(artefact, mut table) => {
             loop {
                 scope.respond(
@@ -178,14 +178,7 @@ async fn run(
                     break;
                 }
             }
-            let finished = session.finish_table(exercise, settings, artefact, *table)?;
-            return Ok(Response::Done {
-                job,
-                grade: finished.grade,
-                receipt: finished.receipt,
-                stopped: false,
-                details: finished.details,
-            });
+            session.finish_table(exercise, settings, artefact, *table)?
         }
         Job::Training(mut trainer) => {
             while !trainer.finished() {
@@ -198,10 +191,9 @@ async fn run(
                     break;
                 }
             }
-            Artefact::weights(trainer.model())?
+            session.finish(exercise, settings, Artefact::weights(trainer.model())?)?
         }
     };
-    let finished = session.finish(exercise, settings, artefact)?;
     Ok(Response::Done {
         job,
         grade: finished.grade,

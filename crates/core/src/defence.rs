@@ -113,6 +113,24 @@ impl Defences {
         Ok(())
     }
 
+    /// The prompt the model reads under these defences: the system prompt hardened, the data
+    /// delimited (for the plain assistant), laid out for the model.
+    pub fn layout_prompt(&self, system: &[u32], user: &[u32], data: &[u32]) -> Vec<u32> {
+        let mut system = system.to_vec();
+        if self.harden_prompt {
+            system.extend(Vocab::get().encode_lossy(HARDENING).0);
+        }
+        match (self.model, self.delimit_data) {
+            (Variant::Assistant, true) => {
+                let mut wrapped = vec![ids::D_DATA];
+                wrapped.extend(strip_delimiters(data));
+                wrapped.push(ids::D_END_DATA);
+                layout_prompt(Variant::Assistant, &system, user, &wrapped)
+            }
+            (variant, _) => layout_prompt(variant, &system, user, data),
+        }
+    }
+
     /// Each defence this composition enables, alone (for the per-defence table).
     pub fn singles(&self) -> Vec<(String, Defences)> {
         let none = Defences::none();
@@ -315,20 +333,7 @@ impl<'a> Deployment<'a> {
                 return Ok(stop("input detector"));
             }
         }
-        let mut system = enc(&episode.system);
-        if d.harden_prompt {
-            system.extend(enc(HARDENING));
-        }
-        let user = enc(&episode.user);
-        let prompt = match (d.model, d.delimit_data) {
-            (Variant::Assistant, true) => {
-                let mut wrapped = vec![ids::D_DATA];
-                wrapped.extend(strip_delimiters(&data));
-                wrapped.push(ids::D_END_DATA);
-                layout_prompt(Variant::Assistant, &system, &user, &wrapped)
-            }
-            (variant, _) => layout_prompt(variant, &system, &user, &data),
-        };
+        let prompt = d.layout_prompt(&enc(&episode.system), &enc(&episode.user), &data);
         let out = self
             .model
             .generate(&prompt, MAX_OUTPUT_TOKENS as usize)

@@ -13,12 +13,12 @@
 //! channel tokens (stripped for the structured model, which is its defence; kept, and pointed
 //! out, for the plain assistant).
 
-use crate::defence::{Defences, Deployment, HARDENING};
+use crate::defence::{Defences, Deployment};
 use crate::{sha256_hex, Error, Result};
 use mlsec_assistant::world::{generate, Mix, Split};
 use mlsec_assistant::{
-    layout_prompt, leaks_secret, parse_image, parse_tool_call, strip_delimiters, Episode, Gpt,
-    ToolCall, Variant, Vocab, MAX_PROMPT_TOKENS,
+    leaks_secret, parse_image, parse_tool_call, strip_delimiters, Episode, Gpt, ToolCall, Variant,
+    Vocab, MAX_PROMPT_TOKENS,
 };
 use serde::{Deserialize, Serialize};
 
@@ -227,15 +227,9 @@ fn fixed_tokens(defences: &Defences, channel: Channel, episode: &Episode) -> usi
         Channel::User => (vec![], enc(&episode.data)),
         Channel::Data => (enc(&episode.user), vec![]),
     };
-    let mut system = enc(&episode.system);
-    if defences.harden_prompt {
-        system.extend(enc(HARDENING));
-    }
-    let delimiters = match defences.model {
-        Variant::Assistant if defences.delimit_data => 2,
-        _ => 0,
-    };
-    layout_prompt(defences.model, &system, &user, &data).len() + delimiters
+    defences
+        .layout_prompt(&enc(&episode.system), &user, &data)
+        .len()
 }
 
 /// How many tokens the learner's channel may hold so every scenario's prompt fits.
@@ -362,10 +356,13 @@ impl Attack {
     /// Checks the learner's text against this task: [`prepare`], then the token budget (the page
     /// calls this before sending anything to the worker; the grader calls it again).
     pub fn check_text(&self, text: &str) -> Result<Prepared> {
+        self.check_against(text, &scenarios(self.channel, self.seed, self.scenarios))
+    }
+
+    fn check_against(&self, text: &str, episodes: &[Episode]) -> Result<Prepared> {
         let prepared = prepare(text, self.channel)?;
-        let episodes = scenarios(self.channel, self.seed, self.scenarios);
         let model = self.defences.model;
-        let budget = token_budget(&self.defences, self.channel, &episodes);
+        let budget = token_budget(&self.defences, self.channel, episodes);
         let kept = match model {
             Variant::Assistant => prepared.tokens.len(),
             Variant::Structured => strip_delimiters(&prepared.tokens).len(),
@@ -386,8 +383,8 @@ impl Attack {
         assistants: &Assistants,
         text: &str,
     ) -> Result<(Prepared, Vec<Conversation>)> {
-        let prepared = self.check_text(text)?;
         let episodes = scenarios(self.channel, self.seed, self.scenarios);
+        let prepared = self.check_against(text, &episodes)?;
         let deployment = Deployment::new(&self.defences, assistants)?;
         let conversations = episodes
             .iter()
