@@ -7,7 +7,7 @@ use crate::storage::LocalStorage;
 use crate::worker::WorkerHandle;
 use mlsec_core::course::Lesson;
 use mlsec_core::markdown::{render, Segment};
-use mlsec_core::progress::{Progress, ProgressBook, MAX_IMPORT_BYTES};
+use mlsec_core::progress::{too_large, Progress, ProgressBook, STORE_KEY};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -55,18 +55,48 @@ impl Lab {
     }
 }
 
+/// Bumped on every progress change, this tab's or another's, so that views re-render. A
+/// reducer, so that a listener made once (the `storage` event) never bumps a stale value.
+#[derive(PartialEq)]
+struct Version(u32);
+
+impl Reducible for Version {
+    type Action = ();
+    fn reduce(self: Rc<Self>, _: ()) -> Rc<Self> {
+        Rc::new(Version(self.0.wrapping_add(1)))
+    }
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     let loaded = use_state(|| None::<Result<Rc<Loaded>, String>>);
     let worker = use_memo((), |_| WorkerHandle::new());
     let book = use_memo((), |_| RefCell::new(ProgressBook::open(LocalStorage)));
-    let version = use_state(|| 0u32);
+    let version = use_reducer(|| Version(0));
     {
         let loaded = loaded.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 loaded.set(Some(load_course().await.map(Rc::new)));
             });
+        });
+    }
+    {
+        // Another tab of the lab saved progress: fold it in and show it here too.
+        let (book, bump) = (book.clone(), version.dispatcher());
+        use_effect_with((), move |_| {
+            let listener =
+                gloo::events::EventListener::new(&gloo::utils::window(), "storage", move |event| {
+                    let key = event
+                        .dyn_ref::<web_sys::StorageEvent>()
+                        .and_then(|e| e.key());
+                    // No key: the whole storage was cleared.
+                    if key.is_none() || key.as_deref() == Some(STORE_KEY) {
+                        book.borrow_mut().refresh();
+                        bump.dispatch(());
+                    }
+                });
+            move || drop(listener)
         });
     }
     let body = match &*loaded {
@@ -78,14 +108,14 @@ pub fn app() -> Html {
             </div>
         },
         Some(Ok(l)) => {
-            let version_handle = version.clone();
+            let bump = version.dispatcher();
             let lab = Lab {
                 loaded: l.clone(),
                 worker: (*worker).clone(),
                 // One book for the app's lifetime (a memo), shared through the context.
                 book: book.clone(),
-                version: *version,
-                changed: Callback::from(move |_| version_handle.set(*version_handle + 1)),
+                version: version.0,
+                changed: Callback::from(move |_| bump.dispatch(())),
             };
             html! {
                 <ContextProvider<Lab> context={lab}>
@@ -190,7 +220,8 @@ fn progress_panel() -> Html {
     let lab = use_context::<Lab>().expect("lab context");
     let error = use_state(|| None::<String>);
     let info = use_state(|| None::<String>);
-    let passed = lab.progress().passed_count();
+    // Counted over the course's exercises, never over whatever the store holds.
+    let passed = lab.progress().passed_among(lab.loaded.exercise_ids());
     let total = lab.loaded.exercise_count();
     let notice = lab.book.borrow().notice.clone();
     let export = {
@@ -205,11 +236,11 @@ fn progress_panel() -> Html {
                 return;
             };
             input.set_value("");
-            if file.size() > MAX_IMPORT_BYTES as f64 {
+            if let Some(why) = too_large(file.size() as u64) {
+                info.set(None);
                 error.set(Some(format!(
-                    "{} is {:.1} MB; a progress file is at most 1 MB. Nothing was changed.",
-                    file.name(),
-                    file.size() / 1e6
+                    "{}: {why}. Nothing was changed.",
+                    file.name()
                 )));
                 return;
             }
@@ -222,13 +253,13 @@ fn progress_panel() -> Html {
                     Ok(text) => lab
                         .book
                         .borrow_mut()
-                        .import(&text)
+                        .import(&text, |id| lab.loaded.has_exercise(id))
                         .map_err(|e| format!("{name}: {e}")),
                 };
                 match outcome {
-                    Ok(n) => {
+                    Ok(imported) => {
                         error.set(None);
-                        info.set(Some(format!("Imported {n} exercise records from {name}.")));
+                        info.set(Some(imported.describe(&name)));
                         lab.changed.emit(());
                     }
                     Err(message) => {

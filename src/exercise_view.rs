@@ -6,139 +6,18 @@
 use crate::app::{download, Lab};
 use crate::plot;
 use mlsec_core::course::Exercise;
-use mlsec_core::defence::{DefenceRow, Defences, DetectorSettings};
+use mlsec_core::defence::{DefenceRow, Defences};
 use mlsec_core::exercise::{Details, PixelEdit, PixelEdits, Settings, Task};
+use mlsec_core::fields::{detector_from, drafts_of, fields, settings_from};
 use mlsec_core::grade::Grade;
 use mlsec_core::injection::{self, Channel, Conversation, PromptSettings};
 use mlsec_core::markdown::to_safe_html;
 use mlsec_core::session::{Inspection, Request, Response};
 use mlsec_core::train::EpochReport;
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
-
-/// A number the learner sets. Values are checked here (a number at all) and by the core
-/// (its range) before anything runs.
-struct Field {
-    key: &'static str,
-    label: &'static str,
-    step: &'static str,
-}
-
-const fn field(key: &'static str, label: &'static str, step: &'static str) -> Field {
-    Field { key, label, step }
-}
-
-fn fields(task: &Task) -> Vec<Field> {
-    let training = [
-        field("epochs", "Epochs", "1"),
-        field("learning_rate", "Learning rate", "0.001"),
-        field("batch_size", "Batch size", "1"),
-        field("seed", "Seed", "1"),
-    ];
-    match task {
-        Task::TrainClassifier { .. } => training.into(),
-        Task::PixelAttack { .. } => vec![],
-        Task::Fgsm { .. } => vec![field("epsilon", "ε (L∞ budget per pixel)", "0.01")],
-        Task::PgdTargeted { .. } => vec![
-            field("epsilon", "ε (L∞ budget per pixel)", "0.01"),
-            field("step_size", "Step size α", "0.005"),
-            field("steps", "Steps", "1"),
-        ],
-        Task::AdversarialTraining { .. } => {
-            let mut f: Vec<Field> = training.into();
-            f.insert(3, field("train_epsilon", "Training ε", "0.01"));
-            f.insert(4, field("train_steps", "Training PGD steps", "1"));
-            f
-        }
-        Task::PromptInjection { .. } => vec![],
-        Task::DefendInjection { .. } => vec![
-            field("examples", "Detector: training examples", "100"),
-            field("epochs", "Detector: epochs", "1"),
-            field("learning_rate", "Detector: learning rate", "0.01"),
-            field("threshold", "Detector: threshold", "0.05"),
-            field("seed", "Detector: seed", "1"),
-        ],
-    }
-}
-
-/// Settings as (variant tag, field map), the shape the number fields edit.
-fn split(settings: &Settings) -> (String, Map<String, Value>) {
-    match serde_json::to_value(settings) {
-        Ok(Value::Object(outer)) => match outer.into_iter().next() {
-            Some((tag, Value::Object(inner))) => (tag, inner),
-            _ => (String::new(), Map::new()),
-        },
-        _ => (String::new(), Map::new()),
-    }
-}
-
-fn drafts_of(settings: &Settings) -> BTreeMap<String, String> {
-    split(settings)
-        .1
-        .into_iter()
-        .filter(|(_, v)| v.is_number())
-        .map(|(k, v)| (k, v.to_string()))
-        .collect()
-}
-
-/// Builds settings from the learner's text fields, or says which field is not a number.
-fn settings_from(
-    template: &Settings,
-    task: &Task,
-    drafts: &BTreeMap<String, String>,
-) -> Result<Settings, String> {
-    let (tag, mut map) = split(template);
-    fill_numbers(&mut map, task, drafts)?;
-    let mut outer = Map::new();
-    outer.insert(tag, Value::Object(map));
-    serde_json::from_value(Value::Object(outer))
-        .map_err(|e| format!("these settings are not valid: {e}"))
-}
-
-/// Puts the learner's number fields into `map`, or says which field is not a number (whole
-/// numbers where `map` holds a whole number).
-fn fill_numbers(
-    map: &mut Map<String, Value>,
-    task: &Task,
-    drafts: &BTreeMap<String, String>,
-) -> Result<(), String> {
-    for f in fields(task) {
-        let text = drafts.get(f.key).map(|s| s.trim()).unwrap_or("");
-        let number: f64 = text
-            .parse()
-            .map_err(|_| format!("{}: '{text}' is not a number", f.label))?;
-        if !number.is_finite() {
-            return Err(format!("{}: '{text}' is not a finite number", f.label));
-        }
-        let value = if map.get(f.key).is_some_and(|v| v.is_u64()) {
-            if number < 0.0 || number.fract() != 0.0 || number > u32::MAX as f64 {
-                return Err(format!("{}: '{text}' must be a whole number ≥ 0", f.label));
-            }
-            Value::from(number as u64)
-        } else {
-            Value::from(number)
-        };
-        map.insert(f.key.to_string(), value);
-    }
-    Ok(())
-}
-
-/// The defend exercise's detector, from its number fields.
-fn detector_from(
-    task: &Task,
-    drafts: &BTreeMap<String, String>,
-) -> Result<DetectorSettings, String> {
-    let mut map = match serde_json::to_value(DetectorSettings::default()) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    fill_numbers(&mut map, task, drafts)?;
-    serde_json::from_value(Value::Object(map))
-        .map_err(|e| format!("the detector settings are not valid: {e}"))
-}
 
 enum Running {
     Idle,
@@ -258,7 +137,7 @@ impl ExerciseView {
                     text: self.text.clone(),
                 }))
             }
-            _ => settings_from(&task.starter(), task, &self.drafts),
+            _ => settings_from(task, &self.drafts),
         }
     }
 
@@ -272,18 +151,6 @@ impl ExerciseView {
             Settings::Defences(d) => {
                 self.defences = d.clone();
                 self.detector_on = d.detector.is_some();
-                let det = d.detector.clone().unwrap_or_default();
-                // Each number as written (an f32 through JSON would read 0.10000000149011612).
-                self.drafts = [
-                    ("examples", det.examples.to_string()),
-                    ("epochs", det.epochs.to_string()),
-                    ("learning_rate", det.learning_rate.to_string()),
-                    ("threshold", det.threshold.to_string()),
-                    ("seed", det.seed.to_string()),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
             }
             _ => {}
         }
@@ -554,9 +421,11 @@ impl Component for ExerciseView {
                 Msg::Draft(key.clone(), input.value())
             });
             html! {
+                // A text field, not type="number": a number field hands the page '' for "NaN" or
+                // "1,5", and the message must echo what the learner typed.
                 <label class="field">{ f.label }
-                    <input type="number" step={f.step} value={value} {oninput} disabled={busy}
-                           data-testid={format!("{id}-{}", f.key)} />
+                    <input type="text" inputmode="decimal" value={value} {oninput} disabled={busy}
+                           spellcheck="false" autocomplete="off" data-testid={format!("{id}-{}", f.key)} />
                 </label>
             }
         });
@@ -624,6 +493,11 @@ impl Component for ExerciseView {
                         <p>{ &g.message }</p>
                         <button onclick={link.callback(|_| Msg::SaveReceipt)} data-testid={format!("{id}-receipt")}>{ "Save receipt" }</button>
                     </div>
+                }
+                // Where the pass happened, not only on the home page: a full or unavailable
+                // store keeps this visit's progress in memory only.
+                if let Some(notice) = self.lab.book.borrow().notice.clone() {
+                    <p class="warning" role="status" data-testid={format!("{id}-storage-notice")}>{ notice }</p>
                 }
                 <div class="hints">
                     { for exercise.hints.iter().take(hints_shown).enumerate().map(|(n, h)| html! {

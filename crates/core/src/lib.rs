@@ -11,6 +11,7 @@ pub mod defence;
 pub mod digits;
 pub mod error;
 pub mod exercise;
+pub mod fields;
 pub mod grade;
 pub mod injection;
 pub mod markdown;

@@ -1,7 +1,8 @@
 //! The learner's progress: what they passed, their best figures, hints opened. It lives in a
 //! key-value store (the browser's localStorage; memory in tests) behind [`KeyValueStore`], and
 //! nothing here ever throws progress away: a corrupt store is backed up before starting afresh,
-//! a bad import is refused whole, and a full store keeps the progress in memory and says so.
+//! a bad import is refused whole, a full store keeps the progress in memory and says so, and
+//! every write merges with what is stored, so two tabs of the lab never overwrite each other.
 
 use crate::course::valid_id;
 use crate::grade::Grade;
@@ -48,12 +49,8 @@ impl Progress {
     /// Parses and validates a progress file. Anything odd — wrong format tag, bad id, a NaN,
     /// absurd counts, too large — is refused with the reason.
     pub fn parse(text: &str) -> Result<Self> {
-        if text.len() > MAX_IMPORT_BYTES {
-            return Err(Error::Progress(format!(
-                "the file is {} KB; a progress file is at most {} KB",
-                text.len() / 1024,
-                MAX_IMPORT_BYTES / 1024
-            )));
+        if let Some(why) = too_large(text.len() as u64) {
+            return Err(Error::Progress(why));
         }
         let progress: Progress = serde_json::from_str(text)
             .map_err(|e| Error::Progress(format!("not a MLSec Lab progress file ({e})")))?;
@@ -72,8 +69,8 @@ impl Progress {
         for (id, record) in &progress.exercises {
             if !valid_id(id) {
                 return Err(Error::Progress(format!(
-                    "'{}' is not a valid exercise id",
-                    id.escape_default()
+                    "{} is not a valid exercise id",
+                    excerpt(id)
                 )));
             }
             if record.hints_opened > 100 {
@@ -85,7 +82,8 @@ impl Progress {
             for (label, value) in &record.best {
                 if !value.is_finite() || label.len() > 200 {
                     return Err(Error::Progress(format!(
-                        "exercise '{id}' has an invalid figure '{label}' = {value}"
+                        "exercise '{id}' has an invalid figure {} = {value}",
+                        excerpt(label)
                     )));
                 }
             }
@@ -128,9 +126,10 @@ impl Progress {
             .solution_viewed = true;
     }
 
-    /// Folds an imported file into this one without losing anything from either: a pass stays a
-    /// pass, counts take the larger value, best figures keep whichever exists (this side wins
-    /// ties, as both went through the same grader).
+    /// Folds another record of progress (an imported file, or what another tab stored) into this
+    /// one without losing anything from either: a pass stays a pass, counts take the larger
+    /// value, best figures keep whichever exists (this side wins ties, as both went through the
+    /// same grader).
     pub fn merge(&mut self, other: &Progress) {
         for (id, theirs) in &other.exercises {
             let mine = self.exercises.entry(id.clone()).or_default();
@@ -144,8 +143,86 @@ impl Progress {
         }
     }
 
-    pub fn passed_count(&self) -> usize {
-        self.exercises.values().filter(|r| r.passed).count()
+    /// How many of `course_ids` are passed. Counts always come from the course: records kept
+    /// for exercises the course does not have (an import from another course version) count
+    /// toward nothing.
+    pub fn passed_among<'a>(&self, course_ids: impl IntoIterator<Item = &'a str>) -> usize {
+        course_ids
+            .into_iter()
+            .filter(|id| self.exercises.get(*id).is_some_and(|r| r.passed))
+            .count()
+    }
+}
+
+/// Why a progress file of `bytes` bytes is refused for its size, if it is. Exact byte counts, so
+/// that a file one byte over the limit is not described as the same size as the limit.
+pub fn too_large(bytes: u64) -> Option<String> {
+    (bytes > MAX_IMPORT_BYTES as u64).then(|| {
+        format!(
+            "the file is {} bytes; a progress file is at most {} bytes (1 MiB)",
+            thousands(bytes),
+            thousands(MAX_IMPORT_BYTES as u64)
+        )
+    })
+}
+
+/// `1048577` as `1,048,577`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `text` quoted for a message about learner data: escaped, and cut to 40 characters with its
+/// full length said when longer (a 300-character label is not repeated whole).
+fn excerpt(text: &str) -> String {
+    const SHOWN: usize = 40;
+    let count = text.chars().count();
+    let head: String = text.chars().take(SHOWN).collect();
+    let head = head.escape_default();
+    if count > SHOWN {
+        format!("'{head}…' ({count} characters)")
+    } else {
+        format!("'{head}'")
+    }
+}
+
+/// What an import brought in: records for exercises of this course, and records kept for ids
+/// the course does not have (they count toward nothing, but a later course version may bring
+/// those exercises back).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Imported {
+    pub known: usize,
+    pub unknown: Vec<String>,
+}
+
+impl Imported {
+    /// The sentence the learner reads after importing `file`.
+    pub fn describe(&self, file: &str) -> String {
+        let mut text = format!(
+            "Imported {} exercise record{} from {file}.",
+            self.known,
+            if self.known == 1 { "" } else { "s" }
+        );
+        if !self.unknown.is_empty() {
+            let n = self.unknown.len();
+            let mut named: Vec<&str> = self.unknown.iter().take(3).map(String::as_str).collect();
+            if n > 3 {
+                named.push("…");
+            }
+            text.push_str(&format!(
+                " {n} more {} for exercises this course does not have ({}): kept, but not counted.",
+                if n == 1 { "is" } else { "are" },
+                named.join(", ")
+            ));
+        }
+        text
     }
 }
 
@@ -161,6 +238,16 @@ pub enum StoreError {
 pub trait KeyValueStore {
     fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError>;
     fn set(&mut self, key: &str, value: &str) -> std::result::Result<(), StoreError>;
+}
+
+/// One store shared by several books: two tabs of the lab over one localStorage, in tests.
+impl<S: KeyValueStore> KeyValueStore for std::rc::Rc<std::cell::RefCell<S>> {
+    fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
+        self.borrow().get(key)
+    }
+    fn set(&mut self, key: &str, value: &str) -> std::result::Result<(), StoreError> {
+        self.borrow_mut().set(key, value)
+    }
 }
 
 /// An in-memory store; `capacity` (bytes over all values) lets tests play a full browser.
@@ -243,9 +330,42 @@ impl<S: KeyValueStore> ProgressBook<S> {
         &self.store
     }
 
-    /// Changes progress and saves it. A failed save keeps the change in memory and sets
-    /// `notice`.
+    /// Folds into memory what is stored now: another tab of the lab may have saved since this
+    /// one last looked. Called before every write, and by the page when the browser says the
+    /// store changed (the `storage` event). Stored data that has become unreadable is backed up
+    /// before anything is written over it.
+    pub fn refresh(&mut self) {
+        if self.unbacked.is_some() {
+            // The store still holds the unreadable data this book could not back up; `save`
+            // retries the backup before writing.
+            return;
+        }
+        let text = match self.store.get(STORE_KEY) {
+            Ok(Some(text)) => text,
+            // Nothing stored (or no store at all): memory is all there is.
+            Ok(None) | Err(_) => return,
+        };
+        match Progress::parse(&text) {
+            Ok(stored) => self.progress.merge(&stored),
+            Err(e) => {
+                let kept = match self.store.set(BACKUP_KEY, &text) {
+                    Ok(()) => format!("It was kept under '{BACKUP_KEY}'."),
+                    Err(_) => {
+                        self.unbacked = Some(text);
+                        UNBACKED.to_string()
+                    }
+                };
+                self.notice = Some(format!(
+                    "The progress stored by another tab could not be read ({e}). {kept} This tab's progress is kept."
+                ));
+            }
+        }
+    }
+
+    /// Changes progress and saves it, merged with whatever another tab stored meanwhile. A
+    /// failed save keeps the change in memory and sets `notice`.
     pub fn update(&mut self, change: impl FnOnce(&mut Progress)) {
+        self.refresh();
         change(&mut self.progress);
         self.save();
     }
@@ -267,11 +387,18 @@ impl<S: KeyValueStore> ProgressBook<S> {
     }
 
     /// Imports a progress file. On any problem nothing changes and the reason is returned.
-    pub fn import(&mut self, text: &str) -> Result<usize> {
+    /// Every record is kept, but those whose id `in_course` does not know are reported apart:
+    /// they count toward nothing until a course version has those exercises.
+    pub fn import(&mut self, text: &str, in_course: impl Fn(&str) -> bool) -> Result<Imported> {
         let incoming = Progress::parse(text)?;
-        self.progress.merge(&incoming);
-        self.save();
-        Ok(incoming.exercises.len())
+        let (known, unknown): (Vec<&String>, Vec<&String>) =
+            incoming.exercises.keys().partition(|id| in_course(id));
+        let imported = Imported {
+            known: known.len(),
+            unknown: unknown.into_iter().cloned().collect(),
+        };
+        self.update(|progress| progress.merge(&incoming));
+        Ok(imported)
     }
 }
 

@@ -1,0 +1,127 @@
+//! The settings fields: what a learner types becomes settings, or a message that echoes it and
+//! states the real limit.
+
+mod common;
+
+use common::exercise;
+use mlsec_core::exercise::Settings;
+use mlsec_core::fields::{drafts_of, fields, settings_from};
+use std::collections::BTreeMap;
+
+fn drafts_with(id: &str, key: &str, text: &str) -> BTreeMap<String, String> {
+    let mut drafts = drafts_of(&exercise(id).task.starter());
+    drafts.insert(key.into(), text.into());
+    drafts
+}
+
+fn refused(id: &str, key: &str, text: &str) -> String {
+    match settings_from(&exercise(id).task, &drafts_with(id, key, text)) {
+        Err(message) => message,
+        Ok(s) => panic!("{key} = {text:?} was accepted: {s:?}"),
+    }
+}
+
+#[test]
+fn every_fielded_exercise_round_trips_its_starter_and_solution() {
+    for ex in common::exercises() {
+        if fields(&ex.task).is_empty() {
+            continue;
+        }
+        for settings in [ex.task.starter(), ex.task.solution()] {
+            if let Settings::Defences(_) = settings {
+                continue; // the detector's fields: see the defend test below
+            }
+            let back = settings_from(&ex.task, &drafts_of(&settings)).unwrap();
+            assert_eq!(back, settings, "{}", ex.id);
+        }
+    }
+}
+
+#[test]
+fn f32_numbers_are_shown_as_written() {
+    let drafts = drafts_of(&exercise("pgd-3-to-8").task.solution());
+    for key in ["epsilon", "step_size"] {
+        assert!(drafts[key].len() < 8, "{key} shown as {}", drafts[key]);
+    }
+}
+
+#[test]
+fn a_seed_above_u32_is_a_seed() {
+    let big = "4294967296";
+    match settings_from(
+        &exercise("train-digits").task,
+        &drafts_with("train-digits", "seed", big),
+    ) {
+        Ok(Settings::Train(c)) => assert_eq!(c.seed, 4_294_967_296),
+        other => panic!("{other:?}"),
+    }
+    let max = u64::MAX.to_string();
+    assert!(settings_from(
+        &exercise("train-digits").task,
+        &drafts_with("train-digits", "seed", &max)
+    )
+    .is_ok());
+    // One past the largest seed states the real limit.
+    let msg = refused("train-digits", "seed", "18446744073709551616");
+    assert!(msg.contains("from 0 to 18446744073709551615"), "{msg}");
+}
+
+#[test]
+fn whole_number_fields_state_their_real_limit() {
+    let msg = refused("train-digits", "epochs", "4294967296");
+    assert!(
+        msg.starts_with("Epochs: '4294967296'") && msg.contains("from 0 to 4294967295"),
+        "{msg}"
+    );
+    for text in ["-1", "2.5"] {
+        let msg = refused("train-digits", "epochs", text);
+        assert!(
+            msg.contains(&format!("'{text}'")) && msg.contains("whole number"),
+            "{msg}"
+        );
+    }
+    // 1e2 is a whole number, written another way.
+    match settings_from(
+        &exercise("train-digits").task,
+        &drafts_with("train-digits", "epochs", "1e2"),
+    ) {
+        Ok(Settings::Train(c)) => assert_eq!(c.epochs, 100),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn what_was_typed_is_echoed() {
+    for text in ["NaN", "inf", "-Infinity"] {
+        let msg = refused("train-digits", "learning_rate", text);
+        assert_eq!(
+            msg,
+            format!("Learning rate: '{text}' is not a finite number")
+        );
+    }
+    let msg = refused("train-digits", "learning_rate", "1,5");
+    assert_eq!(msg, "Learning rate: '1,5' is not a number");
+    let msg = refused("pgd-3-to-8", "epsilon", "");
+    assert!(msg.contains("type a number"), "{msg}");
+    // A 10 MB paste is echoed short.
+    let msg = refused("train-digits", "learning_rate", &"9x".repeat(5_000_000));
+    assert!(
+        msg.len() < 120 && msg.contains("(10000000 characters)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_defend_detector_fields_parse() {
+    let task = &exercise("defend-the-inbox").task;
+    let Settings::Defences(solution) = task.solution() else {
+        panic!("defend-the-inbox is a defend exercise")
+    };
+    let drafts = drafts_of(&task.solution());
+    let detector = mlsec_core::fields::detector_from(task, &drafts).unwrap();
+    assert_eq!(Some(detector), solution.detector);
+    let mut bad = drafts.clone();
+    bad.insert("threshold".into(), "NaN".into());
+    let msg = mlsec_core::fields::detector_from(task, &bad).unwrap_err();
+    assert_eq!(msg, "Detector: threshold: 'NaN' is not a finite number");
+}
