@@ -4,7 +4,6 @@
 //! progress reaches the page while the page itself never computes anything heavy.
 
 use gloo::worker::{Codec, HandlerId, Spawnable, Worker, WorkerBridge, WorkerScope};
-use mlsec_core::exercise::Artefact;
 use mlsec_core::session::{Job, Request, Response, Session};
 use serde::{de::Deserialize, ser::Serialize};
 use std::cell::{Cell, RefCell};
@@ -28,7 +27,7 @@ impl Codec for JsonCodec {
 }
 
 pub struct LabWorker {
-    session: Option<Rc<Session>>,
+    session: Rc<Session>,
     /// Why the assistant models did not load, told to each injection run that needs them (not
     /// broadcast: the other exercises work without them).
     assistants_failed: Option<String>,
@@ -42,7 +41,7 @@ impl Worker for LabWorker {
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
         LabWorker {
-            session: None,
+            session: Rc::default(),
             assistants_failed: None,
             stop_requested: Rc::default(),
         }
@@ -52,13 +51,10 @@ impl Worker for LabWorker {
 
     fn received(&mut self, scope: &WorkerScope<Self>, request: Request, id: HandlerId) {
         let failed = |job: Option<u32>, message: String| Response::Failed { job, message };
+        let session = self.session.clone();
         match request {
-            Request::Load { digits, target } => match Session::load(&digits.0, &target.0) {
-                Ok(session) => {
-                    let target_sha256 = session.target_sha256.clone();
-                    self.session = Some(Rc::new(session));
-                    scope.respond(id, Response::Loaded { target_sha256 });
-                }
+            Request::Load { digits, target } => match session.load_digits(&digits.0, &target.0) {
+                Ok(target_sha256) => scope.respond(id, Response::Loaded { target_sha256 }),
                 Err(e) => scope.respond(
                     id,
                     failed(None, format!("The lab's data could not be loaded: {e}")),
@@ -67,66 +63,54 @@ impl Worker for LabWorker {
             Request::LoadAssistants {
                 assistant,
                 structured,
-            } => {
-                let loaded = match &self.session {
-                    None => Err("the lab's data is not loaded".to_string()),
-                    Some(session) => session
-                        .load_assistants(&assistant.0, &structured.0)
-                        .map_err(|e| e.to_string()),
-                };
-                match loaded {
-                    Ok(()) => scope.respond(id, Response::AssistantsLoaded),
-                    Err(e) => {
-                        self.assistants_failed = Some(format!(
-                            "The assistant models could not be loaded: {e}. The other lessons \
-                             still work."
-                        ))
-                    }
+            } => match session.load_assistants(&assistant.0, &structured.0) {
+                Ok(()) => scope.respond(id, Response::AssistantsLoaded),
+                Err(e) => {
+                    self.assistants_failed = Some(format!(
+                        "The assistant models could not be loaded: {e}. The other lessons \
+                         still work."
+                    ))
                 }
-            }
+            },
             Request::Stop { job } => {
                 self.stop_requested.borrow_mut().insert(job);
             }
-            request => {
-                let Some(session) = self.session.clone() else {
-                    let job = job_of(&request);
-                    scope.respond(id, failed(job, "The lab's data is not loaded yet.".into()));
+            Request::Run {
+                job,
+                exercise,
+                settings,
+            } => {
+                if let Err(message) = session.ready_for(&exercise.task) {
+                    let message = match &self.assistants_failed {
+                        Some(why) if exercise.task.uses_assistants() => why.clone(),
+                        _ => message,
+                    };
+                    scope.respond(id, failed(Some(job), message));
                     return;
-                };
-                if let Request::Run {
-                    job,
-                    exercise,
-                    settings,
-                } = request
-                {
-                    if exercise.task.uses_assistants() && !session.has_assistants() {
-                        let message = self.assistants_failed.clone().unwrap_or_else(|| {
-                            "The assistant models are not loaded yet.".to_string()
-                        });
-                        scope.respond(id, failed(Some(job), message));
-                        return;
-                    }
-                    let scope = scope.clone();
-                    let stop_requested = self.stop_requested.clone();
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let response = run(
-                            &session,
-                            job,
-                            &exercise,
-                            settings,
-                            &scope,
-                            id,
-                            &stop_requested,
-                        )
-                        .await;
-                        // A Stop that arrived after the job's last check would linger forever.
-                        stop_requested.borrow_mut().remove(&job);
-                        scope.respond(
-                            id,
-                            response.unwrap_or_else(|e| failed(Some(job), e.to_string())),
-                        );
-                    });
-                } else if let Some(response) = session.answer(&request) {
+                }
+                let scope = scope.clone();
+                let stop_requested = self.stop_requested.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let response = run(
+                        &session,
+                        job,
+                        &exercise,
+                        settings,
+                        &scope,
+                        id,
+                        &stop_requested,
+                    )
+                    .await;
+                    // A Stop that arrived after the job's last check would linger forever.
+                    stop_requested.borrow_mut().remove(&job);
+                    scope.respond(
+                        id,
+                        response.unwrap_or_else(|e| failed(Some(job), e.to_string())),
+                    );
+                });
+            }
+            request => {
+                if let Some(response) = session.answer(&request) {
                     scope.respond(id, response);
                 }
             }
@@ -191,7 +175,7 @@ async fn run(
                     break;
                 }
             }
-            session.finish(exercise, settings, Artefact::weights(trainer.model())?)?
+            session.finish_training(exercise, settings, &trainer)?
         }
     };
     Ok(Response::Done {
@@ -204,8 +188,8 @@ async fn run(
 }
 
 /// The assets the worker needs, each fetched by the page on first need: the digits data and
-/// target (every exercise), then the assistant models (Track E only, 3.4 MB, so a learner who
-/// never opens Track E never downloads them).
+/// target (Tracks 0 and A), the assistant models (Track E, 3.4 MB). A learner who only opens
+/// Track E never downloads the digits, and one who never opens it never downloads the models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Assets {
     Digits = 0,
@@ -244,12 +228,14 @@ impl Assets {
         }
     }
 
-    /// What `request` needs loaded first, in loading order.
+    /// What `request` needs loaded first: the assistant models for Track E runs, the digits
+    /// data and target for everything else (never both).
     fn needed_by(request: &Request) -> &'static [Assets] {
         match request {
             Request::Run { exercise, .. } if exercise.task.uses_assistants() => {
-                &[Assets::Digits, Assets::Assistants]
+                &[Assets::Assistants]
             }
+            Request::Stop { .. } => &[],
             _ => &[Assets::Digits],
         }
     }

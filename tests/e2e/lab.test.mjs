@@ -11,6 +11,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const LAB_URL = process.env.LAB_URL;
 if (!LAB_URL) {
@@ -65,6 +69,18 @@ async function openLab() {
   context.setDefaultTimeout(STEP_TIMEOUT);
   const page = await context.newPage();
   const problems = [];
+  watch(page, problems);
+  return { context, page, problems };
+}
+
+/** Another tab of the same browser profile (one localStorage), watched like the first. */
+async function newTab(context, problems) {
+  const page = await context.newPage();
+  watch(page, problems);
+  return page;
+}
+
+function watch(page, problems) {
   page.on('console', (msg) => {
     // The browser's own request for /favicon.ico at the origin's root is outside the site
     // (which lives under a sub-path); an icon the page itself declares is still checked.
@@ -80,7 +96,6 @@ async function openLab() {
   page.on('response', (res) => {
     if (res.status() >= 400 && !isRootFavicon(res.url())) problems.push(`HTTP ${res.status()}: ${res.url()}`);
   });
-  return { context, page, problems };
 }
 
 /** Assert nothing went wrong since the last check, then start afresh. */
@@ -234,20 +249,33 @@ test('bad settings are refused with a message, Stop stops, and a hand-painted at
     await page.goto(route('/lesson/pgd-targeted'));
     await testid(page, 'pgd-3-to-8-epsilon').fill('');
     await testid(page, 'pgd-3-to-8-run').click();
-    await waitForText(testid(page, 'pgd-3-to-8-error'), 'is not a number');
+    await waitForText(testid(page, 'pgd-3-to-8-error'), 'type a number');
     await testid(page, 'pgd-3-to-8-epsilon').fill('0.2');
     await testid(page, 'pgd-3-to-8-step_size').fill('5');
     await testid(page, 'pgd-3-to-8-run').click();
     await waitForText(testid(page, 'pgd-3-to-8-error'), 'step size must be in [0, 1]', LONG_TIMEOUT);
     assert.equal(await testid(page, 'pgd-3-to-8-grade').count(), 0, 'a refused setting was graded');
 
-    // Stop a long training run: it stops between epochs and the model so far is graded.
+    // What the learner typed is echoed, and a seed is any 64-bit number.
     await page.goto(route('/lesson/first-model'));
+    await testid(page, 'train-digits-learning_rate').fill('NaN');
+    await testid(page, 'train-digits-run').click();
+    await waitForText(testid(page, 'train-digits-error'), "Learning rate: 'NaN' is not a finite number");
+    await testid(page, 'train-digits-learning_rate').fill('0.01');
+    await testid(page, 'train-digits-seed').fill('4294967296');
+    await testid(page, 'train-digits-run').click();
+    await testid(page, 'train-digits-grade').first().waitFor({ state: 'visible', timeout: LONG_TIMEOUT });
+    assert.equal(await testid(page, 'train-digits-error').count(), 0, 'a 64-bit seed was refused');
+
+    // Stop a long training run: it stops between epochs and the model so far is graded.
     await testid(page, 'train-digits-epochs').fill('200');
     await testid(page, 'train-digits-run').click();
     await testid(page, 'train-digits-stop').click();
     await waitForText(testid(page, 'train-digits-error'), 'Stopped after', LONG_TIMEOUT);
     await testid(page, 'train-digits-grade').first().waitFor({ state: 'visible' });
+    // Its receipt names the epochs that ran, so the instructor's re-grade trains the same model.
+    const stopped = await regradeNatively(page, 'train-digits');
+    if (stopped) assert.match(stopped, /^(PASS|FAIL) /);
 
     // Paint the reference pixel attack by hand on the 8×8 canvas (320 px, 40 px cells).
     await page.goto(route('/lesson/evasion-by-hand'));
@@ -267,6 +295,23 @@ test('bad settings are refused with a message, Stop stops, and a hand-painted at
     assert.equal(receipt.exercise_id, 'pixel-attack-by-hand');
     assert.equal(receipt.claimed.passed, true);
     assert.match(receipt.model_sha256, /^[0-9a-f]{64}$/);
+
+    // A full storage is reported beside the exercise where the progress was made, not only on
+    // the home page, and the progress stays for the visit.
+    await page.evaluate(() => {
+      let n = 0;
+      for (const size of [1 << 20, 1 << 16, 1 << 12, 1 << 8, 16, 1]) {
+        try {
+          for (;;) localStorage.setItem(`filler-${n++}`, 'x'.repeat(size));
+        } catch {}
+      }
+    });
+    await testid(page, 'pixel-attack-by-hand-show-hint').click();
+    await waitForText(testid(page, 'pixel-attack-by-hand-storage-notice'), 'storage is full');
+    await testid(page, 'pixel-attack-by-hand-hint-1').first().waitFor({ state: 'visible' });
+    await page.evaluate(() => {
+      for (const key of Object.keys(localStorage)) if (key.startsWith('filler-')) localStorage.removeItem(key);
+    });
 
     // A deep link to a lesson that does not exist says so.
     await page.goto(route('/lesson/no-such-lesson'));
@@ -331,6 +376,107 @@ test('a damaged lesson is reported, planted script never runs, and the rest of t
 });
 
 /** Every request the page makes, to check that nothing ever leaves for an attacker's host. */
+/**
+ * Saves the receipt of `id` from `page` and re-grades it with the native CLI, as an instructor
+ * would: the browser's artefact judged by a native build. Returns the CLI's line, or null when
+ * MLSEC_CLI is not set (`cargo xtask e2e` sets it).
+ */
+async function regradeNatively(page, id) {
+  const cli = process.env.MLSEC_CLI;
+  if (!cli) return null;
+  const download = page.waitForEvent('download');
+  await testid(page, `${id}-receipt`).click();
+  const file = join(mkdtempSync(join(tmpdir(), 'mlsec-e2e-')), `${id}-receipt.json`);
+  await (await download).saveAs(file);
+  let out;
+  try {
+    out = execFileSync(cli, ['grade', file], { encoding: 'utf8' });
+  } catch (e) {
+    out = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+  return out.trim();
+}
+
+/** "N of M exercises passed" → N. */
+async function passedCount(page) {
+  const text = await waitForText(testid(page, 'progress-summary'), / of \d+ exercises passed/);
+  return Number(text.match(/(\d+) of/)[1]);
+}
+
+test('two tabs never lose each other\'s progress, receipts from the browser re-grade natively, and imports of unknown exercises count for nothing', { timeout: 4 * TEST_TIMEOUT }, async () => {
+  const { context, page: a, problems } = await openLab();
+  const b = await newTab(context, problems);
+  try {
+    // Tab A at one lesson, tab B at another.
+    await a.goto(route('/lesson/pgd-targeted'));
+    await testid(a, 'pgd-3-to-8-show-hint').waitFor({ state: 'visible' });
+    await b.goto(route('/lesson/fgsm'));
+    // B passes FGSM.
+    await testid(b, 'fgsm-untargeted-epsilon').fill('0.2');
+    await testid(b, 'fgsm-untargeted-run').click();
+    await waitForText(testid(b, 'fgsm-untargeted-grade'), 'Passed', LONG_TIMEOUT);
+    // A, never reloaded, opens a hint: its write must keep B's pass.
+    await testid(a, 'pgd-3-to-8-show-hint').click();
+    await testid(a, 'pgd-3-to-8-hint-1').first().waitFor({ state: 'visible' });
+    const stored = JSON.parse(await b.evaluate(() => localStorage.getItem('mlsec-lab.progress')));
+    assert.equal(stored.exercises['fgsm-untargeted']?.passed, true, 'tab A overwrote the pass');
+    assert.equal(stored.exercises['pgd-3-to-8']?.hints_opened, 1);
+    await b.goto(base);
+    await b.reload();
+    assert.equal(await passedCount(b), 1);
+
+    // Both tabs train at once; both passes survive.
+    await a.goto(route('/lesson/first-model'));
+    await b.goto(route('/lesson/adversarial-training'));
+    await testid(a, 'train-digits-use-solution').click();
+    await testid(b, 'adv-train-robust-use-solution').click();
+    await testid(a, 'train-digits-run').click();
+    await testid(b, 'adv-train-robust-run').click();
+    await waitForText(testid(a, 'train-digits-grade'), 'Passed', LONG_TIMEOUT);
+    await waitForText(testid(b, 'adv-train-robust-grade'), 'Passed', LONG_TIMEOUT);
+    // Receipts of models trained in the browser re-grade natively: the CLI re-trains their
+    // settings and finds the uploaded weights to be that model, up to rounding.
+    for (const [page, id] of [[a, 'train-digits'], [b, 'adv-train-robust']]) {
+      const line = await regradeNatively(page, id);
+      if (line) assert.match(line, /^PASS /, `${id}: ${line}`);
+    }
+    await a.goto(base);
+    await b.goto(base);
+    await b.reload();
+    assert.equal(await passedCount(b), 3);
+
+    // A progress change in B reaches A, which makes no write of its own (the storage event).
+    assert.equal(await passedCount(a), 3);
+    const one = {
+      format: 'mlsec-progress/1',
+      exercises: { 'pixel-attack-by-hand': { passed: true, attempts: 1, hints_opened: 0, solution_viewed: false, best: {} } },
+    };
+    await testid(b, 'progress-import').setInputFiles({ name: 'one.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(one)) });
+    await waitForText(testid(b, 'progress-info'), 'Imported 1 exercise record from one.json.');
+    await waitForText(testid(a, 'progress-summary'), '4 of ');
+
+    // Twenty passed records for exercises the course does not have: kept, said, never counted.
+    const fake = { format: 'mlsec-progress/1', exercises: {} };
+    for (let i = 0; i < 20; i++) {
+      fake.exercises[`fake-${i}`] = { passed: true, attempts: 1, hints_opened: 0, solution_viewed: false, best: {} };
+    }
+    await testid(b, 'progress-import').setInputFiles({ name: 'fake.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(fake)) });
+    await waitForText(testid(b, 'progress-info'), '20 more are for exercises this course does not have');
+    assert.equal(await passedCount(b), 4);
+    await b.reload();
+    assert.equal(await passedCount(b), 4);
+    const kept = JSON.parse(await b.evaluate(() => localStorage.getItem('mlsec-lab.progress')));
+    assert.equal(kept.exercises['fake-7']?.passed, true, 'the unknown records were not kept');
+
+    // A file one byte over the limit is told apart from the limit.
+    await testid(b, 'progress-import').setInputFiles({ name: 'big.json', mimeType: 'application/json', buffer: Buffer.alloc(1048577, 32) });
+    await waitForText(testid(b, 'progress-error'), '1,048,577 bytes');
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 function recordRequests(page) {
   const urls = [];
   page.on('request', (req) => urls.push(req.url()));
@@ -340,6 +486,7 @@ const attackerHost = (url) => /evil\.example|attacker\.example/.test(new URL(url
 
 test('Track E: a direct injection leaks the code in the chat view, and bad text is refused and kept', { timeout: 2 * TEST_TIMEOUT }, async () => {
   const { context, page, problems } = await openLab();
+  const requests = recordRequests(page);
   const id = 'leak-the-code';
   try {
     await page.goto(route('/lesson/direct-injection'));
@@ -376,6 +523,8 @@ test('Track E: a direct injection leaks the code in the chat view, and bad text 
     await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
     await waitForText(testid(page, `${id}-reply-1`), /code-\d{4}/);
     assert.equal(await testid(page, `${id}-error`).count(), 0, 'an old error is still shown');
+    // Track E loads the assistant models only, never the digits it does not use.
+    assert.deepEqual(requests.filter((u) => /digits/.test(u)), [], 'Track E downloaded the digits');
     assertNoProblems(problems);
   } finally {
     await context.close();

@@ -112,6 +112,9 @@ pub fn bench(root: &Path) -> Result<()> {
         Err(e) => println!("PyTorch reference unavailable: {e:#}"),
     }
 
+    println!("==> an instructor re-grading a class: `mlsec grade` on 30 mixed receipts");
+    figures.extend(class_regrade(root)?);
+
     println!("==> the built site (release)");
     build(root, false)?;
     let dist = root.join("dist");
@@ -200,8 +203,74 @@ pub fn bench(root: &Path) -> Result<()> {
         ms("wasm_first_token_ms"),
         get("wasm_tokens_per_s").map_or("n/a".into(), |v| format!("{v:.0}"))
     );
+    println!(
+        "  `mlsec grade` on 30 mixed receipts (every exercise, starters and solutions): {}   (budget 60 s on 2 cores)",
+        get("cli_grade_30_receipts_ms").map_or("n/a".into(), |v| format!("{:.1} s", v / 1000.0))
+    );
     println!("BENCH {}", Value::Object(figures));
     Ok(())
+}
+
+/// The native CLI re-grading a class's hand-in: 30 receipts over every exercise of the course
+/// (reference solutions and starters, so passes and fails), made with `mlsec receipt`, then
+/// graded in one `mlsec grade` call. Median of 3 runs, in ms.
+fn class_regrade(root: &Path) -> Result<Map<String, Value>> {
+    run(cargo()
+        .current_dir(root)
+        .args(["build", "--release", "-p", "mlsec-cli"]))?;
+    let mlsec = root.join("target/release/mlsec");
+    let dir = root.join("target/bench-receipts");
+    std::fs::create_dir_all(&dir)?;
+    let ids: Vec<String> = capture(Command::new(&mlsec).current_dir(root).arg("check-content"))?
+        .lines()
+        .filter_map(|l| l.strip_prefix("ok      "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if ids.is_empty() {
+        bail!("check-content listed no exercises");
+    }
+    let mut files = vec![];
+    for n in 0..30 {
+        let id = &ids[n % ids.len()];
+        let starter = (n / ids.len()) % 2 == 1;
+        let file = dir.join(format!("{n:02}-{id}.json"));
+        let mut cmd = Command::new(&mlsec);
+        cmd.current_dir(root).args(["receipt", id, "-o"]).arg(&file);
+        if starter {
+            cmd.arg("--starter");
+        }
+        capture(&mut cmd)?;
+        files.push(file);
+    }
+    let mut times = vec![];
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        // Exit code 1 is expected: the starters fail.
+        let out = Command::new(&mlsec)
+            .current_dir(root)
+            .arg("grade")
+            .args(&files)
+            .output()?;
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+        let graded = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("PASS") || l.starts_with("FAIL"))
+            .count();
+        if graded != files.len() {
+            bail!(
+                "mlsec grade graded {graded} of {} receipts: {}",
+                files.len(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let mut figures = Map::new();
+    figures.insert("cli_grade_30_receipts_ms".into(), Value::from(times[1]));
+    Ok(figures)
 }
 
 fn kb(bytes: u64) -> String {

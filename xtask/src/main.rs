@@ -301,6 +301,12 @@ fn e2e(root: &Path) -> Result<()> {
     if files.is_empty() {
         bail!("no *.test.mjs file in {}", e2e_dir.display());
     }
+    // The instructor's CLI, so the tests can re-grade natively the receipts the browser made
+    // (a no-op after `cargo test --workspace --release`).
+    run(cargo()
+        .current_dir(root)
+        .args(["build", "--release", "-p", "mlsec-cli"]))?;
+    let cli = root.join("target").join("release").join("mlsec");
     let broken = broken_copy(root, &dist)?;
     let server = server::StaticServer::start(dist, E2E_PREFIX)?;
     let broken_server = server::StaticServer::start(broken, E2E_PREFIX)?;
@@ -313,6 +319,7 @@ fn e2e(root: &Path) -> Result<()> {
     cmd.current_dir(root)
         .env("LAB_URL", &url)
         .env("LAB_BROKEN_URL", broken_server.url())
+        .env("MLSEC_CLI", &cli)
         .args(["--test", "--test-reporter=spec"])
         .args(files.iter().map(|f| f.strip_prefix(root).unwrap_or(f)));
     let result = run(&mut cmd);

@@ -102,8 +102,8 @@ impl Lab {
 
     pub fn context(&self) -> mlsec_core::exercise::Context<'_> {
         mlsec_core::exercise::Context {
-            digits: &self.digits,
-            target: &self.target,
+            digits: Some(&self.digits),
+            target: Some(&self.target),
             assistants: self.assistants.as_ref(),
         }
     }

@@ -176,3 +176,48 @@ fn track_e_receipts_regrade_and_missing_assistant_models_break_only_track_e() {
     let (ok, out) = run(&leak);
     assert!(!ok && out.contains("not loaded"), "{out}");
 }
+
+/// A class's hand-in graded in one call (receipts are graded in parallel, one thread each) gives
+/// exactly the lines that grading each receipt on its own gives, in the order named, and the
+/// exit code says whether all passed.
+#[test]
+fn a_mixed_batch_grades_in_order_as_one_by_one() {
+    let dir = tempdir::Dir::new("batch");
+    let mut files = vec![];
+    for (exercise, starter) in [
+        ("defend-the-inbox", false),
+        ("fgsm-untargeted", true),
+        ("train-digits", false),
+        ("leak-the-code", false),
+        ("pixel-attack-by-hand", false),
+        ("train-digits", true),
+    ] {
+        files.push(receipt(&dir, exercise, starter));
+    }
+    let junk = dir.0.join("junk.json");
+    std::fs::write(&junk, "{ not a receipt").unwrap();
+    files.insert(3, junk);
+    let names: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
+    let mut args = vec!["grade"];
+    args.extend(&names);
+    let (ok, batch) = mlsec(&args);
+    assert!(
+        !ok,
+        "two starters and a broken file are in the batch: {batch}"
+    );
+    let lines: Vec<&str> = batch.lines().collect();
+    assert_eq!(lines.len(), names.len(), "{batch}");
+    for (line, name) in lines.iter().zip(&names) {
+        let (_, alone) = mlsec(&["grade", name]);
+        assert_eq!(*line, alone.trim_end(), "{name}");
+    }
+    let verdicts: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["PASS", "FAIL", "PASS", "INVALID", "PASS", "PASS", "FAIL"],
+        "{batch}"
+    );
+}

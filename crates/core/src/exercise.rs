@@ -17,6 +17,11 @@ use serde::{Deserialize, Serialize};
 pub const EPSILON_SLACK: f32 = 1e-4;
 /// The grader's own attack on a defended model: PGD with this many steps (Madry step size).
 pub const ROBUSTNESS_PGD_STEPS: u32 = 20;
+/// How far (relative L2 over all parameters, [`Mlp::relative_distance`]) a receipt's trained
+/// weights may lie from the grader's own re-run of the receipt's settings. The same settings
+/// give weights that differ only in rounding on other float kernels (native matrix kernels fuse
+/// multiply-adds, WebAssembly's do not): far below this. Another seed or recipe lands near 100%.
+pub const RETRAIN_TOLERANCE: f64 = 0.05;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,6 +85,17 @@ pub enum Settings {
 }
 
 impl Settings {
+    /// These settings as a training run really ran them: stopped after `epochs` epochs, it
+    /// trained exactly the model that settings asking for `epochs` train (nothing in the recipe
+    /// depends on the total), so its receipt re-grades to the model that was graded.
+    pub fn ran_for(self, epochs: u32) -> Settings {
+        match self {
+            Settings::Train(c) => Settings::Train(TrainConfig { epochs, ..c }),
+            Settings::AdvTrain(c) => Settings::AdvTrain(AdvTrainConfig { epochs, ..c }),
+            other => other,
+        }
+    }
+
     /// The seed that fed the run, if it had one (recorded in receipts).
     pub fn seed(&self) -> u64 {
         match self {
@@ -248,15 +264,24 @@ impl Artefact {
     }
 }
 
-/// What graders and runs need besides the artefact: the data and the shipped target model, and
-/// for Track E the assistant models (loaded only when an injection exercise first runs).
+/// What graders and runs need besides the artefact, each loaded only when a kind that needs it
+/// first runs ([`Task::uses_assistants`]): the digits data and the shipped target model (Tracks
+/// 0 and A), the assistant models (Track E).
 pub struct Context<'a> {
-    pub digits: &'a Digits,
-    pub target: &'a Mlp,
+    pub digits: Option<&'a Digits>,
+    pub target: Option<&'a Mlp>,
     pub assistants: Option<&'a Assistants>,
 }
 
 impl Context<'_> {
+    fn digits(&self) -> Result<&Digits> {
+        self.digits
+            .ok_or_else(|| Error::Data("the digits data is not loaded".into()))
+    }
+    fn target(&self) -> Result<&Mlp> {
+        self.target
+            .ok_or_else(|| Error::Model("the target model is not loaded".into()))
+    }
     fn assistants(&self) -> Result<&Assistants> {
         self.assistants
             .ok_or_else(|| Error::Model("the assistant models are not loaded".into()))
@@ -574,14 +599,14 @@ impl Task {
 
     /// For the kinds backed by training: a [`Trainer`] set up from the learner's settings, to be
     /// run epoch by epoch (the worker yields between epochs so Stop can land). `None` for attacks.
-    pub fn trainer(&self, settings: &Settings, digits: &Digits) -> Result<Option<Trainer>> {
+    pub fn trainer(&self, settings: &Settings, ctx: &Context) -> Result<Option<Trainer>> {
         Ok(match (self, settings) {
             (Task::TrainClassifier { .. }, Settings::Train(config)) => {
-                Some(Trainer::new(digits, config.clone(), None)?)
+                Some(Trainer::new(ctx.digits()?, config.clone(), None)?)
             }
             (Task::AdversarialTraining { .. }, Settings::AdvTrain(config)) => {
                 let (config, adversary) = config.split();
-                Some(Trainer::new(digits, config, Some(adversary))?)
+                Some(Trainer::new(ctx.digits()?, config, Some(adversary))?)
             }
             (Task::TrainClassifier { .. } | Task::AdversarialTraining { .. }, _) => {
                 return Err(wrong_settings())
@@ -599,7 +624,7 @@ impl Task {
         ctx: &Context,
         mut on_epoch: impl FnMut(&EpochReport) -> bool,
     ) -> Result<Artefact> {
-        if let Some(mut trainer) = self.trainer(settings, ctx.digits)? {
+        if let Some(mut trainer) = self.trainer(settings, ctx)? {
             while !trainer.finished() {
                 if !on_epoch(&trainer.run_epoch()?) {
                     break;
@@ -607,7 +632,24 @@ impl Task {
             }
             return Artefact::weights(trainer.model());
         }
-        let test = &ctx.digits.test;
+        if self.uses_assistants() {
+            return match (self, settings) {
+                (Task::DefendInjection { .. }, Settings::Defences(d)) => {
+                    d.validate()?;
+                    Ok(Artefact::Defences {
+                        defences: d.clone(),
+                    })
+                }
+                (Task::PromptInjection { channel, .. }, Settings::Prompt(p)) => {
+                    crate::injection::prepare(&p.text, *channel)?;
+                    Ok(Artefact::Text {
+                        text: p.text.clone(),
+                    })
+                }
+                _ => Err(wrong_settings()),
+            };
+        }
+        let (test, target) = (&ctx.digits()?.test, ctx.target()?);
         match (self, settings) {
             (Task::PixelAttack { image_index, .. }, Settings::Pixels(edits)) => {
                 Ok(Artefact::images(&apply_edits(
@@ -616,7 +658,7 @@ impl Task {
                 )?))
             }
             (Task::Fgsm { .. }, Settings::Fgsm(s)) => Ok(Artefact::images(&fgsm(
-                ctx.target,
+                target,
                 &test.pixels,
                 &test.labels,
                 s.epsilon,
@@ -631,29 +673,103 @@ impl Task {
             ) => {
                 let (_, source) = test.of_class(*source_class);
                 Ok(Artefact::images(&pgd(
-                    ctx.target,
+                    target,
                     &source.pixels,
                     &source.labels,
                     config,
                     Some(*target_class),
                 )?))
             }
-            (Task::DefendInjection { .. }, Settings::Defences(d)) => {
-                d.validate()?;
-                Ok(Artefact::Defences {
-                    defences: d.clone(),
-                })
-            }
-            (Task::PromptInjection { channel, .. }, Settings::Prompt(p)) => {
-                crate::injection::prepare(&p.text, *channel)?;
-                Ok(Artefact::Text {
-                    text: p.text.clone(),
-                })
-            }
-            _ => Err(Error::InvalidInput(
-                "these settings belong to another kind of exercise".into(),
-            )),
+            _ => Err(wrong_settings()),
         }
+    }
+
+    /// What a receipt's grade must be computed on, re-derived from its settings, or why its
+    /// settings and artefact disagree (the receipt is then forged). Training kinds re-run the
+    /// recorded settings (deterministic, seconds) and grade that model, never the uploaded
+    /// weights, which must still be the same model up to rounding. The other kinds check the
+    /// artefact against the settings that made it: the same pixel edits, the same text, the same
+    /// defences, images within the recorded ε.
+    pub fn reproduce(
+        &self,
+        settings: &Settings,
+        artefact: &Artefact,
+        ctx: &Context,
+    ) -> Result<std::result::Result<Artefact, String>> {
+        let mismatch = |why: String| Ok(Err(why));
+        let trainer = match self.trainer(settings, ctx) {
+            Ok(t) => t,
+            Err(Error::InvalidInput(why)) => {
+                return mismatch(format!("its settings cannot be run: {why}"))
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(mut trainer) = trainer {
+            let uploaded = match artefact.model() {
+                Ok(m) => m,
+                Err(why) => return mismatch(why),
+            };
+            while !trainer.finished() {
+                match trainer.run_epoch() {
+                    Ok(_) => {}
+                    Err(Error::InvalidInput(why)) => {
+                        return mismatch(format!("its settings cannot be run: {why}"))
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let distance = uploaded.relative_distance(trainer.model())?;
+            if !(distance <= RETRAIN_TOLERANCE) {
+                return mismatch(format!(
+                    "its weights were not trained with its settings: they lie {:.0}% away from \
+                     the model those settings train (at most {:.0}% is rounding)",
+                    distance * 100.0,
+                    RETRAIN_TOLERANCE * 100.0
+                ));
+            }
+            return Ok(Ok(Artefact::weights(trainer.model())?));
+        }
+        let within = |original: &[f32], epsilon: f32| match artefact.pixels() {
+            Ok(pixels) if pixels.len() == original.len() => {
+                let moved = pixels
+                    .iter()
+                    .zip(original)
+                    .map(|(a, o)| (a - o).abs())
+                    .fold(0f32, f32::max);
+                (moved <= epsilon + EPSILON_SLACK).then_some(()).ok_or(format!(
+                    "its images moved by up to {moved:.4}, more than the ε = {epsilon} its settings name"
+                ))
+            }
+            // The grader says what is wrong with the images themselves.
+            _ => Ok(()),
+        };
+        let agrees: std::result::Result<(), String> = match (self, settings) {
+            (Task::PixelAttack { image_index, .. }, Settings::Pixels(edits)) => {
+                let original = ctx.digits()?.test.image(*image_index as usize);
+                match apply_edits(original, &edits.edits) {
+                    Ok(image) if Artefact::images(&image) == *artefact => Ok(()),
+                    Ok(_) => {
+                        Err("its image is not the test image with its recorded pixel edits".into())
+                    }
+                    Err(e) => Err(format!("its settings cannot be run: {e}")),
+                }
+            }
+            (Task::Fgsm { .. }, Settings::Fgsm(s)) => within(&ctx.digits()?.test.pixels, s.epsilon),
+            (Task::PgdTargeted { source_class, .. }, Settings::Pgd(c)) => within(
+                &ctx.digits()?.test.of_class(*source_class).1.pixels,
+                c.epsilon,
+            ),
+            (Task::PromptInjection { .. }, Settings::Prompt(p)) => match artefact {
+                Artefact::Text { text } if *text == p.text => Ok(()),
+                _ => Err("its text is not the text its settings record".into()),
+            },
+            (Task::DefendInjection { .. }, Settings::Defences(d)) => match artefact {
+                Artefact::Defences { defences } if defences == d => Ok(()),
+                _ => Err("its defences are not the ones its settings record".into()),
+            },
+            _ => Err("its settings belong to another kind of exercise".into()),
+        };
+        Ok(agrees.map(|()| artefact.clone()))
     }
 
     /// Grades an artefact from scratch. Pure: the same task, context and artefact give the same
@@ -695,7 +811,7 @@ impl Task {
 
     /// The graders of Tracks 0 and A (the digits classifier).
     fn grade_digits(&self, ctx: &Context, artefact: &Artefact) -> Result<Grade> {
-        let test = &ctx.digits.test;
+        let (test, target) = (&ctx.digits()?.test, ctx.target()?);
         Ok(match self {
             Task::TrainClassifier {
                 min_test_accuracy, ..
@@ -757,7 +873,7 @@ impl Task {
                     .zip(&image)
                     .filter(|(o, a)| (*o - *a).abs() > 1e-6)
                     .count();
-                let predicted = ctx.target.predict(&image)?[0];
+                let predicted = target.predict(&image)?[0];
                 let detail = if predicted == label {
                     format!("the model still reads this {label} as a {predicted}")
                 } else {
@@ -793,7 +909,7 @@ impl Task {
                 if let Some(reason) = check_perturbation(&test.pixels, &attacked, *epsilon_budget) {
                     return Ok(Grade::rejected(reason));
                 }
-                let (turned, correct) = attack_success(ctx.target, test, &attacked, None)?;
+                let (turned, correct) = attack_success(target, test, &attacked, None)?;
                 success_grade(
                     "attack success",
                     turned,
@@ -819,7 +935,7 @@ impl Task {
                     return Ok(Grade::rejected(reason));
                 }
                 let (turned, correct) =
-                    attack_success(ctx.target, &source, &attacked, Some(*target_class))?;
+                    attack_success(target, &source, &attacked, Some(*target_class))?;
                 success_grade(
                     &format!("targeted success ({source_class}→{target_class})"),
                     turned,

@@ -104,6 +104,22 @@ impl Mlp {
         Ok(correct as f32 / images.len().max(1) as f32)
     }
 
+    /// How far this model's weights lie from `other`'s: the L2 norm of the difference over all
+    /// parameters, relative to `other`'s norm. Two runs of one training recipe on different
+    /// float kernels stay near 0; different seeds or recipes land near 1 or beyond.
+    pub fn relative_distance(&self, other: &Mlp) -> Result<f64> {
+        let (mut diff, mut norm) = (0f64, 0f64);
+        for (a, b) in self.vars.iter().zip(&other.vars) {
+            let a = a.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+            let b = b.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+            for (x, y) in a.iter().zip(&b) {
+                diff += f64::from(x - y).powi(2);
+                norm += f64::from(*y).powi(2);
+            }
+        }
+        Ok((diff / norm.max(f64::MIN_POSITIVE)).sqrt())
+    }
+
     /// The model as a safetensors file (f32, fixed tensor names).
     pub fn to_safetensors(&self) -> Result<Vec<u8>> {
         let tensors: Vec<(&str, &Tensor)> = NAMES

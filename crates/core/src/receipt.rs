@@ -94,7 +94,11 @@ impl Verdict {
 }
 
 /// Re-grades a receipt against the lab's own exercise, data and target model. `target_sha256`
-/// is the hash of the shipped target model bytes.
+/// is the hash of the shipped target model bytes. A receipt whose artefact is a trained model is
+/// graded on the model its recorded settings train here ([`Task::reproduce`]), so handing in
+/// weights the learner did not train (the lab's own target, another exercise's model) fails.
+///
+/// [`Task::reproduce`]: crate::exercise::Task::reproduce
 pub fn regrade(
     receipt: &Receipt,
     exercise: &Exercise,
@@ -126,7 +130,14 @@ pub fn regrade(
             short(&expected_model)
         )));
     }
-    let grade = exercise.task.grade(ctx, &receipt.artefact)?;
+    let graded = match exercise
+        .task
+        .reproduce(&receipt.settings, &receipt.artefact, ctx)?
+    {
+        Ok(artefact) => artefact,
+        Err(why) => return Ok(Verdict::Forged(why)),
+    };
+    let grade = exercise.task.grade(ctx, &graded)?;
     Ok(match (grade.passed, receipt.claimed.passed) {
         (true, _) => Verdict::Pass(grade),
         (false, true) => Verdict::Forged(format!(

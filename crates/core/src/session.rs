@@ -108,12 +108,22 @@ pub enum Job {
     Defending(Artefact, Box<TableRun>),
 }
 
+/// The worker's state: what has been loaded (each resource on the first run of a kind that
+/// needs it, so a Track E learner never downloads the digits and a digits learner never the
+/// assistants) and the answers to requests.
+#[derive(Default)]
 pub struct Session {
-    pub digits: Digits,
-    pub target: Mlp,
-    pub target_sha256: String,
+    /// Set once, by [`Session::load_digits`].
+    digits: std::cell::OnceCell<DigitsTarget>,
     /// Set once, by [`Session::load_assistants`].
     assistants: std::cell::OnceCell<Assistants>,
+}
+
+/// The digits data and the shipped target model (Tracks 0 and A).
+struct DigitsTarget {
+    digits: Digits,
+    target: Mlp,
+    target_sha256: String,
 }
 
 /// What a finished run produced: the grade, its receipt, and the conversations behind it.
@@ -124,9 +134,20 @@ pub struct Finished {
 }
 
 impl Session {
-    /// Checks the data against its known hash before parsing, so a damaged or substituted file
-    /// is reported as such rather than as a confusing parse error.
+    /// A session with the digits data and target model loaded ([`Session::load_digits`]).
     pub fn load(digits: &[u8], target: &[u8]) -> Result<Self> {
+        let session = Session::default();
+        session.load_digits(digits, target)?;
+        Ok(session)
+    }
+
+    /// Loads the digits data and target model, checking the data against its known hash before
+    /// parsing, so a damaged or substituted file is reported as such rather than as a confusing
+    /// parse error. Returns the target model's SHA-256. Loading them again is a no-op.
+    pub fn load_digits(&self, digits: &[u8], target: &[u8]) -> Result<String> {
+        if let Some(loaded) = self.digits.get() {
+            return Ok(loaded.target_sha256.clone());
+        }
         let digits_hash = sha256_hex(digits);
         if digits_hash != crate::digits::DIGITS_SHA256 {
             return Err(Error::Data(format!(
@@ -135,12 +156,14 @@ impl Session {
                 &crate::digits::DIGITS_SHA256[..12]
             )));
         }
-        Ok(Session {
+        let loaded = DigitsTarget {
             digits: Digits::from_csv_gz(digits)?,
             target: Mlp::from_safetensors(target)?,
             target_sha256: sha256_hex(target),
-            assistants: std::cell::OnceCell::new(),
-        })
+        };
+        let sha = loaded.target_sha256.clone();
+        let _ = self.digits.set(loaded);
+        Ok(sha)
     }
 
     /// Loads the assistant models (checked against their shipped hashes). Loading them again is
@@ -157,16 +180,34 @@ impl Session {
         self.assistants.get().is_some()
     }
 
+    /// Whether what `task` needs is loaded; if not, what the learner is told.
+    pub fn ready_for(&self, task: &crate::exercise::Task) -> std::result::Result<(), String> {
+        if task.uses_assistants() {
+            if self.assistants.get().is_none() {
+                return Err("The assistant models are not loaded yet.".into());
+            }
+        } else if self.digits.get().is_none() {
+            return Err("The lab's data is not loaded yet.".into());
+        }
+        Ok(())
+    }
+
     pub fn context(&self) -> Context<'_> {
         Context {
-            digits: &self.digits,
-            target: &self.target,
+            digits: self.digits.get().map(|d| &d.digits),
+            target: self.digits.get().map(|d| &d.target),
             assistants: self.assistants.get(),
         }
     }
 
+    fn digits_target(&self) -> Result<&DigitsTarget> {
+        self.digits
+            .get()
+            .ok_or_else(|| Error::Data("the lab's data is not loaded yet".into()))
+    }
+
     pub fn start(&self, exercise: &Exercise, settings: &Settings) -> Result<Job> {
-        if let Some(trainer) = exercise.task.trainer(settings, &self.digits)? {
+        if let Some(trainer) = exercise.task.trainer(settings, &self.context())? {
             return Ok(Job::Training(Box::new(trainer)));
         }
         let artefact = exercise.task.run(settings, &self.context(), |_| true)?;
@@ -188,8 +229,7 @@ impl Session {
                 while !trainer.finished() {
                     trainer.run_epoch()?;
                 }
-                let artefact = Artefact::weights(trainer.model())?;
-                self.finish(exercise, settings, artefact)
+                self.finish_training(exercise, settings, &trainer)
             }
             Job::Defending(artefact, mut table) => {
                 while self.step_table(&mut table)? {}
@@ -227,6 +267,18 @@ impl Session {
         Ok(self.receipted(exercise, settings, artefact, grade, Details::Defences(rows)))
     }
 
+    /// Grades the model a training job has trained so far (all of it, or up to a Stop) and writes
+    /// the receipt, whose settings name the epochs that really ran.
+    pub fn finish_training(
+        &self,
+        exercise: &Exercise,
+        settings: Settings,
+        trainer: &Trainer,
+    ) -> Result<Finished> {
+        let artefact = Artefact::weights(trainer.model())?;
+        self.finish(exercise, settings.ran_for(trainer.epochs_done()), artefact)
+    }
+
     /// Grades an artefact and writes the receipt for it.
     pub fn finish(
         &self,
@@ -246,13 +298,10 @@ impl Session {
         grade: Grade,
         details: Details,
     ) -> Finished {
-        let receipt = Receipt::new(
-            exercise,
-            &self.target_sha256,
-            settings,
-            artefact,
-            grade.clone(),
-        );
+        // Kinds graded against the digits target name its hash; the others name their own
+        // models (Receipt::new), and need no digits loaded.
+        let target_sha256 = self.digits.get().map_or("", |d| d.target_sha256.as_str());
+        let receipt = Receipt::new(exercise, target_sha256, settings, artefact, grade.clone());
         Finished {
             grade,
             receipt: receipt.to_json(),
@@ -264,11 +313,13 @@ impl Session {
         if epsilons.len() > 64 {
             return Err(Error::InvalidInput("at most 64 ε values per curve".into()));
         }
-        fgsm_curve(&self.target, &self.digits.test, epsilons)
+        let loaded = self.digits_target()?;
+        fgsm_curve(&loaded.target, &loaded.digits.test, epsilons)
     }
 
     pub fn inspect(&self, index: u32, edits: &[PixelEdit]) -> Result<Inspection> {
-        let test = &self.digits.test;
+        let loaded = self.digits_target()?;
+        let test = &loaded.digits.test;
         if index as usize >= test.len() {
             return Err(Error::InvalidInput(format!(
                 "there is no test image {index}"
@@ -278,8 +329,8 @@ impl Session {
         let label = test.labels[index as usize];
         let image = apply_edits(&original, edits)?;
         Ok(Inspection {
-            probabilities: self.target.probabilities(&image)?,
-            saliency: saliency(&self.target, &image, label)?,
+            probabilities: loaded.target.probabilities(&image)?,
+            saliency: saliency(&loaded.target, &image, label)?,
             original,
             image,
             label,

@@ -140,6 +140,11 @@ impl Trainer {
         &self.model
     }
 
+    /// Epochs run so far.
+    pub fn epochs_done(&self) -> u32 {
+        self.epoch
+    }
+
     pub fn into_model(self) -> Mlp {
         self.model
     }

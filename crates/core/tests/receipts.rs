@@ -202,12 +202,154 @@ fn swapping_in_other_weights_is_forged() {
         v["artefact"] = serde_json::to_value(starter).unwrap()
     });
     assert_forged(&verdict(&json), "model hash");
-    // Weights and hash swapped consistently: re-grading the weights finds the lie.
+    // Weights and hash swapped consistently: the weights are not what the settings train.
     let json = edited(&r, |v| {
         v["artefact"] = serde_json::to_value(starter).unwrap();
         v["model_sha256"] = Value::String(starter.model_sha256().unwrap());
     });
-    assert_forged(&verdict(&json), "claims a pass");
+    assert_forged(&verdict(&json), "not trained with its settings");
+}
+
+/// `r` with its artefact replaced by `artefact` and the model hash made to match it.
+fn with_weights(r: &Receipt, artefact: &Artefact) -> String {
+    edited(r, |v| {
+        v["artefact"] = serde_json::to_value(artefact).unwrap();
+        v["model_sha256"] = Value::String(artefact.model_sha256().unwrap());
+    })
+}
+
+#[test]
+fn handing_in_the_labs_own_target_model_is_forged() {
+    // The shipped target is accurate enough to pass train-digits, but it is not the model a
+    // learner's own settings train.
+    let shipped = Artefact::Weights {
+        safetensors: mlsec_core::exercise::Base64(target_bytes().to_vec()),
+    };
+    let r = receipt("train-digits", Which::Starter);
+    assert_forged(
+        &verdict(&with_weights(&r, &shipped)),
+        "not trained with its settings",
+    );
+    let r = receipt("train-digits", Which::Solution);
+    let json = edited(&Receipt::parse(&with_weights(&r, &shipped)).unwrap(), |v| {
+        v["settings"]["train"]["seed"] = Value::from(5)
+    });
+    assert_forged(&verdict(&json), "not trained with its settings");
+    // The target was trained with train-digits' reference settings (it is the model the learner
+    // goes on to attack), so with those settings it is the reference solution's receipt, graded
+    // on the model the settings train here: a pass, as running the reference settings is.
+    assert_eq!(
+        artefact("train-digits", Which::Solution)
+            .model_sha256()
+            .as_deref(),
+        Some(target_sha256())
+    );
+}
+
+#[test]
+fn adversarially_trained_weights_under_another_exercise_id_are_forged() {
+    let r = receipt("adv-train-robust", Which::Solution);
+    let json = edited(&r, |v| {
+        v["exercise_id"] = Value::String("train-digits".into())
+    });
+    assert_forged(&verdict(&json), "another kind of exercise");
+    // Settings rewritten to train-digits' own kind too: the weights still are not the model
+    // those settings train.
+    let train = receipt("train-digits", Which::Solution);
+    let json = with_weights(&train, artefact("adv-train-robust", Which::Solution));
+    assert_forged(&verdict(&json), "not trained with its settings");
+}
+
+#[test]
+fn a_training_receipt_is_graded_on_the_model_its_settings_train() {
+    // Honest weights, settings edited to another seed: the re-run lands elsewhere.
+    let r = receipt("train-digits", Which::Solution);
+    let json = edited(&r, |v| v["settings"]["train"]["seed"] = Value::from(3));
+    assert_forged(&verdict(&json), "not trained with its settings");
+    // Settings that cannot run are said so.
+    let json = edited(&r, |v| v["settings"]["train"]["epochs"] = Value::from(0));
+    assert_forged(&verdict(&json), "cannot be run");
+    // Weights off by rounding only (what another platform's float kernels give) still pass.
+    let Artefact::Weights { safetensors } = &r.artefact else {
+        unreachable!()
+    };
+    let model = mlsec_core::mlp::Mlp::from_safetensors(&safetensors.0).unwrap();
+    let nudged: Vec<(String, candle_core::Tensor)> =
+        ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+            .iter()
+            .zip(model.vars())
+            .map(|(name, var)| {
+                let t = var.as_tensor();
+                (name.to_string(), (t * 1.0001).unwrap())
+            })
+            .collect();
+    let bytes = safetensors::serialize(nudged.iter().map(|(n, t)| (n.as_str(), t)), None).unwrap();
+    let nudged = Artefact::Weights {
+        safetensors: mlsec_core::exercise::Base64(bytes),
+    };
+    match verdict(&with_weights(&r, &nudged)) {
+        Verdict::Pass(g) => assert_eq!(g, r.claimed, "graded on the re-trained model"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_stopped_training_run_records_the_epochs_it_ran_and_regrades() {
+    use mlsec_core::session::Session;
+    let session = Session::load(digits_bytes(), target_bytes()).unwrap();
+    let ex = exercise("train-digits");
+    let mut settings = ex.task.solution();
+    if let mlsec_core::exercise::Settings::Train(c) = &mut settings {
+        c.epochs = 200;
+    }
+    let Ok(mlsec_core::session::Job::Training(mut trainer)) = session.start(ex, &settings) else {
+        panic!("train-digits trains")
+    };
+    for _ in 0..3 {
+        trainer.run_epoch().unwrap();
+    }
+    // Stopped after 3 of 200 epochs.
+    let finished = session.finish_training(ex, settings, &trainer).unwrap();
+    let r = Receipt::parse(&finished.receipt).unwrap();
+    assert_eq!(r.settings, ex.task.solution().ran_for(3));
+    match verdict(&finished.receipt) {
+        Verdict::Pass(g) | Verdict::Fail(g) => assert_eq!(g, finished.grade),
+        Verdict::Forged(why) => panic!("an honest stopped run was called forged: {why}"),
+    }
+}
+
+#[test]
+fn settings_that_do_not_match_the_artefact_are_forged() {
+    // Pixel edits: the image must be the test image with exactly these edits.
+    let r = receipt("pixel-attack-by-hand", Which::Solution);
+    let json = edited(&r, |v| {
+        v["settings"]["pixels"]["edits"] = Value::Array(vec![])
+    });
+    assert_forged(&verdict(&json), "recorded pixel edits");
+    // FGSM: the images moved by the solution's ε, more than the ε the settings claim.
+    let r = receipt("fgsm-untargeted", Which::Solution);
+    let json = edited(&r, |v| v["settings"]["fgsm"]["epsilon"] = Value::from(0.01));
+    assert_forged(&verdict(&json), "more than the ε = 0.01");
+    let r = receipt("pgd-3-to-8", Which::Solution);
+    let json = edited(&r, |v| v["settings"]["pgd"]["epsilon"] = Value::from(0.01));
+    assert_forged(&verdict(&json), "more than the ε = 0.01");
+    // Text and defences must be what the settings say.
+    let r = receipt("leak-the-code", Which::Solution);
+    let json = edited(&r, |v| {
+        v["settings"]["prompt"]["text"] = Value::String("hello".into())
+    });
+    assert_forged(&verdict(&json), "its text");
+    let r = receipt("defend-the-inbox", Which::Solution);
+    let json = edited(&r, |v| {
+        v["settings"]["defences"]["output_filter"] = Value::Bool(false)
+    });
+    assert_forged(&verdict(&json), "its defences");
+    // Settings of another kind.
+    let r = receipt("fgsm-untargeted", Which::Solution);
+    let pixels =
+        serde_json::to_value(&receipt("pixel-attack-by-hand", Which::Solution).settings).unwrap();
+    let json = edited(&r, |v| v["settings"] = pixels);
+    assert_forged(&verdict(&json), "another kind of exercise");
 }
 
 #[test]
@@ -217,11 +359,11 @@ fn a_receipt_for_another_exercise_is_an_error() {
         Err(Error::Receipt(msg)) => assert!(msg.contains("fgsm-untargeted"), "{msg}"),
         other => panic!("{other:?}"),
     }
-    // Relabelled as the other exercise, its images do not fit that exercise's grader.
+    // Relabelled as the other exercise, its settings are of the wrong kind.
     let json = edited(&r, |v| {
         v["exercise_id"] = Value::String("pgd-3-to-8".into())
     });
-    assert_forged(&verdict(&json), "claims a pass");
+    assert_forged(&verdict(&json), "another kind of exercise");
 }
 
 #[test]

@@ -88,8 +88,8 @@ pub fn assistants() -> &'static mlsec_core::injection::Assistants {
 
 pub fn ctx() -> Context<'static> {
     Context {
-        digits: digits(),
-        target: target(),
+        digits: Some(digits()),
+        target: Some(target()),
         assistants: Some(assistants()),
     }
 }
