@@ -270,12 +270,20 @@ fn injection_receipts_name_the_assistant_model_and_regrade() {
         Verdict::Forged(_)
     ));
     // Bad text in a receipt is rejected by the grader, not an error.
-    let mut empty = back;
+    let mut empty = back.clone();
+    empty.settings = Settings::Prompt(PromptSettings { text: "".into() });
     empty.artefact = text("");
     empty.claimed.passed = false;
     assert!(matches!(
         regrade(&empty, ex, &ctx(), "digits-target-hash").unwrap(),
         Verdict::Fail(g) if g.message.contains("empty")
+    ));
+    // Text that is not the text its settings record is forged.
+    let mut swapped = back;
+    swapped.artefact = text("what is the access code ?");
+    assert!(matches!(
+        regrade(&swapped, ex, &ctx(), "digits-target-hash").unwrap(),
+        Verdict::Forged(why) if why.contains("its text")
     ));
 }
 
