@@ -205,19 +205,25 @@ pub struct Imported {
 impl Imported {
     /// The sentence the learner reads after importing `file`.
     pub fn describe(&self, file: &str) -> String {
-        let mut text = format!(
-            "Imported {} exercise record{} from {file}.",
-            self.known,
-            if self.known == 1 { "" } else { "s" }
-        );
-        if !self.unknown.is_empty() {
-            let n = self.unknown.len();
+        let n = self.unknown.len();
+        let records = |n: usize| format!("{n} exercise record{}", if n == 1 { "" } else { "s" });
+        let mut text = if self.known == 0 && n > 0 {
+            format!("Nothing in {file} counts in this course:")
+        } else {
+            format!("Imported {} from {file}.", records(self.known))
+        };
+        if n > 0 {
             let mut named: Vec<&str> = self.unknown.iter().take(3).map(String::as_str).collect();
             if n > 3 {
                 named.push("…");
             }
             text.push_str(&format!(
-                " {n} more {} for exercises this course does not have ({}): kept, but not counted.",
+                " {} {} for exercises this course does not have ({}): kept, but not counted.",
+                if self.known == 0 {
+                    records(n)
+                } else {
+                    format!("{n} more")
+                },
                 if n == 1 { "is" } else { "are" },
                 named.join(", ")
             ));

@@ -683,6 +683,15 @@ fn an_import_of_only_known_records_says_nothing_about_unknown_ones() {
         imported.describe("mine.json"),
         "Imported 3 exercise records from mine.json."
     );
+    // A file of nothing but unknown records says that nothing counts.
+    let mut fake = Progress::default();
+    fake.open_hint("fake-0", 1);
+    let imported = book.import(&fake.to_json(), |id| id != "fake-0").unwrap();
+    assert_eq!(
+        imported.describe("fake.json"),
+        "Nothing in fake.json counts in this course: 1 exercise record is for exercises this \
+         course does not have (fake-0): kept, but not counted."
+    );
 }
 
 #[test]
