@@ -211,6 +211,21 @@ pub fn bench(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask bench cli`: the class re-grade figure alone (no browser, no PyTorch).
+pub fn cli(root: &Path) -> Result<()> {
+    let figures = class_regrade(root)?;
+    let ms = figures
+        .get("cli_grade_30_receipts_ms")
+        .and_then(Value::as_f64)
+        .unwrap_or(f64::NAN);
+    println!(
+        "\n  `mlsec grade` on 30 mixed receipts (every exercise, starters and solutions): {:.1} s   (budget 60 s on 2 cores; median of 3)",
+        ms / 1000.0
+    );
+    println!("BENCH {}", Value::Object(figures));
+    Ok(())
+}
+
 /// The native CLI re-grading a class's hand-in: 30 receipts over every exercise of the course
 /// (reference solutions and starters, so passes and fails), made with `mlsec receipt`, then
 /// graded in one `mlsec grade` call. Median of 3 runs, in ms.

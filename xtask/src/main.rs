@@ -9,7 +9,7 @@
 //! cargo xtask test           THE test command: setup, native tests, content, wasm tests, e2e
 //! cargo xtask e2e [--no-build]  build dist/ and run only the end-to-end tests
 //! cargo xtask serve-dist     serve dist/ under /lab/ as the end-to-end tests do
-//! cargo xtask bench          benchmarks: native, browser and PyTorch timings, page figures, CLI
+//! cargo xtask bench [cli]    benchmarks: native, browser and PyTorch timings, page figures, CLI
 //! ```
 //!
 //! Only `std` and `anyhow`: no network crates. Everything that downloads goes through
@@ -59,8 +59,8 @@ usage: cargo xtask <command>
                  headless Chromium, build dist/, end-to-end tests of dist/ under a sub-path
   e2e [--no-build]  build dist/ (unless --no-build) and run only the end-to-end tests
   serve-dist [--dir DIR] [--port N]  serve dist/ (or DIR) under /lab/, as the e2e tests do
-  bench          benchmarks: native, browser and PyTorch timings, first render, bundle sizes,
-                 `mlsec grade` on 30 receipts
+  bench [cli]    benchmarks: native, browser and PyTorch timings, first render, bundle sizes,
+                 `mlsec grade` on 30 receipts (`cli`: that figure alone, no browser or torch)
 ";
 
 fn main() -> ExitCode {
@@ -87,7 +87,11 @@ fn main() -> ExitCode {
             _ => Err(anyhow::anyhow!("usage: cargo xtask e2e [--no-build]")),
         },
         "serve-dist" => serve_dist(&root, rest),
-        "bench" => setup::setup(&root, setup::Scope::All).and_then(|()| bench::bench(&root)),
+        "bench" => match rest {
+            [] => setup::setup(&root, setup::Scope::All).and_then(|()| bench::bench(&root)),
+            [only] if only == "cli" => bench::cli(&root),
+            _ => Err(anyhow::anyhow!("usage: cargo xtask bench [cli]")),
+        },
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
