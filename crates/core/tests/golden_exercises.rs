@@ -1,0 +1,139 @@
+//! Golden fixtures of every exercise, saved before the engine's one-home-per-kind restructure and
+//! kept after it: for each exercise its starter's and reference solution's grades (verdict,
+//! figures, message), its reference receipt, and for one exercise of each kind the worker's
+//! `Done` message for a run. A refactoring must leave all of them as they are: receipts and
+//! progress that learners exported earlier stay valid, and the page sees the same messages.
+//!
+//! A deliberate change of a grade or a message is accepted by regenerating the files:
+//! `UPDATE_GOLDEN=1 cargo test --release -p mlsec-core --test golden_exercises`, and the diff of
+//! `tests/golden/exercises/` is then reviewed like code.
+
+mod common;
+
+use common::*;
+use mlsec_core::grade::Grade;
+use mlsec_core::receipt::{regrade, Receipt, Verdict};
+use mlsec_core::session::{Response, Session};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+fn golden_path(name: &str) -> PathBuf {
+    PathBuf::from(ROOT)
+        .join("tests/golden/exercises")
+        .join(name)
+}
+
+fn updating() -> bool {
+    std::env::var_os("UPDATE_GOLDEN").is_some()
+}
+
+/// `actual` must equal the stored file `name` (or, with UPDATE_GOLDEN set, becomes it).
+fn check_golden(name: &str, actual: &str) {
+    let path = golden_path(name);
+    if updating() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; create it with UPDATE_GOLDEN=1 cargo test --release -p mlsec-core --test golden_exercises",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs from what the lab computes now, first at line {}:\n  golden: {}\n  now:    {}\n\
+             If the change is intended, regenerate with UPDATE_GOLDEN=1 and review the diff.",
+            path.display(),
+            line + 1,
+            expected.lines().nth(line).unwrap_or("(end of file)"),
+            actual.lines().nth(line).unwrap_or("(end of file)"),
+        );
+    }
+}
+
+fn pretty(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap() + "\n"
+}
+
+fn grade_json(g: &Grade) -> Value {
+    json!({ "passed": g.passed, "figures": g.figures, "message": g.message })
+}
+
+#[test]
+fn every_exercise_grades_its_starter_and_solution_as_golden() {
+    for ex in exercises() {
+        let grade = |which| ex.task.grade(&ctx(), artefact(&ex.id, which)).unwrap();
+        let (starter, solution) = (grade(Which::Starter), grade(Which::Solution));
+        assert!(!starter.passed && solution.passed, "{}", ex.id);
+        check_golden(
+            &format!("{}.grades.json", ex.id),
+            &pretty(&json!({
+                "starter": grade_json(&starter),
+                "solution": grade_json(&solution),
+            })),
+        );
+    }
+}
+
+#[test]
+fn golden_receipts_still_parse_and_regrade_to_their_claims() {
+    for ex in exercises() {
+        let name = format!("{}.receipt.json", ex.id);
+        if updating() {
+            let settings = ex.task.solution();
+            let artefact = artefact(&ex.id, Which::Solution).clone();
+            let grade = ex.task.grade(&ctx(), &artefact).unwrap();
+            let receipt = Receipt::new(ex, target_sha256(), settings, artefact, grade);
+            check_golden(&name, &(receipt.to_json() + "\n"));
+            continue;
+        }
+        let text = std::fs::read_to_string(golden_path(&name)).unwrap();
+        let receipt =
+            Receipt::parse(&text).unwrap_or_else(|e| panic!("{name} no longer parses: {e}"));
+        match regrade(&receipt, ex, &ctx(), target_sha256()).unwrap() {
+            Verdict::Pass(g) => assert_eq!(g, receipt.claimed, "{name}"),
+            other => panic!("{name} re-grades as {other:?}"),
+        }
+        // Written again, it is the same bytes.
+        assert_eq!(receipt.to_json() + "\n", text, "{name} does not round-trip");
+    }
+}
+
+#[test]
+fn the_worker_answers_a_run_of_each_kind_as_golden() {
+    let session = Session::load(digits_bytes(), target_bytes()).unwrap();
+    session
+        .load_assistants(
+            &std::fs::read(ASSISTANT_PATH).unwrap(),
+            &std::fs::read(STRUCTURED_PATH).unwrap(),
+        )
+        .unwrap();
+    let mut kinds = BTreeSet::new();
+    for ex in exercises() {
+        let kind = serde_json::to_value(&ex.task).unwrap()["kind"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if !kinds.insert(kind.clone()) {
+            continue;
+        }
+        let finished = session.run_to_end(ex, ex.task.solution()).unwrap();
+        let done = Response::Done {
+            job: 1,
+            grade: finished.grade,
+            receipt: finished.receipt,
+            stopped: false,
+            details: finished.details,
+        };
+        check_golden(&format!("{kind}.done.json"), &pretty(&done));
+    }
+    assert!(kinds.len() >= 7, "{kinds:?}");
+}
