@@ -100,7 +100,13 @@ fn grade(args: Args) -> Result<bool> {
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(path) = paths.get(i) else { break };
-                let line = match grade_one(lab, path) {
+                // A panic in one receipt's grading must not leave the lines after it unprinted.
+                let graded =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grade_one(lab, path)))
+                        .unwrap_or_else(|_| {
+                            Err(anyhow::anyhow!("the grader crashed on this receipt"))
+                        });
+                let line = match graded {
                     Ok(Verdict::Pass(g)) => format!("PASS    {path}: {}", g.message),
                     Ok(Verdict::Fail(g)) => format!("FAIL    {path}: {}", g.message),
                     Ok(Verdict::Forged(why)) => format!("FORGED  {path}: {why}"),

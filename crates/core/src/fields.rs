@@ -147,13 +147,12 @@ pub fn detector_from(
 /// `text` as the learner typed it, for a message: at most 40 characters.
 fn echo(text: &str) -> String {
     let count = text.chars().count();
+    let head = text.chars().take(40).collect::<String>();
+    let head = head.escape_debug();
     if count > 40 {
-        format!(
-            "'{}…' ({count} characters)",
-            text.chars().take(40).collect::<String>()
-        )
+        format!("'{head}…' ({count} characters)")
     } else {
-        format!("'{text}'")
+        format!("'{head}'")
     }
 }
 

@@ -185,7 +185,7 @@ fn excerpt(text: &str) -> String {
     const SHOWN: usize = 40;
     let count = text.chars().count();
     let head: String = text.chars().take(SHOWN).collect();
-    let head = head.escape_default();
+    let head = head.escape_debug();
     if count > SHOWN {
         format!("'{head}…' ({count} characters)")
     } else {
@@ -289,43 +289,69 @@ impl KeyValueStore for MemoryStore {
 pub struct ProgressBook<S: KeyValueStore> {
     store: S,
     progress: Progress,
-    /// Unreadable stored data that could not yet be backed up. While it is here, nothing is
-    /// written over it: each save retries the backup first.
-    unbacked: Option<String>,
+    /// Unreadable stored data that could not yet be backed up. While any is here, nothing is
+    /// written over the store: each save retries the backups first.
+    unbacked: Vec<String>,
+    /// This tab holds changes the store lacks (a save failed), so they win over what is stored
+    /// when the two are merged. Otherwise the store wins ties: it holds this tab's last save
+    /// merged with whatever other tabs saved since, the newest word on every figure.
+    unsaved: bool,
     pub notice: Option<String>,
+    /// `notice` is about saving, and goes once a save works again.
+    notice_is_about_saving: bool,
 }
 
-const UNBACKED: &str = "The browser's storage is full, so the unreadable data could not be copied. It is left untouched, and your new progress is kept for this visit only: export it, or free some storage.";
+const UNBACKED: &str = "The unreadable data could not be copied aside (the browser's storage is full, or already holds five such copies). It is left untouched, and your new progress is kept for this visit only: export it, or free some storage.";
+/// How many copies of unreadable data are kept (under [`BACKUP_KEY`], then `BACKUP_KEY.1` …):
+/// a later copy never replaces an earlier one.
+const BACKUPS: usize = 5;
+
+/// Copies unreadable `text` aside under the first backup key that is free or already holds it,
+/// and returns that key; `None` if none could take it.
+fn back_up<S: KeyValueStore>(store: &mut S, text: &str) -> Option<String> {
+    for n in 0..BACKUPS {
+        let key = if n == 0 {
+            BACKUP_KEY.to_string()
+        } else {
+            format!("{BACKUP_KEY}.{n}")
+        };
+        match store.get(&key) {
+            Ok(Some(kept)) if kept == text => return Some(key),
+            Ok(Some(_)) => continue,
+            Ok(None) => return store.set(&key, text).ok().map(|()| key),
+            Err(_) => return None,
+        }
+    }
+    None
+}
 
 impl<S: KeyValueStore> ProgressBook<S> {
     /// Loads progress. A store that cannot be read as progress is copied to [`BACKUP_KEY`]
     /// untouched and the learner starts afresh, told where the old data went. If even the copy
     /// fails, the old data is left where it is and never overwritten.
-    pub fn open(mut store: S) -> Self {
-        let mut unbacked = None;
-        let (progress, notice) = match store.get(STORE_KEY) {
-            Ok(None) => (Progress::default(), None),
+    pub fn open(store: S) -> Self {
+        let mut book = ProgressBook {
+            store,
+            progress: Progress::default(),
+            unbacked: vec![],
+            unsaved: false,
+            notice: None,
+            notice_is_about_saving: false,
+        };
+        match book.store.get(STORE_KEY) {
+            Ok(None) => {}
             Ok(Some(text)) => match Progress::parse(&text) {
-                Ok(p) => (p, None),
+                Ok(p) => book.progress = p,
                 Err(e) => {
-                    let kept = match store.set(BACKUP_KEY, &text) {
-                        Ok(()) => format!("The unreadable data was kept under '{BACKUP_KEY}'."),
-                        Err(_) => {
-                            unbacked = Some(text);
-                            UNBACKED.to_string()
-                        }
-                    };
-                    (Progress::default(), Some(format!("Your saved progress could not be read ({e}). {kept} Starting with a fresh record.")))
+                    let kept = book.set_aside(text);
+                    book.notice = Some(format!(
+                        "Your saved progress could not be read ({e}). {kept} Starting with a fresh record."
+                    ));
                 }
             },
-            Err(e) => (Progress::default(), Some(store_problem(&e))),
-        };
-        ProgressBook {
-            store,
-            progress,
-            unbacked,
-            notice,
+            Err(e) => book.save_problem(store_problem(&e)),
         }
+        book
     }
 
     pub fn progress(&self) -> &Progress {
@@ -336,34 +362,51 @@ impl<S: KeyValueStore> ProgressBook<S> {
         &self.store
     }
 
+    /// Backs up unreadable `text`, or holds it until a save can; says which.
+    fn set_aside(&mut self, text: String) -> String {
+        match back_up(&mut self.store, &text) {
+            Some(key) => format!("The unreadable data was kept under '{key}'."),
+            None => {
+                if !self.unbacked.contains(&text) {
+                    self.unbacked.push(text);
+                }
+                UNBACKED.to_string()
+            }
+        }
+    }
+
+    fn save_problem(&mut self, message: String) {
+        self.notice = Some(message);
+        self.notice_is_about_saving = true;
+        self.unsaved = true;
+    }
+
     /// Folds into memory what is stored now: another tab of the lab may have saved since this
     /// one last looked. Called before every write, and by the page when the browser says the
     /// store changed (the `storage` event). Stored data that has become unreadable is backed up
     /// before anything is written over it.
     pub fn refresh(&mut self) {
-        if self.unbacked.is_some() {
-            // The store still holds the unreadable data this book could not back up; `save`
-            // retries the backup before writing.
-            return;
-        }
         let text = match self.store.get(STORE_KEY) {
             Ok(Some(text)) => text,
             // Nothing stored (or no store at all): memory is all there is.
             Ok(None) | Err(_) => return,
         };
+        if self.unbacked.contains(&text) {
+            // Still the unreadable data this book holds for backing up.
+            return;
+        }
         match Progress::parse(&text) {
-            Ok(stored) => self.progress.merge(&stored),
+            Ok(stored) if self.unsaved => self.progress.merge(&stored),
+            Ok(mut stored) => {
+                stored.merge(&self.progress);
+                self.progress = stored;
+            }
             Err(e) => {
-                let kept = match self.store.set(BACKUP_KEY, &text) {
-                    Ok(()) => format!("It was kept under '{BACKUP_KEY}'."),
-                    Err(_) => {
-                        self.unbacked = Some(text);
-                        UNBACKED.to_string()
-                    }
-                };
+                let kept = self.set_aside(text);
                 self.notice = Some(format!(
-                    "The progress stored by another tab could not be read ({e}). {kept} This tab's progress is kept."
+                    "The progress another tab stored could not be read ({e}). {kept} This tab's progress is kept."
                 ));
+                self.notice_is_about_saving = false;
             }
         }
     }
@@ -377,18 +420,22 @@ impl<S: KeyValueStore> ProgressBook<S> {
     }
 
     fn save(&mut self) {
-        if let Some(text) = &self.unbacked {
-            match self.store.set(BACKUP_KEY, text) {
-                Ok(()) => self.unbacked = None,
-                Err(_) => {
-                    self.notice = Some(UNBACKED.to_string());
-                    return;
-                }
+        while let Some(text) = self.unbacked.first().cloned() {
+            if back_up(&mut self.store, &text).is_none() {
+                self.save_problem(UNBACKED.to_string());
+                return;
             }
+            self.unbacked.remove(0);
         }
         match self.store.set(STORE_KEY, &self.progress.to_json()) {
-            Ok(()) => {}
-            Err(e) => self.notice = Some(store_problem(&e)),
+            Ok(()) => {
+                self.unsaved = false;
+                if self.notice_is_about_saving {
+                    self.notice = None;
+                    self.notice_is_about_saving = false;
+                }
+            }
+            Err(e) => self.save_problem(store_problem(&e)),
         }
     }
 
@@ -403,7 +450,26 @@ impl<S: KeyValueStore> ProgressBook<S> {
             known: known.len(),
             unknown: unknown.into_iter().cloned().collect(),
         };
-        self.update(|progress| progress.merge(&incoming));
+        self.refresh();
+        let mut merged = self.progress.clone();
+        merged.merge(&incoming);
+        // What is stored must stay readable as progress: within the limits of a file.
+        if merged.exercises.len() > MAX_EXERCISES {
+            return Err(Error::Progress(format!(
+                "with the progress you have, it makes {} exercise records; at most {MAX_EXERCISES} are kept",
+                merged.exercises.len()
+            )));
+        }
+        let size = merged.to_json().len() as u64;
+        if too_large(size).is_some() {
+            return Err(Error::Progress(format!(
+                "with the progress you have, the record would be {} bytes; at most {} bytes (1 MiB) are kept",
+                thousands(size),
+                thousands(MAX_IMPORT_BYTES as u64)
+            )));
+        }
+        self.progress = merged;
+        self.save();
         Ok(imported)
     }
 }

@@ -111,6 +111,24 @@ impl Trainer {
         if let Some(a) = &adversary {
             a.validate()?;
         }
+        let adversary = adversary.filter(Adversary::is_active);
+        let batches = (digits.train.len() as u64).div_ceil(u64::from(config.batch_size));
+        let attack_steps = adversary.map_or(0, |a| u64::from(a.steps));
+        let work = u64::from(config.epochs) * batches * (1 + attack_steps);
+        if work > crate::exercise::MAX_TRAINING_WORK {
+            return Err(Error::InvalidInput(format!(
+                "this run is {} epochs × {batches} batches{} = {work} steps; the lab runs at most {}: \
+                 use fewer epochs, a larger batch{}",
+                config.epochs,
+                if attack_steps > 0 {
+                    format!(" × (1 + {attack_steps} attack steps)")
+                } else {
+                    String::new()
+                },
+                crate::exercise::MAX_TRAINING_WORK,
+                if attack_steps > 0 { " or fewer attack steps" } else { "" }
+            )));
+        }
         let model = Mlp::init(config.seed)?;
         let params = ParamsAdamW {
             lr: config.learning_rate,
@@ -124,7 +142,7 @@ impl Trainer {
             model,
             optimizer,
             config,
-            adversary: adversary.filter(Adversary::is_active),
+            adversary,
             epoch: 0,
             rng,
             train: digits.train.clone(),

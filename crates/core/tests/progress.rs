@@ -707,3 +707,117 @@ fn long_labels_and_ids_are_quoted_short() {
     let msg = progress_error(&file_with(&id, &record_json("")));
     assert!(msg.contains("(300 characters)") && msg.len() < 150, "{msg}");
 }
+
+// ---------------------------------------------------------------- found in review
+
+fn figure_grade(value: f64) -> Grade {
+    graded(
+        value >= 0.9,
+        vec![Figure::at_least(
+            "attack success",
+            value,
+            0.9,
+            Unit::Percent,
+        )],
+    )
+}
+
+#[test]
+fn a_stale_tab_never_writes_back_an_older_best_figure() {
+    let mut start = Progress::default();
+    start.record_attempt("fgsm-untargeted", &figure_grade(0.90));
+    let (mut a, mut b, store) = two_tabs(&start);
+    b.update(|p| p.record_attempt("fgsm-untargeted", &figure_grade(0.97)));
+    a.update(|p| p.open_hint("pgd-targeted", 1));
+    assert_eq!(
+        stored(&store).record("fgsm-untargeted").best["attack success"],
+        0.97,
+        "tab A wrote back its stale best figure"
+    );
+    assert_eq!(
+        a.progress().record("fgsm-untargeted").best["attack success"],
+        0.97
+    );
+}
+
+#[test]
+fn a_tab_holding_unbacked_data_merges_what_another_tab_saved() {
+    // Tab A opens on unreadable data while the store is full, so it holds the data unbacked.
+    let store = Rc::new(RefCell::new(MemoryStore {
+        values: BTreeMap::from([(STORE_KEY.to_string(), "{ corrupt".to_string())]),
+        capacity: Some(12),
+    }));
+    let mut a = ProgressBook::open(store.clone());
+    assert!(a.notice.as_deref().unwrap().contains("could not be copied"));
+    // Space is freed; tab B backs the data up and saves its pass.
+    store.borrow_mut().capacity = None;
+    let mut b = ProgressBook::open(store.clone());
+    b.update(|p| p.record_attempt("fgsm-untargeted", &pass()));
+    // A writes: B's pass survives, and the unreadable data is still kept.
+    a.update(|p| p.open_hint("train-digits", 1));
+    let now = stored(&store);
+    assert!(
+        now.record("fgsm-untargeted").passed,
+        "tab A overwrote tab B's progress"
+    );
+    assert_eq!(now.record("train-digits").hints_opened, 1);
+    assert_eq!(store.borrow().values[BACKUP_KEY], "{ corrupt");
+}
+
+#[test]
+fn a_second_unreadable_copy_never_replaces_the_first_backup() {
+    let store = Rc::new(RefCell::new(store_with("{ first")));
+    let mut a = ProgressBook::open(store.clone());
+    assert_eq!(store.borrow().values[BACKUP_KEY], "{ first");
+    store
+        .borrow_mut()
+        .values
+        .insert(STORE_KEY.into(), "{ second".into());
+    a.update(|p| p.open_hint("train-digits", 1));
+    assert_eq!(store.borrow().values[BACKUP_KEY], "{ first");
+    let second = format!("{BACKUP_KEY}.1");
+    assert_eq!(store.borrow().values[&second], "{ second");
+    assert!(a.notice.as_deref().unwrap().contains(&second));
+}
+
+#[test]
+fn imports_cannot_grow_the_store_past_what_it_can_read_back() {
+    let many = |prefix: &str| {
+        let mut p = Progress::default();
+        for i in 0..600 {
+            p.open_hint(&format!("{prefix}-{i}"), 1);
+        }
+        p.to_json()
+    };
+    let mut book = ProgressBook::open(MemoryStore::default());
+    book.import(&many("a"), |_| false).unwrap();
+    let before = book.store().values.clone();
+    match book.import(&many("b"), |_| false) {
+        Err(Error::Progress(msg)) => assert!(msg.contains("1200") && msg.contains("1000"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        book.store().values,
+        before,
+        "a refused import changed the store"
+    );
+    // What is stored still opens.
+    let reopened = ProgressBook::open(store_with(&before[STORE_KEY]));
+    assert!(reopened.notice.is_none());
+    assert_eq!(reopened.progress().exercises.len(), 600);
+}
+
+#[test]
+fn the_storage_notice_goes_once_saving_works_again() {
+    let store = Rc::new(RefCell::new(MemoryStore {
+        values: BTreeMap::new(),
+        capacity: Some(10),
+    }));
+    let mut book = ProgressBook::open(store.clone());
+    book.update(|p| p.open_hint("train-digits", 1));
+    assert!(book.notice.as_deref().unwrap().contains("full"));
+    store.borrow_mut().capacity = None;
+    book.update(|p| p.open_hint("train-digits", 2));
+    assert_eq!(book.notice, None);
+    assert_eq!(stored(&store).record("train-digits").hints_opened, 2);
+}

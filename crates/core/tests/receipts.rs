@@ -403,3 +403,50 @@ fn parse_refuses_oversized_receipts() {
     let at_limit = format!("{json}{}", " ".repeat(MAX_RECEIPT_BYTES - json.len()));
     assert!(Receipt::parse(&at_limit).is_ok());
 }
+
+#[test]
+fn settings_that_would_train_for_ages_are_refused_not_re_run() {
+    // 200 epochs of single-image batches under a 20-step attack: 750 times the reference run.
+    let r = receipt("adv-train-robust", Which::Solution);
+    let json = edited(&r, |v| {
+        v["settings"]["adv-train"]["epochs"] = Value::from(200);
+        v["settings"]["adv-train"]["batch_size"] = Value::from(1);
+        v["settings"]["adv-train"]["train_steps"] = Value::from(20);
+    });
+    let start = std::time::Instant::now();
+    assert_forged(&verdict(&json), "the lab runs at most 250000");
+    assert!(start.elapsed().as_secs() < 60, "the grader re-ran it");
+}
+
+#[test]
+fn a_borderline_claim_within_rounding_is_a_fail_not_a_forgery() {
+    // train-digits' starter reaches 38.1%; with the pass mark at 38.2% a browser whose rounding
+    // gave 38.3% would have claimed a pass that the re-training here does not reproduce.
+    let mut ex = exercise("train-digits").clone();
+    let mlsec_core::exercise::Task::TrainClassifier {
+        min_test_accuracy, ..
+    } = &mut ex.task
+    else {
+        unreachable!()
+    };
+    *min_test_accuracy = 0.382;
+    let settings = ex.task.starter();
+    let artefact = artefact("train-digits", Which::Starter).clone();
+    let regraded = ex.task.grade(&ctx(), &artefact).unwrap();
+    assert!(!regraded.passed, "{}", regraded.message);
+    let mut claimed = regraded.clone();
+    claimed.passed = true;
+    claimed.figures[0].value = 0.383;
+    let borderline = Receipt::new(&ex, target_sha256(), settings, artefact, claimed.clone());
+    match regrade(&borderline, &ex, &ctx(), target_sha256()).unwrap() {
+        Verdict::Fail(g) => assert!(g.message.contains("borderline"), "{}", g.message),
+        other => panic!("{other:?}"),
+    }
+    // A claim far from the re-grade is still a forgery.
+    let mut far = borderline.clone();
+    far.claimed.figures[0].value = 0.95;
+    assert_forged(
+        &regrade(&far, &ex, &ctx(), target_sha256()).unwrap(),
+        "claims a pass",
+    );
+}
