@@ -46,7 +46,7 @@ fn the_detector_trains_deterministically_and_separates_naive_injections() {
 
 #[test]
 fn output_filter_and_tool_confirmation_stop_what_they_cover_and_nothing_else() {
-    let (attacks, benign) = suites(7, 120, 0);
+    let (attacks, _benign) = suites(7, 120, 0);
     let m = assistants();
     let plain = Defences::none();
     let filter = with(|d| d.output_filter = true);
