@@ -348,7 +348,7 @@ impl Component for ExerciseView {
                     self.lab.worker.forget(job);
                     self.inspection = Some(inspection);
                 }
-                Response::Loaded { .. } | Response::AssistantsLoaded => {}
+                Response::Loaded { .. } => {}
             },
         }
         true

@@ -4,10 +4,12 @@
 //! progress reaches the page while the page itself never computes anything heavy.
 
 use gloo::worker::{Codec, HandlerId, Spawnable, Worker, WorkerBridge, WorkerScope};
+use mlsec_core::exercise::Base64;
+use mlsec_core::resources::Resource;
 use mlsec_core::session::{Job, Request, Response, Session};
 use serde::{de::Deserialize, ser::Serialize};
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use yew::Callback;
@@ -28,9 +30,6 @@ impl Codec for JsonCodec {
 
 pub struct LabWorker {
     session: Rc<Session>,
-    /// Why the assistant models did not load, told to each injection run that needs them (not
-    /// broadcast: the other exercises work without them).
-    assistants_failed: Option<String>,
     stop_requested: Rc<RefCell<HashSet<u32>>>,
 }
 
@@ -42,7 +41,6 @@ impl Worker for LabWorker {
     fn create(_scope: &WorkerScope<Self>) -> Self {
         LabWorker {
             session: Rc::default(),
-            assistants_failed: None,
             stop_requested: Rc::default(),
         }
     }
@@ -52,26 +50,20 @@ impl Worker for LabWorker {
     fn received(&mut self, scope: &WorkerScope<Self>, request: Request, id: HandlerId) {
         let failed = |job: Option<u32>, message: String| Response::Failed { job, message };
         let session = self.session.clone();
+        // A request whose resources are missing is answered with the reason (the session
+        // remembers why a load failed and names it to every request that needs the resource).
+        if let Some(refusal) = session.refuse(&request) {
+            scope.respond(id, refusal);
+            return;
+        }
         match request {
-            Request::Load { digits, target } => match session.load_digits(&digits.0, &target.0) {
-                Ok(target_sha256) => scope.respond(id, Response::Loaded { target_sha256 }),
-                Err(e) => scope.respond(
-                    id,
-                    failed(None, format!("The lab's data could not be loaded: {e}")),
-                ),
-            },
-            Request::LoadAssistants {
-                assistant,
-                structured,
-            } => match session.load_assistants(&assistant.0, &structured.0) {
-                Ok(()) => scope.respond(id, Response::AssistantsLoaded),
-                Err(e) => {
-                    self.assistants_failed = Some(format!(
-                        "The assistant models could not be loaded: {e}. The other lessons \
-                         still work."
-                    ))
+            Request::Load { resource, bytes } => {
+                // A failure is kept by the session and told to the requests that need it; the
+                // lessons that do not need this resource go on working.
+                if session.load(resource, &bytes.0).is_ok() {
+                    scope.respond(id, Response::Loaded { resource });
                 }
-            },
+            }
             Request::Stop { job } => {
                 self.stop_requested.borrow_mut().insert(job);
             }
@@ -80,14 +72,6 @@ impl Worker for LabWorker {
                 exercise,
                 settings,
             } => {
-                if let Err(message) = session.ready_for(&exercise.task) {
-                    let message = match &self.assistants_failed {
-                        Some(why) if exercise.task.uses_assistants() => why.clone(),
-                        _ => message,
-                    };
-                    scope.respond(id, failed(Some(job), message));
-                    return;
-                }
                 let scope = scope.clone();
                 let stop_requested = self.stop_requested.clone();
                 wasm_bindgen_futures::spawn_local(async move {
@@ -115,16 +99,6 @@ impl Worker for LabWorker {
                 }
             }
         }
-    }
-}
-
-fn job_of(request: &Request) -> Option<u32> {
-    match request {
-        Request::Run { job, .. }
-        | Request::FgsmCurve { job, .. }
-        | Request::Inspect { job, .. }
-        | Request::Stop { job } => Some(*job),
-        Request::Load { .. } | Request::LoadAssistants { .. } => None,
     }
 }
 
@@ -187,61 +161,9 @@ async fn run(
     })
 }
 
-/// The assets the worker needs, each fetched by the page on first need: the digits data and
-/// target (Tracks 0 and A), the assistant models (Track E, 3.4 MB). A learner who only opens
-/// Track E never downloads the digits, and one who never opens it never downloads the models.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Assets {
-    Digits = 0,
-    Assistants = 1,
-}
-
-impl Assets {
-    fn files(self) -> &'static [&'static str] {
-        use mlsec_core::course::paths;
-        match self {
-            Assets::Digits => &[paths::DIGITS, paths::TARGET_MODEL],
-            Assets::Assistants => &[paths::ASSISTANT_MODEL, paths::STRUCTURED_MODEL],
-        }
-    }
-
-    fn what(self) -> &'static str {
-        match self {
-            Assets::Digits => "The lab's data",
-            Assets::Assistants => "The assistant models",
-        }
-    }
-
-    fn load_request(self, mut files: Vec<Vec<u8>>) -> Request {
-        use mlsec_core::exercise::Base64;
-        let second = Base64(files.pop().unwrap_or_default());
-        let first = Base64(files.pop().unwrap_or_default());
-        match self {
-            Assets::Digits => Request::Load {
-                digits: first,
-                target: second,
-            },
-            Assets::Assistants => Request::LoadAssistants {
-                assistant: first,
-                structured: second,
-            },
-        }
-    }
-
-    /// What `request` needs loaded first: the assistant models for Track E runs, the digits
-    /// data and target for everything else (never both).
-    fn needed_by(request: &Request) -> &'static [Assets] {
-        match request {
-            Request::Run { exercise, .. } if exercise.task.uses_assistants() => {
-                &[Assets::Assistants]
-            }
-            Request::Stop { .. } => &[],
-            _ => &[Assets::Digits],
-        }
-    }
-}
-
-/// Where one asset group's fetch stands.
+/// Where one resource's fetch stands. Each is fetched by the page the first time a request
+/// needs it ([`Request::needs`]): a learner who only opens Track E never downloads the digits,
+/// and one who never opens it never downloads the assistant models (3.4 MB).
 enum LoadState {
     Idle,
     /// Fetching; requests made meanwhile wait here.
@@ -256,7 +178,7 @@ pub struct WorkerHandle {
     bridge: RefCell<Option<WorkerBridge<LabWorker>>>,
     listeners: Rc<RefCell<HashMap<u32, Callback<Response>>>>,
     next_job: Cell<u32>,
-    loads: [RefCell<LoadState>; 2],
+    loads: RefCell<BTreeMap<Resource, LoadState>>,
 }
 
 impl WorkerHandle {
@@ -265,7 +187,7 @@ impl WorkerHandle {
             bridge: RefCell::new(None),
             listeners: Rc::default(),
             next_job: Cell::new(1),
-            loads: [RefCell::new(LoadState::Idle), RefCell::new(LoadState::Idle)],
+            loads: RefCell::default(),
         })
     }
 
@@ -286,7 +208,7 @@ impl WorkerHandle {
                     | Response::Curve { job, .. }
                     | Response::Inspected { job, .. } => Some(*job),
                     Response::Failed { job, .. } => *job,
-                    Response::Loaded { .. } | Response::AssistantsLoaded => return,
+                    Response::Loaded { .. } => return,
                 };
                 let targets: Vec<Callback<Response>> = match job {
                     Some(job) => routes.borrow().get(&job).cloned().into_iter().collect(),
@@ -312,7 +234,7 @@ impl WorkerHandle {
     }
 
     fn fail(&self, request: &Request, message: String) {
-        if let Some(job) = job_of(request) {
+        if let Some(job) = request.job() {
             if let Some(cb) = self.listeners.borrow().get(&job) {
                 cb.emit(Response::Failed {
                     job: Some(job),
@@ -322,21 +244,22 @@ impl WorkerHandle {
         }
     }
 
-    /// Sends a request, first fetching into the worker whatever assets it needs that have not
-    /// been fetched yet.
+    /// Sends a request, first fetching into the worker whatever resources it needs that have
+    /// not been fetched yet.
     pub fn send(self: &Rc<Self>, request: Request) {
-        for &assets in Assets::needed_by(&request) {
-            let mut load = self.loads[assets as usize].borrow_mut();
-            match &mut *load {
+        for &resource in request.needs() {
+            let mut loads = self.loads.borrow_mut();
+            let load = loads.entry(resource).or_insert(LoadState::Idle);
+            match load {
                 LoadState::Sent => continue,
                 LoadState::Fetching(queue) => queue.push(request),
                 LoadState::Idle => {
                     *load = LoadState::Fetching(vec![request]);
-                    drop(load);
+                    drop(loads);
                     let this = self.clone();
-                    wasm_bindgen_futures::spawn_local(
-                        async move { this.fetch_and_load(assets).await },
-                    );
+                    wasm_bindgen_futures::spawn_local(async move {
+                        this.fetch_and_load(resource).await
+                    });
                 }
             }
             return;
@@ -344,24 +267,19 @@ impl WorkerHandle {
         self.post(request);
     }
 
-    async fn fetch_and_load(self: Rc<Self>, assets: Assets) {
-        let fetched = async {
-            let mut files = Vec::new();
-            for url in assets.files() {
-                files.push(crate::lab::fetch_bytes(url).await?);
-            }
-            Ok::<_, String>(files)
-        }
-        .await;
-        let slot = &self.loads[assets as usize];
-        let queued = match std::mem::replace(&mut *slot.borrow_mut(), LoadState::Sent) {
-            LoadState::Fetching(queue) => queue,
+    async fn fetch_and_load(self: Rc<Self>, resource: Resource) {
+        let fetched = crate::lab::fetch_bytes(resource.path()).await;
+        let queued = match self.loads.borrow_mut().insert(resource, LoadState::Sent) {
+            Some(LoadState::Fetching(queue)) => queue,
             _ => vec![],
         };
         match fetched {
-            Ok(files) => {
-                self.post(assets.load_request(files));
-                // Each queued request goes on to its next missing asset, or to the worker.
+            Ok(bytes) => {
+                self.post(Request::Load {
+                    resource,
+                    bytes: Base64(bytes),
+                });
+                // Each queued request goes on to its next missing resource, or to the worker.
                 for request in queued {
                     self.send(request);
                 }
@@ -371,9 +289,9 @@ impl WorkerHandle {
                 // not need a reload).
                 let message = format!(
                     "{} could not be downloaded: {message}. Run again to retry.",
-                    assets.what()
+                    resource.describe()
                 );
-                *slot.borrow_mut() = LoadState::Idle;
+                self.loads.borrow_mut().insert(resource, LoadState::Idle);
                 for request in &queued {
                     self.fail(request, message.clone());
                 }

@@ -6,6 +6,7 @@ use gloo::worker::Codec;
 use mlsec_core::course::parse_lesson;
 use mlsec_core::exercise::{Artefact, Base64};
 use mlsec_core::progress::{KeyValueStore, ProgressBook, StoreError, BACKUP_KEY, STORE_KEY};
+use mlsec_core::resources::Resource;
 use mlsec_core::session::{Job, Request, Response, Session};
 use mlsec_lab::storage::LocalStorage;
 use mlsec_lab::worker::JsonCodec;
@@ -104,11 +105,18 @@ fn worker_messages_survive_the_codec() {
     };
     let back: Response = JsonCodec::decode(JsonCodec::encode(&response));
     assert_eq!(back, response);
-    let load = Request::Load {
-        digits: Base64(vec![0, 255, 1]),
-        target: Base64(vec![]),
-    };
-    assert_eq!(JsonCodec::decode::<Request>(JsonCodec::encode(&load)), load);
+    for resource in Resource::ALL {
+        let load = Request::Load {
+            resource,
+            bytes: Base64(vec![0, 255, 1]),
+        };
+        assert_eq!(JsonCodec::decode::<Request>(JsonCodec::encode(&load)), load);
+        let loaded = Response::Loaded { resource };
+        assert_eq!(
+            JsonCodec::decode::<Response>(JsonCodec::encode(&loaded)),
+            loaded
+        );
+    }
 
     // Track E: nested defences in the task and the settings, progress, and a graded table.
     for lesson in [
@@ -165,13 +173,25 @@ fn worker_messages_survive_the_codec() {
 fn damaged_data_is_refused_with_a_clear_message() {
     let mut damaged = DIGITS.to_vec();
     damaged[100] ^= 1;
-    let err = Session::load(&damaged, TARGET).err().unwrap().to_string();
+    let err = Session::with(&[
+        (Resource::Digits, &damaged),
+        (Resource::TargetModel, TARGET),
+    ])
+    .err()
+    .unwrap()
+    .to_string();
     assert!(err.contains("damaged or was replaced"), "{err}");
-    let err = Session::load(DIGITS, b"not a model")
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(err.contains("model file"), "{err}");
+    let err = Session::with(&[
+        (Resource::Digits, DIGITS),
+        (Resource::TargetModel, &b"not a model"[..]),
+    ])
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("digits-mlp.safetensors") && err.contains("damaged or was replaced"),
+        "{err}"
+    );
 }
 
 /// The same seed gives the same starting model bit for bit and the same grades in the browser as
@@ -189,7 +209,8 @@ fn same_results_as_native() {
         mlsec_core::sha256_hex(&initial),
         golden["initial_model_sha256_seed_2"].as_str().unwrap()
     );
-    let session = Session::load(DIGITS, TARGET).unwrap();
+    let session =
+        Session::with(&[(Resource::Digits, DIGITS), (Resource::TargetModel, TARGET)]).unwrap();
     let lesson = parse_lesson(
         "first-model",
         include_str!("../lessons/first-model/lesson.md"),
@@ -268,10 +289,17 @@ fn same_results_as_native() {
 #[wasm_bindgen_test]
 fn track_e_matches_native_results() {
     let golden: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
-    let session = Session::load(DIGITS, TARGET).unwrap();
+    let session =
+        Session::with(&[(Resource::Digits, DIGITS), (Resource::TargetModel, TARGET)]).unwrap();
     session
-        .load_assistants(
+        .load(
+            Resource::AssistantModel,
             include_bytes!("../assets/models/assistant-assistant.safetensors"),
+        )
+        .unwrap();
+    session
+        .load(
+            Resource::StructuredModel,
             include_bytes!("../assets/models/assistant-structured.safetensors"),
         )
         .unwrap();

@@ -6,6 +6,7 @@ use mlsec_core::course::{parse_course, parse_lesson, Course, Exercise, Lesson};
 use mlsec_core::digits::Digits;
 use mlsec_core::injection::Assistants;
 use mlsec_core::mlp::Mlp;
+use mlsec_core::resources::Resource;
 use std::path::{Path, PathBuf};
 
 use mlsec_core::course::paths;
@@ -57,31 +58,32 @@ pub fn read_course(root: &Path) -> Result<(Course, Vec<Lesson>)> {
     Ok((course, lessons))
 }
 
+/// Reads a resource's file, checked against the registry's pinned hash like the worker does.
+pub fn read_resource(root: &Path, resource: Resource) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(root.join(resource.path()))
+        .with_context(|| format!("reading {}", resource.path()))?;
+    resource.check(&bytes)?;
+    Ok(bytes)
+}
+
 pub fn read_digits(root: &Path) -> Result<Digits> {
-    let bytes = std::fs::read(root.join(paths::DIGITS))
-        .with_context(|| format!("reading {}", paths::DIGITS))?;
-    Ok(Digits::from_csv_gz(&bytes)?)
+    Ok(Digits::from_csv_gz(&read_resource(
+        root,
+        Resource::Digits,
+    )?)?)
 }
 
 impl Lab {
     pub fn load(root: PathBuf) -> Result<Self> {
         let (course, lessons) = read_course(&root)?;
         let digits = read_digits(&root)?;
-        let target_bytes = std::fs::read(root.join(paths::TARGET_MODEL)).with_context(|| {
-            format!(
-                "reading {} (regenerate it with `mlsec train-target`)",
-                paths::TARGET_MODEL
-            )
-        })?;
+        let target_bytes = read_resource(&root, Resource::TargetModel).context(
+            "the target model (regenerate it with `mlsec train-target`, then pin its hash)",
+        )?;
         let target = Mlp::from_safetensors(&target_bytes)?;
         let target_sha256 = mlsec_core::sha256_hex(&target_bytes);
-        let read_model = |path: &str| {
-            std::fs::read(root.join(path)).with_context(|| {
-                format!("reading {path} (regenerate it with `mlsec train-assistant`)")
-            })
-        };
-        let assistants = read_model(paths::ASSISTANT_MODEL)
-            .and_then(|a| Ok((a, read_model(paths::STRUCTURED_MODEL)?)))
+        let assistants = read_resource(&root, Resource::AssistantModel)
+            .and_then(|a| Ok((a, read_resource(&root, Resource::StructuredModel)?)))
             .and_then(|(a, s)| Ok(Assistants::load(&a, &s)?));
         let assistants = match assistants {
             Ok(loaded) => Some(loaded),

@@ -238,6 +238,12 @@ fn train_target(args: Args) -> Result<bool> {
         .output
         .unwrap_or_else(|| root.join(mlsec_core::course::paths::TARGET_MODEL));
     std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    let sha256 = mlsec_core::sha256_hex(&bytes);
+    if sha256 != mlsec_core::resources::Resource::TargetModel.sha256() {
+        println!(
+            "the target model changed: pin its new hash in crates/core/src/resources.rs (TARGET_SHA256 = \"{sha256}\")"
+        );
+    }
     let last = reports.last().expect("at least one epoch");
     println!(
         "wrote {} ({} bytes, sha256 {}), test accuracy {:.1}%",

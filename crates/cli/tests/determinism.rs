@@ -3,6 +3,7 @@
 
 use mlsec_core::course::parse_lesson;
 use mlsec_core::exercise::Context;
+use mlsec_core::resources::Resource;
 use mlsec_core::session::Session;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
@@ -17,7 +18,11 @@ fn native_results_match_the_golden_figures() {
         serde_json::from_str(&read("tests/golden/determinism.json")).unwrap();
     let digits = std::fs::read(format!("{ROOT}/assets/digits/digits.csv.gz")).unwrap();
     let target = std::fs::read(format!("{ROOT}/assets/models/digits-mlp.safetensors")).unwrap();
-    let session = Session::load(&digits, &target).unwrap();
+    let session = Session::with(&[
+        (Resource::Digits, &digits),
+        (Resource::TargetModel, &target),
+    ])
+    .unwrap();
     let ctx: Context = session.context();
 
     let lesson = parse_lesson(
@@ -74,13 +79,23 @@ fn native_track_e_results_match_the_golden_figures() {
         serde_json::from_str(&read("tests/golden/determinism.json")).unwrap();
     let digits = std::fs::read(format!("{ROOT}/assets/digits/digits.csv.gz")).unwrap();
     let target = std::fs::read(format!("{ROOT}/assets/models/digits-mlp.safetensors")).unwrap();
-    let session = Session::load(&digits, &target).unwrap();
+    let session = Session::with(&[
+        (Resource::Digits, &digits),
+        (Resource::TargetModel, &target),
+    ])
+    .unwrap();
     session
-        .load_assistants(
+        .load(
+            Resource::AssistantModel,
             &std::fs::read(format!(
                 "{ROOT}/assets/models/assistant-assistant.safetensors"
             ))
             .unwrap(),
+        )
+        .unwrap();
+    session
+        .load(
+            Resource::StructuredModel,
             &std::fs::read(format!(
                 "{ROOT}/assets/models/assistant-structured.safetensors"
             ))

@@ -556,6 +556,22 @@ impl Task {
         }
     }
 
+    /// The resources a run and a grade of this task need, loaded on its first run: the digits
+    /// (and, to attack it, the shipped target model) for Tracks 0 and A, both assistant models
+    /// for Track E.
+    pub fn needs(&self) -> &'static [crate::resources::Resource] {
+        use crate::resources::Resource::*;
+        match self {
+            Task::TrainClassifier { .. } | Task::AdversarialTraining { .. } => &[Digits],
+            Task::PixelAttack { .. } | Task::Fgsm { .. } | Task::PgdTargeted { .. } => {
+                &[Digits, TargetModel]
+            }
+            Task::PromptInjection { .. } | Task::DefendInjection { .. } => {
+                &[AssistantModel, StructuredModel]
+            }
+        }
+    }
+
     /// Whether this task needs the assistant models (Track E).
     pub fn uses_assistants(&self) -> bool {
         matches!(
@@ -818,7 +834,9 @@ impl Task {
 
     /// The graders of Tracks 0 and A (the digits classifier).
     fn grade_digits(&self, ctx: &Context, artefact: &Artefact) -> Result<Grade> {
-        let (test, target) = (&ctx.digits()?.test, ctx.target()?);
+        let test = &ctx.digits()?.test;
+        // Only the attacks need the shipped target; a trained model is graded on its own.
+        let target = || ctx.target();
         Ok(match self {
             Task::TrainClassifier {
                 min_test_accuracy, ..
@@ -880,7 +898,7 @@ impl Task {
                     .zip(&image)
                     .filter(|(o, a)| (*o - *a).abs() > 1e-6)
                     .count();
-                let predicted = target.predict(&image)?[0];
+                let predicted = target()?.predict(&image)?[0];
                 let detail = if predicted == label {
                     format!("the model still reads this {label} as a {predicted}")
                 } else {
@@ -916,7 +934,7 @@ impl Task {
                 if let Some(reason) = check_perturbation(&test.pixels, &attacked, *epsilon_budget) {
                     return Ok(Grade::rejected(reason));
                 }
-                let (turned, correct) = attack_success(target, test, &attacked, None)?;
+                let (turned, correct) = attack_success(target()?, test, &attacked, None)?;
                 success_grade(
                     "attack success",
                     turned,
@@ -942,7 +960,7 @@ impl Task {
                     return Ok(Grade::rejected(reason));
                 }
                 let (turned, correct) =
-                    attack_success(target, &source, &attacked, Some(*target_class))?;
+                    attack_success(target()?, &source, &attacked, Some(*target_class))?;
                 success_grade(
                     &format!("targeted success ({source_class}→{target_class})"),
                     turned,

@@ -14,7 +14,8 @@
 //! out, for the plain assistant).
 
 use crate::defence::{Defences, Deployment};
-use crate::{sha256_hex, Error, Result};
+use crate::resources::Resource;
+use crate::{Error, Result};
 use mlsec_assistant::world::{generate, Mix, Split};
 use mlsec_assistant::{
     leaks_secret, parse_image, parse_tool_call, strip_delimiters, Episode, Gpt, ToolCall, Variant,
@@ -47,42 +48,38 @@ pub fn shipped_sha256(variant: Variant) -> &'static str {
     }
 }
 
-/// Where a variant's weights sit (see [`crate::course::paths`]).
-pub fn model_path(variant: Variant) -> &'static str {
+/// The registry's entry for a variant's weights.
+pub fn resource(variant: Variant) -> Resource {
     match variant {
-        Variant::Assistant => crate::course::paths::ASSISTANT_MODEL,
-        Variant::Structured => crate::course::paths::STRUCTURED_MODEL,
+        Variant::Assistant => Resource::AssistantModel,
+        Variant::Structured => Resource::StructuredModel,
     }
 }
 
-fn file_name(variant: Variant) -> &'static str {
-    let path = model_path(variant);
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-fn load_one(variant: Variant, bytes: &[u8]) -> Result<Gpt> {
-    let hash = sha256_hex(bytes);
-    let expected = shipped_sha256(variant);
-    if hash != expected {
-        return Err(Error::Model(format!(
-            "{} has SHA-256 {}…, not the lab's {}…; the file is damaged or was replaced",
-            file_name(variant),
-            &hash[..12],
-            &expected[..expected.len().min(12)]
-        )));
-    }
+/// Loads one variant's weights, refusing bytes whose hash is not the shipped one.
+pub fn load_model(variant: Variant, bytes: &[u8]) -> Result<Gpt> {
+    let resource = resource(variant);
+    resource.check(bytes)?;
     Gpt::from_safetensors(bytes)
         .map(|(model, _)| model)
-        .map_err(|e| Error::Model(format!("{}: {e}", file_name(variant))))
+        .map_err(|e| Error::Model(format!("{}: {e}", resource.file_name())))
 }
 
 impl Assistants {
     /// Loads both variants, refusing bytes whose hash is not the shipped one.
     pub fn load(assistant: &[u8], structured: &[u8]) -> Result<Self> {
         Ok(Assistants {
-            assistant: load_one(Variant::Assistant, assistant)?,
-            structured: load_one(Variant::Structured, structured)?,
+            assistant: load_model(Variant::Assistant, assistant)?,
+            structured: load_model(Variant::Structured, structured)?,
         })
+    }
+
+    /// The pair, from two models loaded one by one ([`load_model`]).
+    pub fn from_models(assistant: Gpt, structured: Gpt) -> Self {
+        Assistants {
+            assistant,
+            structured,
+        }
     }
 
     pub fn model(&self, variant: Variant) -> &Gpt {

@@ -18,6 +18,7 @@ pub mod markdown;
 pub mod mlp;
 pub mod progress;
 pub mod receipt;
+pub mod resources;
 pub mod session;
 pub mod train;
 pub mod workloads;

@@ -9,24 +9,23 @@ use crate::defence::TableRun;
 use crate::digits::Digits;
 use crate::exercise::{apply_edits, Artefact, Base64, Context, Details, PixelEdit, Settings};
 use crate::grade::Grade;
-use crate::injection::Assistants;
+use crate::injection::{load_model, Assistants};
 use crate::mlp::Mlp;
 use crate::receipt::Receipt;
+use crate::resources::Resource;
 use crate::train::{EpochReport, Trainer};
-use crate::{sha256_hex, Error, Result};
+use crate::{Error, Result};
+use mlsec_assistant::Gpt;
 use serde::{Deserialize, Serialize};
+use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeMap;
 
 /// Page → worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Request {
-    /// The lab's data and target model, fetched by the page. Sent once, before anything else.
-    Load { digits: Base64, target: Base64 },
-    /// The two assistant models (Track E), fetched by the page when an injection exercise first
-    /// runs. Sent after `Load`.
-    LoadAssistants {
-        assistant: Base64,
-        structured: Base64,
-    },
+    /// One resource's bytes, fetched by the page from the site the first time a request needs
+    /// it ([`Request::needs`]).
+    Load { resource: Resource, bytes: Base64 },
     /// Run the learner's settings for an exercise, then grade the artefact.
     Run {
         job: u32,
@@ -50,10 +49,9 @@ pub enum Request {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Response {
     Loaded {
-        target_sha256: String,
+        resource: Resource,
     },
-    AssistantsLoaded,
-    /// A request could not be served; `job` is `None` for a failed `Load`.
+    /// A request could not be served (`job` is `None` when the page has no job to tell).
     Failed {
         job: Option<u32>,
         message: String,
@@ -113,17 +111,13 @@ pub enum Job {
 /// assistants) and the answers to requests.
 #[derive(Default)]
 pub struct Session {
-    /// Set once, by [`Session::load_digits`].
-    digits: std::cell::OnceCell<DigitsTarget>,
-    /// Set once, by [`Session::load_assistants`].
-    assistants: std::cell::OnceCell<Assistants>,
-}
-
-/// The digits data and the shipped target model (Tracks 0 and A).
-struct DigitsTarget {
-    digits: Digits,
-    target: Mlp,
-    target_sha256: String,
+    digits: OnceCell<Digits>,
+    target: OnceCell<Mlp>,
+    /// A Track E model loaded before its pair; both make [`Session::assistants`].
+    waiting: RefCell<BTreeMap<Resource, Gpt>>,
+    assistants: OnceCell<Assistants>,
+    /// Why a resource failed to load, told to every request that needs it.
+    failed: RefCell<BTreeMap<Resource, String>>,
 }
 
 /// What a finished run produced: the grade, its receipt, and the conversations behind it.
@@ -133,77 +127,152 @@ pub struct Finished {
     pub details: Details,
 }
 
+impl Request {
+    /// The resources this request needs loaded before the worker can serve it.
+    pub fn needs(&self) -> &'static [Resource] {
+        match self {
+            Request::Run { exercise, .. } => exercise.task.needs(),
+            Request::FgsmCurve { .. } | Request::Inspect { .. } => {
+                &[Resource::Digits, Resource::TargetModel]
+            }
+            Request::Load { .. } | Request::Stop { .. } => &[],
+        }
+    }
+
+    /// The job this request belongs to, if any.
+    pub fn job(&self) -> Option<u32> {
+        match self {
+            Request::Run { job, .. }
+            | Request::FgsmCurve { job, .. }
+            | Request::Inspect { job, .. }
+            | Request::Stop { job } => Some(*job),
+            Request::Load { .. } => None,
+        }
+    }
+}
+
 impl Session {
-    /// A session with the digits data and target model loaded ([`Session::load_digits`]).
-    pub fn load(digits: &[u8], target: &[u8]) -> Result<Self> {
+    /// A session with `files` loaded (native callers and tests; the worker loads one resource
+    /// per [`Request::Load`]).
+    pub fn with(files: &[(Resource, &[u8])]) -> Result<Self> {
         let session = Session::default();
-        session.load_digits(digits, target)?;
+        for (resource, bytes) in files {
+            session.load(*resource, bytes)?;
+        }
         Ok(session)
     }
 
-    /// Loads the digits data and target model, checking the data against its known hash before
-    /// parsing, so a damaged or substituted file is reported as such rather than as a confusing
-    /// parse error. Returns the target model's SHA-256. Loading them again is a no-op.
-    pub fn load_digits(&self, digits: &[u8], target: &[u8]) -> Result<String> {
-        if let Some(loaded) = self.digits.get() {
-            return Ok(loaded.target_sha256.clone());
+    /// Loads one resource, checked against its pinned hash before parsing, so a damaged or
+    /// substituted file is reported as such rather than as a confusing parse error. A failure
+    /// is remembered and told to every request that needs the resource. Loading a resource
+    /// again is a no-op.
+    pub fn load(&self, resource: Resource, bytes: &[u8]) -> Result<()> {
+        let result = self.parse(resource, bytes);
+        let mut failed = self.failed.borrow_mut();
+        match &result {
+            Ok(()) => {
+                failed.remove(&resource);
+            }
+            Err(e) => {
+                failed.insert(
+                    resource,
+                    format!(
+                        "{} could not be loaded: {e}. The other lessons still work.",
+                        resource.describe()
+                    ),
+                );
+            }
         }
-        let digits_hash = sha256_hex(digits);
-        if digits_hash != crate::digits::DIGITS_SHA256 {
-            return Err(Error::Data(format!(
-                "digits.csv.gz has SHA-256 {}…, not the lab's {}…; the file is damaged or was replaced",
-                &digits_hash[..12],
-                &crate::digits::DIGITS_SHA256[..12]
-            )));
-        }
-        let loaded = DigitsTarget {
-            digits: Digits::from_csv_gz(digits)?,
-            target: Mlp::from_safetensors(target)?,
-            target_sha256: sha256_hex(target),
-        };
-        let sha = loaded.target_sha256.clone();
-        let _ = self.digits.set(loaded);
-        Ok(sha)
+        result
     }
 
-    /// Loads the assistant models (checked against their shipped hashes). Loading them again is
-    /// a no-op.
-    pub fn load_assistants(&self, assistant: &[u8], structured: &[u8]) -> Result<()> {
-        if self.assistants.get().is_none() {
-            let loaded = Assistants::load(assistant, structured)?;
-            let _ = self.assistants.set(loaded);
+    fn parse(&self, resource: Resource, bytes: &[u8]) -> Result<()> {
+        if self.has(resource) {
+            return Ok(());
+        }
+        resource.check(bytes)?;
+        match resource {
+            Resource::Digits => {
+                let _ = self.digits.set(Digits::from_csv_gz(bytes)?);
+            }
+            Resource::TargetModel => {
+                let _ = self.target.set(Mlp::from_safetensors(bytes)?);
+            }
+            Resource::AssistantModel | Resource::StructuredModel => {
+                let variant = match resource {
+                    Resource::AssistantModel => mlsec_assistant::Variant::Assistant,
+                    _ => mlsec_assistant::Variant::Structured,
+                };
+                let model = load_model(variant, bytes)?;
+                let mut waiting = self.waiting.borrow_mut();
+                waiting.insert(resource, model);
+                // The one that came first waits for its pair.
+                let pair = [Resource::AssistantModel, Resource::StructuredModel];
+                if pair.iter().all(|r| waiting.contains_key(r)) {
+                    let [assistant, structured] = pair.map(|r| waiting.remove(&r));
+                    if let (Some(assistant), Some(structured)) = (assistant, structured) {
+                        let _ = self
+                            .assistants
+                            .set(Assistants::from_models(assistant, structured));
+                    }
+                }
+            }
         }
         Ok(())
     }
 
-    pub fn has_assistants(&self) -> bool {
-        self.assistants.get().is_some()
+    /// Whether `resource` is loaded.
+    pub fn has(&self, resource: Resource) -> bool {
+        match resource {
+            Resource::Digits => self.digits.get().is_some(),
+            Resource::TargetModel => self.target.get().is_some(),
+            Resource::AssistantModel | Resource::StructuredModel => {
+                self.assistants.get().is_some() || self.waiting.borrow().contains_key(&resource)
+            }
+        }
+    }
+
+    /// Whether everything in `needs` is loaded; if not, what the learner is told (why it failed
+    /// to load, or that it is not loaded yet).
+    pub fn ready(&self, needs: &[Resource]) -> std::result::Result<(), String> {
+        for &resource in needs {
+            if let Some(why) = self.failed.borrow().get(&resource) {
+                return Err(why.clone());
+            }
+            if !self.has(resource) {
+                return Err(format!("{} is not loaded yet.", resource.describe()));
+            }
+        }
+        Ok(())
     }
 
     /// Whether what `task` needs is loaded; if not, what the learner is told.
     pub fn ready_for(&self, task: &crate::exercise::Task) -> std::result::Result<(), String> {
-        if task.uses_assistants() {
-            if self.assistants.get().is_none() {
-                return Err("The assistant models are not loaded yet.".into());
-            }
-        } else if self.digits.get().is_none() {
-            return Err("The lab's data is not loaded yet.".into());
-        }
-        Ok(())
+        self.ready(task.needs())
+    }
+
+    /// The answer to a request whose resources are missing: `Failed`, with the reason.
+    pub fn refuse(&self, request: &Request) -> Option<Response> {
+        let message = self.ready(request.needs()).err()?;
+        Some(Response::Failed {
+            job: request.job(),
+            message,
+        })
     }
 
     pub fn context(&self) -> Context<'_> {
         Context {
-            digits: self.digits.get().map(|d| &d.digits),
-            target: self.digits.get().map(|d| &d.target),
+            digits: self.digits.get(),
+            target: self.target.get(),
             assistants: self.assistants.get(),
         }
     }
 
-    fn digits_target(&self) -> Result<&DigitsTarget> {
-        self.digits
-            .get()
-            .ok_or_else(|| Error::Data("the lab's data is not loaded yet".into()))
+    fn digits_and_target(&self) -> Result<(&Digits, &Mlp)> {
+        match (self.digits.get(), self.target.get()) {
+            (Some(digits), Some(target)) => Ok((digits, target)),
+            _ => Err(Error::Data("the lab's data is not loaded yet".into())),
+        }
     }
 
     pub fn start(&self, exercise: &Exercise, settings: &Settings) -> Result<Job> {
@@ -298,10 +367,15 @@ impl Session {
         grade: Grade,
         details: Details,
     ) -> Finished {
-        // Kinds graded against the digits target name its hash; the others name their own
-        // models (Receipt::new), and need no digits loaded.
-        let target_sha256 = self.digits.get().map_or("", |d| d.target_sha256.as_str());
-        let receipt = Receipt::new(exercise, target_sha256, settings, artefact, grade.clone());
+        // Kinds graded against the digits target name its (pinned) hash; the others name their
+        // own models (Receipt::new).
+        let receipt = Receipt::new(
+            exercise,
+            Resource::TargetModel.sha256(),
+            settings,
+            artefact,
+            grade.clone(),
+        );
         Finished {
             grade,
             receipt: receipt.to_json(),
@@ -313,13 +387,13 @@ impl Session {
         if epsilons.len() > 64 {
             return Err(Error::InvalidInput("at most 64 ε values per curve".into()));
         }
-        let loaded = self.digits_target()?;
-        fgsm_curve(&loaded.target, &loaded.digits.test, epsilons)
+        let (digits, target) = self.digits_and_target()?;
+        fgsm_curve(target, &digits.test, epsilons)
     }
 
     pub fn inspect(&self, index: u32, edits: &[PixelEdit]) -> Result<Inspection> {
-        let loaded = self.digits_target()?;
-        let test = &loaded.digits.test;
+        let (digits, target) = self.digits_and_target()?;
+        let test = &digits.test;
         if index as usize >= test.len() {
             return Err(Error::InvalidInput(format!(
                 "there is no test image {index}"
@@ -329,8 +403,8 @@ impl Session {
         let label = test.labels[index as usize];
         let image = apply_edits(&original, edits)?;
         Ok(Inspection {
-            probabilities: loaded.target.probabilities(&image)?,
-            saliency: saliency(&loaded.target, &image, label)?,
+            probabilities: target.probabilities(&image)?,
+            saliency: saliency(target, &image, label)?,
             original,
             image,
             label,

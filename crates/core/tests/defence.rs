@@ -10,6 +10,7 @@ use mlsec_core::defence::{
     measure, suites, DefenceRow, Defences, DefendTask, Deployment, Detector, DetectorSettings,
 };
 use mlsec_core::exercise::{Artefact, Details};
+use mlsec_core::resources::Resource;
 
 fn detector_settings() -> DetectorSettings {
     DetectorSettings::default()
@@ -261,7 +262,11 @@ fn defend_receipts_name_both_assistant_models_and_regrade() {
 #[test]
 fn the_worker_measures_the_table_row_by_row_and_grades_it_as_evaluate_does() {
     use mlsec_core::session::{Job, Session};
-    let session = Session::load(common::digits_bytes(), common::target_bytes()).unwrap();
+    let session = Session::with(&[
+        (Resource::Digits, common::digits_bytes()),
+        (Resource::TargetModel, common::target_bytes()),
+    ])
+    .unwrap();
     let ex = exercise("defend-the-inbox");
     let settings = ex.task.solution();
     // Without the assistant models the run says so.
@@ -274,8 +279,14 @@ fn the_worker_measures_the_table_row_by_row_and_grades_it_as_evaluate_does() {
         .to_string()
         .contains("not loaded"));
     session
-        .load_assistants(
+        .load(
+            Resource::AssistantModel,
             &std::fs::read(common::ASSISTANT_PATH).unwrap(),
+        )
+        .unwrap();
+    session
+        .load(
+            Resource::StructuredModel,
             &std::fs::read(common::STRUCTURED_PATH).unwrap(),
         )
         .unwrap();

@@ -1,12 +1,30 @@
-//! The worker's session loads each resource on the first run of a kind that needs it: Track E
-//! runs on the assistant models alone (the digits are never downloaded for it), and a run whose
-//! resources are missing is told so in plain words.
+//! The worker's session loads each resource on the first request that needs it, through the
+//! registry (pinned hashes): Track E runs on the assistant models alone (the digits are never
+//! downloaded for it), a request whose resources are missing is told so in plain words, and a
+//! resource that failed to load is named to every request that needs it.
 
 mod common;
 
 use common::*;
 use mlsec_core::receipt::{regrade, Receipt, Verdict};
+use mlsec_core::resources::Resource;
 use mlsec_core::session::{Request, Response, Session};
+
+fn bytes(resource: Resource) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(ROOT).join(resource.path())).unwrap()
+}
+
+#[test]
+fn every_shipped_file_matches_its_registry_entry() {
+    for resource in Resource::ALL {
+        resource
+            .check(&bytes(resource))
+            .unwrap_or_else(|e| panic!("{resource:?}: {e}"));
+        let session = Session::default();
+        session.load(resource, &bytes(resource)).unwrap();
+        assert!(session.has(resource));
+    }
+}
 
 #[test]
 fn track_e_runs_and_regrades_without_the_digits() {
@@ -14,18 +32,21 @@ fn track_e_runs_and_regrades_without_the_digits() {
     let leak = exercise("leak-the-code");
     assert_eq!(
         session.ready_for(&leak.task),
-        Err("The assistant models are not loaded yet.".to_string())
+        Err("The plain assistant model is not loaded yet.".to_string())
     );
     session
-        .load_assistants(
-            &std::fs::read(ASSISTANT_PATH).unwrap(),
-            &std::fs::read(STRUCTURED_PATH).unwrap(),
-        )
+        .load(Resource::AssistantModel, &bytes(Resource::AssistantModel))
+        .unwrap();
+    assert_eq!(
+        session.ready_for(&leak.task),
+        Err("The structured assistant model is not loaded yet.".to_string())
+    );
+    session
+        .load(Resource::StructuredModel, &bytes(Resource::StructuredModel))
         .unwrap();
     assert_eq!(session.ready_for(&leak.task), Ok(()));
     let finished = session.run_to_end(leak, leak.task.solution()).unwrap();
     assert!(finished.grade.passed, "{}", finished.grade.message);
-    // Its receipt is the same as one made with everything loaded, and re-grades as a pass.
     let receipt = Receipt::parse(&finished.receipt).unwrap();
     match regrade(&receipt, leak, &session.context(), target_sha256()).unwrap() {
         Verdict::Pass(g) => assert_eq!(g, finished.grade),
@@ -35,7 +56,7 @@ fn track_e_runs_and_regrades_without_the_digits() {
     let train = exercise("train-digits");
     assert_eq!(
         session.ready_for(&train.task),
-        Err("The lab's data is not loaded yet.".to_string())
+        Err("The lab's digits data is not loaded yet.".to_string())
     );
     let err = session
         .run_to_end(train, train.task.solution())
@@ -43,37 +64,79 @@ fn track_e_runs_and_regrades_without_the_digits() {
         .unwrap()
         .to_string();
     assert!(err.contains("not loaded"), "{err}");
-    match session.answer(&Request::FgsmCurve {
+    let curve = Request::FgsmCurve {
         job: 3,
         epsilons: vec![0.1],
-    }) {
+    };
+    match session.refuse(&curve) {
         Some(Response::Failed {
             job: Some(3),
             message,
-        }) => {
-            assert!(message.contains("not loaded"), "{message}")
-        }
+        }) => assert_eq!(message, "The lab's digits data is not loaded yet."),
         other => panic!("{other:?}"),
     }
 }
 
 #[test]
-fn the_digits_load_once_and_a_damaged_file_is_named() {
+fn training_needs_only_the_digits_and_attacks_the_target_too() {
     let session = Session::default();
-    let mut damaged = digits_bytes().to_vec();
+    session
+        .load(Resource::Digits, &bytes(Resource::Digits))
+        .unwrap();
+    assert_eq!(session.ready_for(&exercise("train-digits").task), Ok(()));
+    assert_eq!(
+        session.ready_for(&exercise("fgsm-untargeted").task),
+        Err("The lab's target model is not loaded yet.".to_string())
+    );
+    let finished = session
+        .run_to_end(
+            exercise("train-digits"),
+            exercise("train-digits").task.solution(),
+        )
+        .unwrap();
+    assert!(finished.grade.passed);
+}
+
+#[test]
+fn a_damaged_file_is_named_to_every_request_that_needs_it() {
+    let session = Session::default();
+    let mut damaged = bytes(Resource::StructuredModel);
     damaged[100] ^= 1;
     let err = session
-        .load_digits(&damaged, target_bytes())
+        .load(Resource::StructuredModel, &damaged)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("damaged or was replaced"), "{err}");
-    assert_eq!(
-        session.load_digits(digits_bytes(), target_bytes()).unwrap(),
-        target_sha256()
+    assert!(
+        err.contains("assistant-structured.safetensors") && err.contains("damaged or was replaced"),
+        "{err}"
     );
-    assert_eq!(session.ready_for(&exercise("fgsm-untargeted").task), Ok(()));
-    // Track E still needs its own models.
+    session
+        .load(Resource::AssistantModel, &bytes(Resource::AssistantModel))
+        .unwrap();
+    for _ in 0..2 {
+        let why = session
+            .ready_for(&exercise("defend-the-inbox").task)
+            .unwrap_err();
+        assert!(
+            why.starts_with("The structured assistant model could not be loaded")
+                && why.contains("damaged or was replaced")
+                && why.contains("The other lessons still work"),
+            "{why}"
+        );
+    }
+    // The good file, sent again, clears the failure.
+    session
+        .load(Resource::StructuredModel, &bytes(Resource::StructuredModel))
+        .unwrap();
+    assert_eq!(
+        session.ready_for(&exercise("defend-the-inbox").task),
+        Ok(())
+    );
+    // Loading twice is a no-op, and the digits kinds still need their own data.
+    session
+        .load(Resource::AssistantModel, &bytes(Resource::AssistantModel))
+        .unwrap();
     assert!(session
-        .ready_for(&exercise("defend-the-inbox").task)
+        .ready_for(&exercise("fgsm-untargeted").task)
         .is_err());
 }

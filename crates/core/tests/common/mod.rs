@@ -58,7 +58,12 @@ pub fn digits_csv() -> &'static str {
 
 pub fn digits() -> &'static Digits {
     static DIGITS: OnceLock<Digits> = OnceLock::new();
-    DIGITS.get_or_init(|| Digits::from_csv_gz(digits_bytes()).expect("shipped digits parse"))
+    DIGITS.get_or_init(|| {
+        mlsec_core::resources::Resource::Digits
+            .check(digits_bytes())
+            .expect("the shipped digits match the registry");
+        Digits::from_csv_gz(digits_bytes()).expect("shipped digits parse")
+    })
 }
 
 /// The raw bytes of the shipped target model.
@@ -74,7 +79,12 @@ pub fn target_sha256() -> &'static str {
 
 pub fn target() -> &'static Mlp {
     static TARGET: OnceLock<Mlp> = OnceLock::new();
-    TARGET.get_or_init(|| Mlp::from_safetensors(target_bytes()).expect("shipped target loads"))
+    TARGET.get_or_init(|| {
+        mlsec_core::resources::Resource::TargetModel
+            .check(target_bytes())
+            .expect("the shipped target matches the registry");
+        Mlp::from_safetensors(target_bytes()).expect("shipped target loads")
+    })
 }
 
 /// The shipped assistant models (checked against their pinned hashes).

@@ -1,0 +1,92 @@
+//! Every data set and model the lab loads, described once: where it sits (in the repository and
+//! on the built site alike), its pinned SHA-256, and what it is called in a message. Which kinds
+//! need which resources is [`Task::needs`]. The worker, the CLI and the tests all check bytes
+//! through [`Resource::check`], so a damaged or substituted file is reported the same way
+//! everywhere, by its name and hash.
+//!
+//! [`Task::needs`]: crate::exercise::Task::needs
+
+use crate::course::paths;
+use crate::{sha256_hex, Error, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resource {
+    /// scikit-learn's 8×8 digits (UCI), gzip CSV: Tracks 0 and A.
+    Digits,
+    /// The shipped 64-32-10 MLP the attacks target (train-digits' reference model).
+    TargetModel,
+    /// Track E's plain assistant.
+    AssistantModel,
+    /// Track E's structured (StruQ-style) assistant.
+    StructuredModel,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 4] = [
+        Resource::Digits,
+        Resource::TargetModel,
+        Resource::AssistantModel,
+        Resource::StructuredModel,
+    ];
+
+    /// Where the file sits, relative to the repository root and to the site.
+    pub fn path(self) -> &'static str {
+        match self {
+            Resource::Digits => paths::DIGITS,
+            Resource::TargetModel => paths::TARGET_MODEL,
+            Resource::AssistantModel => paths::ASSISTANT_MODEL,
+            Resource::StructuredModel => paths::STRUCTURED_MODEL,
+        }
+    }
+
+    /// The SHA-256 of the shipped file. A regenerated file (`mlsec train-target`,
+    /// `mlsec train-assistant`) prints its hash, which replaces the one here.
+    pub fn sha256(self) -> &'static str {
+        match self {
+            Resource::Digits => crate::digits::DIGITS_SHA256,
+            Resource::TargetModel => TARGET_SHA256,
+            Resource::AssistantModel => crate::injection::ASSISTANT_SHA256,
+            Resource::StructuredModel => crate::injection::STRUCTURED_SHA256,
+        }
+    }
+
+    /// What the learner is told the resource is.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Resource::Digits => "The lab's digits data",
+            Resource::TargetModel => "The lab's target model",
+            Resource::AssistantModel => "The plain assistant model",
+            Resource::StructuredModel => "The structured assistant model",
+        }
+    }
+
+    /// The file's name, for messages.
+    pub fn file_name(self) -> &'static str {
+        let path = self.path();
+        path.rsplit('/').next().unwrap_or(path)
+    }
+
+    /// Refuses bytes that are not the shipped file, saying which file and why.
+    pub fn check(self, bytes: &[u8]) -> Result<()> {
+        let hash = sha256_hex(bytes);
+        let expected = self.sha256();
+        if hash == expected {
+            return Ok(());
+        }
+        let message = format!(
+            "{} has SHA-256 {}…, not the lab's {}…; the file is damaged or was replaced",
+            self.file_name(),
+            &hash[..12],
+            &expected[..expected.len().min(12)]
+        );
+        Err(match self {
+            Resource::Digits => Error::Data(message),
+            _ => Error::Model(message),
+        })
+    }
+}
+
+/// SHA-256 of the shipped `assets/models/digits-mlp.safetensors`.
+pub const TARGET_SHA256: &str = "72f85170ce818ad1f63478a67f6b4ffe4d0683d4ea02e46bc471bd321ff8192e";
