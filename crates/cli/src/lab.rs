@@ -4,9 +4,8 @@
 use anyhow::{anyhow, bail, Context as _, Result};
 use mlsec_core::course::{parse_course, parse_lesson, Course, Exercise, Lesson};
 use mlsec_core::digits::Digits;
-use mlsec_core::injection::Assistants;
-use mlsec_core::mlp::Mlp;
 use mlsec_core::resources::Resource;
+use mlsec_core::session::Session;
 use std::path::{Path, PathBuf};
 
 use mlsec_core::course::paths;
@@ -14,12 +13,9 @@ use mlsec_core::course::paths;
 pub struct Lab {
     pub course: Course,
     pub lessons: Vec<Lesson>,
-    pub digits: Digits,
-    pub target: Mlp,
-    pub target_sha256: String,
-    /// Track E's models; `None` (with a warning) when they cannot be read, so that everything
-    /// else, such as re-grading digits receipts, still works.
-    pub assistants: Option<Assistants>,
+    /// The digits, the target model and (when they load; otherwise a warning, so that
+    /// everything else, such as re-grading digits receipts, still works) Track E's models.
+    pub session: Session,
 }
 
 /// The repository root: `--root`, else the first ancestor of the current directory that has
@@ -76,38 +72,34 @@ pub fn read_digits(root: &Path) -> Result<Digits> {
 impl Lab {
     pub fn load(root: PathBuf) -> Result<Self> {
         let (course, lessons) = read_course(&root)?;
-        let digits = read_digits(&root)?;
-        let target_bytes = read_resource(&root, Resource::TargetModel).context(
-            "the target model (regenerate it with `mlsec train-target`, then pin its hash)",
-        )?;
-        let target = Mlp::from_safetensors(&target_bytes)?;
-        let target_sha256 = mlsec_core::sha256_hex(&target_bytes);
-        let assistants = read_resource(&root, Resource::AssistantModel)
-            .and_then(|a| Ok((a, read_resource(&root, Resource::StructuredModel)?)))
-            .and_then(|(a, s)| Ok(Assistants::load(&a, &s)?));
-        let assistants = match assistants {
-            Ok(loaded) => Some(loaded),
-            Err(e) => {
+        // The same session, and the same checks, as the browser's worker.
+        let session = Session::default();
+        for resource in [Resource::Digits, Resource::TargetModel] {
+            let bytes = read_resource(&root, resource).with_context(|| {
+                format!(
+                    "{} (regenerate it with `mlsec train-target`, then pin its hash)",
+                    resource.describe()
+                )
+            })?;
+            session.load(resource, &bytes)?;
+        }
+        for resource in [Resource::AssistantModel, Resource::StructuredModel] {
+            let loaded = read_resource(&root, resource)
+                .and_then(|bytes| Ok(session.load(resource, &bytes)?));
+            if let Err(e) = loaded {
                 eprintln!("warning: the prompt-injection exercises cannot be graded: {e:#}");
-                None
+                break;
             }
-        };
+        }
         Ok(Lab {
-            assistants,
             course,
             lessons,
-            digits,
-            target,
-            target_sha256,
+            session,
         })
     }
 
     pub fn context(&self) -> mlsec_core::exercise::Context<'_> {
-        mlsec_core::exercise::Context {
-            digits: Some(&self.digits),
-            target: Some(&self.target),
-            assistants: self.assistants.as_ref(),
-        }
+        self.session.context()
     }
 
     pub fn exercise(&self, id: &str) -> Result<&Exercise> {

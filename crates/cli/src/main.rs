@@ -16,6 +16,7 @@ use lab::{find_root, Lab};
 use mlsec_core::course::check;
 use mlsec_core::exercise::Artefact;
 use mlsec_core::receipt::{regrade, Receipt, Verdict};
+use mlsec_core::resources::Resource;
 use mlsec_core::train::{train, TrainConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -154,7 +155,7 @@ fn grade_one(lab: &Lab, path: &str) -> Result<Verdict> {
         &receipt,
         exercise,
         &lab.context(),
-        &lab.target_sha256,
+        Resource::TargetModel.sha256(),
     )?)
 }
 
@@ -216,7 +217,13 @@ fn make_receipt(args: Args) -> Result<bool> {
     let ctx = lab.context();
     let artefact: Artefact = exercise.task.run(&settings, &ctx, |_| true)?;
     let grade = exercise.task.grade(&ctx, &artefact)?;
-    let receipt = Receipt::new(exercise, &lab.target_sha256, settings, artefact, grade);
+    let receipt = Receipt::new(
+        exercise,
+        Resource::TargetModel.sha256(),
+        settings,
+        artefact,
+        grade,
+    );
     write_or_print(args.output, &receipt.to_json())?;
     Ok(true)
 }

@@ -17,8 +17,8 @@ use crate::train::{EpochReport, Trainer};
 use crate::{Error, Result};
 use mlsec_assistant::Gpt;
 use serde::{Deserialize, Serialize};
-use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// Page → worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,18 +106,25 @@ pub enum Job {
     Defending(Artefact, Box<TableRun>),
 }
 
-/// The worker's state: what has been loaded (each resource on the first run of a kind that
-/// needs it, so a Track E learner never downloads the digits and a digits learner never the
-/// assistants) and the answers to requests.
+/// The loaded resources and the answers to requests: the worker's state, the CLI's, and the
+/// tests'. The one place a grading [`Context`] is built. The worker loads each resource on the
+/// first request that needs it, so a Track E learner never downloads the digits and a digits
+/// learner never the assistants. `Sync`, so the CLI grades receipts on several threads.
 #[derive(Default)]
 pub struct Session {
-    digits: OnceCell<Digits>,
-    target: OnceCell<Mlp>,
+    digits: OnceLock<Digits>,
+    target: OnceLock<Mlp>,
     /// A Track E model loaded before its pair; both make [`Session::assistants`].
-    waiting: RefCell<BTreeMap<Resource, Gpt>>,
-    assistants: OnceCell<Assistants>,
+    waiting: Mutex<BTreeMap<Resource, Gpt>>,
+    assistants: OnceLock<Assistants>,
     /// Why a resource failed to load, told to every request that needs it.
-    failed: RefCell<BTreeMap<Resource, String>>,
+    failed: Mutex<BTreeMap<Resource, String>>,
+}
+
+/// A lock that a panic elsewhere cannot poison for good: the maps it guards stay consistent
+/// (each change is one insert or remove).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What a finished run produced: the grade, its receipt, and the conversations behind it.
@@ -168,7 +175,7 @@ impl Session {
     /// again is a no-op.
     pub fn load(&self, resource: Resource, bytes: &[u8]) -> Result<()> {
         let result = self.parse(resource, bytes);
-        let mut failed = self.failed.borrow_mut();
+        let mut failed = lock(&self.failed);
         match &result {
             Ok(()) => {
                 failed.remove(&resource);
@@ -204,7 +211,7 @@ impl Session {
                     _ => mlsec_assistant::Variant::Structured,
                 };
                 let model = load_model(variant, bytes)?;
-                let mut waiting = self.waiting.borrow_mut();
+                let mut waiting = lock(&self.waiting);
                 waiting.insert(resource, model);
                 // The one that came first waits for its pair.
                 let pair = [Resource::AssistantModel, Resource::StructuredModel];
@@ -227,7 +234,7 @@ impl Session {
             Resource::Digits => self.digits.get().is_some(),
             Resource::TargetModel => self.target.get().is_some(),
             Resource::AssistantModel | Resource::StructuredModel => {
-                self.assistants.get().is_some() || self.waiting.borrow().contains_key(&resource)
+                self.assistants.get().is_some() || lock(&self.waiting).contains_key(&resource)
             }
         }
     }
@@ -236,7 +243,7 @@ impl Session {
     /// to load, or that it is not loaded yet).
     pub fn ready(&self, needs: &[Resource]) -> std::result::Result<(), String> {
         for &resource in needs {
-            if let Some(why) = self.failed.borrow().get(&resource) {
+            if let Some(why) = lock(&self.failed).get(&resource) {
                 return Err(why.clone());
             }
             if !self.has(resource) {

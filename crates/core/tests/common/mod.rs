@@ -96,12 +96,22 @@ pub fn assistants() -> &'static mlsec_core::injection::Assistants {
     })
 }
 
+/// A session with every shipped resource loaded, as the worker and the CLI load them.
+pub fn session() -> &'static mlsec_core::session::Session {
+    static SESSION: OnceLock<mlsec_core::session::Session> = OnceLock::new();
+    SESSION.get_or_init(|| {
+        use mlsec_core::resources::Resource;
+        let files: Vec<(Resource, Vec<u8>)> = Resource::ALL
+            .iter()
+            .map(|&r| (r, read(&format!("{ROOT}/{}", r.path()))))
+            .collect();
+        let files: Vec<(Resource, &[u8])> = files.iter().map(|(r, b)| (*r, b.as_slice())).collect();
+        mlsec_core::session::Session::with(&files).expect("the shipped resources load")
+    })
+}
+
 pub fn ctx() -> Context<'static> {
-    Context {
-        digits: Some(digits()),
-        target: Some(target()),
-        assistants: Some(assistants()),
-    }
+    session().context()
 }
 
 /// The raw text of one lesson's two files (`exercises.toml` may be absent, as in lab.rs).
