@@ -13,8 +13,7 @@ mod common;
 use common::*;
 use mlsec_core::grade::Grade;
 use mlsec_core::receipt::{regrade, Receipt, Verdict};
-use mlsec_core::resources::Resource;
-use mlsec_core::session::{Response, Session};
+use mlsec_core::session::Response;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -110,23 +109,7 @@ fn golden_receipts_still_parse_and_regrade_to_their_claims() {
 
 #[test]
 fn the_worker_answers_a_run_of_each_kind_as_golden() {
-    let session = Session::with(&[
-        (Resource::Digits, digits_bytes()),
-        (Resource::TargetModel, target_bytes()),
-    ])
-    .unwrap();
-    session
-        .load(
-            Resource::AssistantModel,
-            &std::fs::read(ASSISTANT_PATH).unwrap(),
-        )
-        .unwrap();
-    session
-        .load(
-            Resource::StructuredModel,
-            &std::fs::read(STRUCTURED_PATH).unwrap(),
-        )
-        .unwrap();
+    let session = session();
     let mut kinds = BTreeSet::new();
     for ex in exercises() {
         let kind = serde_json::to_value(&ex.task).unwrap()["kind"]

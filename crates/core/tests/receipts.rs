@@ -8,7 +8,6 @@ use mlsec_core::digits::DIGITS_SHA256;
 use mlsec_core::exercise::Artefact;
 use mlsec_core::grade::GRADER_VERSION;
 use mlsec_core::receipt::{regrade, Receipt, Verdict, FORMAT, MAX_RECEIPT_BYTES};
-use mlsec_core::resources::Resource;
 use mlsec_core::Error;
 use serde_json::Value;
 
@@ -296,12 +295,7 @@ fn a_training_receipt_is_graded_on_the_model_its_settings_train() {
 
 #[test]
 fn a_stopped_training_run_records_the_epochs_it_ran_and_regrades() {
-    use mlsec_core::session::Session;
-    let session = Session::with(&[
-        (Resource::Digits, digits_bytes()),
-        (Resource::TargetModel, target_bytes()),
-    ])
-    .unwrap();
+    let session = session();
     let ex = exercise("train-digits");
     let mut settings = ex.task.solution();
     if let mlsec_core::exercise::Settings::Train(c) = &mut settings {
