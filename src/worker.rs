@@ -6,7 +6,7 @@
 use gloo::worker::{Codec, HandlerId, Spawnable, Worker, WorkerBridge, WorkerScope};
 use mlsec_core::exercise::Base64;
 use mlsec_core::resources::Resource;
-use mlsec_core::session::{Job, Request, Response, Session};
+use mlsec_core::session::{Finished, Request, Response, Session, Step};
 use serde::{de::Deserialize, ser::Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -102,6 +102,8 @@ impl Worker for LabWorker {
     }
 }
 
+/// Drives a job to its grade, reporting each step and yielding between steps so that progress
+/// reaches the page and a Stop message lands. What Stop means is the job's to say.
 async fn run(
     session: &Session,
     job: u32,
@@ -111,54 +113,42 @@ async fn run(
     id: HandlerId,
     stop_requested: &RefCell<HashSet<u32>>,
 ) -> mlsec_core::Result<Response> {
-    let mut stopped = false;
-    let finished = match session.start(exercise, &settings)? {
-        Job::Ready(artefact) => session.finish(exercise, settings, artefact)?,
-        Job::Defending(artefact, mut table) => {
-            loop {
-                scope.respond(
-                    id,
-                    Response::Progress {
-                        job,
-                        done: table.done() as u32,
-                        total: table.total() as u32,
-                        label: table.next_name().unwrap_or_default().to_string(),
-                    },
-                );
-                // Let the progress message out, and a Stop in, before the next row.
-                gloo::timers::future::TimeoutFuture::new(0).await;
-                if stop_requested.borrow_mut().remove(&job) {
-                    return Err(mlsec_core::Error::InvalidInput(
-                        "stopped before the table was complete; nothing was graded".into(),
-                    ));
-                }
-                if !session.step_table(&mut table)? {
-                    break;
-                }
-            }
-            session.finish_table(exercise, settings, artefact, *table)?
-        }
-        Job::Training(mut trainer) => {
-            while !trainer.finished() {
-                let report = trainer.run_epoch()?;
-                scope.respond(id, Response::Epoch { job, report });
-                // Let queued messages (Stop) in before the next epoch.
-                gloo::timers::future::TimeoutFuture::new(0).await;
-                if stop_requested.borrow_mut().remove(&job) {
-                    stopped = true;
-                    break;
-                }
-            }
-            session.finish_training(exercise, settings, &trainer)?
-        }
+    let report = |step: Step| match step {
+        Step::Epoch(report) => scope.respond(id, Response::Epoch { job, report }),
+        Step::Progress { done, total, label } => scope.respond(
+            id,
+            Response::Progress {
+                job,
+                done,
+                total,
+                label,
+            },
+        ),
+        Step::Done(_) => {}
     };
-    Ok(Response::Done {
+    let done = |finished: Finished, stopped: bool| Response::Done {
         job,
         grade: finished.grade,
         receipt: finished.receipt,
         stopped,
         details: finished.details,
-    })
+    };
+    let mut work = session.start(exercise, settings)?;
+    if let Some(announcement) = work.announce() {
+        report(announcement);
+        gloo::timers::future::TimeoutFuture::new(0).await;
+    }
+    loop {
+        if stop_requested.borrow_mut().remove(&job) {
+            return Ok(done(work.stop()?, true));
+        }
+        match work.step()? {
+            Step::Done(finished) => return Ok(done(finished, false)),
+            step => report(step),
+        }
+        // Let the message out, and a Stop in, before the next step.
+        gloo::timers::future::TimeoutFuture::new(0).await;
+    }
 }
 
 /// Where one resource's fetch stands. Each is fetched by the page the first time a request

@@ -14,7 +14,6 @@ mod lab;
 use anyhow::{bail, Context as _, Result};
 use lab::{find_root, Lab};
 use mlsec_core::course::check;
-use mlsec_core::exercise::Artefact;
 use mlsec_core::receipt::{regrade, Receipt, Verdict};
 use mlsec_core::resources::Resource;
 use mlsec_core::train::{train, TrainConfig};
@@ -163,16 +162,16 @@ fn check_content(args: Args) -> Result<bool> {
     tiny_model_kernels();
     let lab = Lab::load(find_root(args.root)?)?;
     let mut problems = check(&lab.course, &lab.lessons);
-    let ctx = lab.context();
     for exercise in lab.lessons.iter().flat_map(|l| l.exercises.iter()) {
         for (which, settings, must_pass) in [
             ("starter", exercise.task.starter(), false),
             ("solution", exercise.task.solution(), true),
         ] {
-            let outcome = exercise
-                .task
-                .run(&settings, &ctx, |_| true)
-                .and_then(|a| exercise.task.grade(&ctx, &a));
+            // Run as the browser runs it: the same session, the same job driver.
+            let outcome = lab
+                .session
+                .run_to_end(exercise, settings)
+                .map(|finished| finished.grade);
             match outcome {
                 Ok(grade) if grade.passed == must_pass => {
                     println!("ok      {} {which}: {}", exercise.id, grade.message)
@@ -214,17 +213,8 @@ fn make_receipt(args: Args) -> Result<bool> {
     } else {
         exercise.task.solution()
     };
-    let ctx = lab.context();
-    let artefact: Artefact = exercise.task.run(&settings, &ctx, |_| true)?;
-    let grade = exercise.task.grade(&ctx, &artefact)?;
-    let receipt = Receipt::new(
-        exercise,
-        Resource::TargetModel.sha256(),
-        settings,
-        artefact,
-        grade,
-    );
-    write_or_print(args.output, &receipt.to_json())?;
+    let finished = lab.session.run_to_end(exercise, settings)?;
+    write_or_print(args.output, &finished.receipt)?;
     Ok(true)
 }
 

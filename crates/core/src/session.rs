@@ -98,12 +98,128 @@ pub struct Inspection {
     pub saliency: Vec<f32>,
 }
 
-/// What a `Run` needs next: an artefact already made (attacks), a trainer to run, or (the
-/// defend exercise) a comparison table to measure row by row before grading.
-pub enum Job {
+/// A run of an exercise, driven one step at a time by [`Job::step`]: by the worker, which
+/// reports each step and yields between them so that Stop lands, and by native callers and
+/// tests through [`Session::run_to_end`]. The job says what Stop means for it ([`Job::stop`]).
+pub struct Job<'a> {
+    session: &'a Session,
+    exercise: &'a Exercise,
+    settings: Settings,
+    work: Work,
+}
+
+/// What a job has left to do.
+enum Work {
+    /// An artefact already made (the attacks, Track E's text): grade it.
     Ready(Artefact),
+    /// A model to train, epoch by epoch, then grade.
     Training(Box<Trainer>),
+    /// The defend exercise: a comparison table to measure row by row, then grade.
     Defending(Artefact, Box<TableRun>),
+    /// Graded (or failed): nothing left.
+    Over,
+}
+
+/// What one step of a job did.
+#[derive(Debug)]
+pub enum Step {
+    /// A training epoch ran.
+    Epoch(EpochReport),
+    /// A long measurement moved on: `done` of `total` parts, the next one named `label`.
+    Progress {
+        done: u32,
+        total: u32,
+        label: String,
+    },
+    /// The job is graded.
+    Done(Finished),
+}
+
+fn table_progress(table: &TableRun) -> Step {
+    Step::Progress {
+        done: table.done() as u32,
+        total: table.total() as u32,
+        label: table.next_name().unwrap_or_default().to_string(),
+    }
+}
+
+impl Job<'_> {
+    /// Where a long measurement stands before its first step (the page shows it at once).
+    pub fn announce(&self) -> Option<Step> {
+        match &self.work {
+            Work::Defending(_, table) => Some(table_progress(table)),
+            _ => None,
+        }
+    }
+
+    /// Whether Stop keeps what was done (a training run) rather than abandoning the job.
+    pub fn stop_keeps_work(&self) -> bool {
+        matches!(self.work, Work::Training(_))
+    }
+
+    /// Does the next piece of work: one epoch, one row of a table, or the grade.
+    pub fn step(&mut self) -> Result<Step> {
+        if let Work::Defending(..) = self.work {
+            // Checked before the work is taken, so a missing model leaves the job as it was.
+            self.session.assistants()?;
+        }
+        match std::mem::replace(&mut self.work, Work::Over) {
+            Work::Ready(artefact) => Ok(Step::Done(self.session.finish(
+                self.exercise,
+                self.settings.clone(),
+                artefact,
+            )?)),
+            Work::Training(mut trainer) => {
+                if trainer.finished() {
+                    return Ok(Step::Done(self.graded_so_far(&trainer)?));
+                }
+                let report = trainer.run_epoch()?;
+                self.work = Work::Training(trainer);
+                Ok(Step::Epoch(report))
+            }
+            Work::Defending(artefact, mut table) => {
+                let assistants = self.session.assistants()?;
+                if table.step(assistants)? {
+                    let progress = table_progress(&table);
+                    self.work = Work::Defending(artefact, table);
+                    return Ok(progress);
+                }
+                // The table is the grade's measurement: the same grade `Task::evaluate` gives.
+                let task = self
+                    .exercise
+                    .task
+                    .defend()
+                    .ok_or_else(|| Error::InvalidInput("not a defend exercise".into()))?;
+                let rows = table.into_rows();
+                let grade = task.grade(&rows);
+                Ok(Step::Done(self.session.receipted(
+                    self.exercise,
+                    self.settings.clone(),
+                    artefact,
+                    grade,
+                    Details::Defences(rows),
+                )))
+            }
+            Work::Over => Err(Error::InvalidInput("this run is already over".into())),
+        }
+    }
+
+    /// What Stop means for this job: a training run grades the model trained so far (its
+    /// receipt names the epochs that ran); a measurement is abandoned, and nothing is graded.
+    pub fn stop(self) -> Result<Finished> {
+        match &self.work {
+            Work::Training(trainer) => self.graded_so_far(trainer),
+            _ => Err(Error::InvalidInput(
+                "stopped before the table was complete; nothing was graded".into(),
+            )),
+        }
+    }
+
+    fn graded_so_far(&self, trainer: &Trainer) -> Result<Finished> {
+        let artefact = Artefact::weights(trainer.model())?;
+        let settings = self.settings.clone().ran_for(trainer.epochs_done());
+        self.session.finish(self.exercise, settings, artefact)
+    }
 }
 
 /// The loaded resources and the answers to requests: the worker's state, the CLI's, and the
@@ -128,6 +244,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// What a finished run produced: the grade, its receipt, and the conversations behind it.
+#[derive(Debug)]
 pub struct Finished {
     pub grade: Grade,
     pub receipt: String,
@@ -275,6 +392,12 @@ impl Session {
         }
     }
 
+    fn assistants(&self) -> Result<&Assistants> {
+        self.assistants
+            .get()
+            .ok_or_else(|| Error::Model("the assistant models are not loaded".into()))
+    }
+
     fn digits_and_target(&self) -> Result<(&Digits, &Mlp)> {
         match (self.digits.get(), self.target.get()) {
             (Some(digits), Some(target)) => Ok((digits, target)),
@@ -282,81 +405,42 @@ impl Session {
         }
     }
 
-    pub fn start(&self, exercise: &Exercise, settings: &Settings) -> Result<Job> {
-        if let Some(trainer) = exercise.task.trainer(settings, &self.context())? {
-            return Ok(Job::Training(Box::new(trainer)));
-        }
-        let artefact = exercise.task.run(settings, &self.context(), |_| true)?;
-        match (exercise.task.defend(), &artefact) {
-            (Some(task), Artefact::Defences { defences }) => {
-                let table = task.start(defences)?;
-                Ok(Job::Defending(artefact, Box::new(table)))
-            }
-            _ => Ok(Job::Ready(artefact)),
-        }
-    }
-
-    /// Runs a job to its end without yielding (native callers and tests; the worker runs the
-    /// same steps with progress messages in between) and grades it.
-    pub fn run_to_end(&self, exercise: &Exercise, settings: Settings) -> Result<Finished> {
-        match self.start(exercise, &settings)? {
-            Job::Ready(artefact) => self.finish(exercise, settings, artefact),
-            Job::Training(mut trainer) => {
-                while !trainer.finished() {
-                    trainer.run_epoch()?;
+    /// Starts a run of the learner's settings for an exercise.
+    pub fn start<'a>(&'a self, exercise: &'a Exercise, settings: Settings) -> Result<Job<'a>> {
+        let work = match exercise.task.trainer(&settings, &self.context())? {
+            Some(trainer) => Work::Training(Box::new(trainer)),
+            None => {
+                let artefact = exercise.task.run(&settings, &self.context(), |_| true)?;
+                match (exercise.task.defend(), &artefact) {
+                    (Some(task), Artefact::Defences { defences }) => {
+                        let table = task.start(defences)?;
+                        Work::Defending(artefact, Box::new(table))
+                    }
+                    _ => Work::Ready(artefact),
                 }
-                self.finish_training(exercise, settings, &trainer)
             }
-            Job::Defending(artefact, mut table) => {
-                while self.step_table(&mut table)? {}
-                self.finish_table(exercise, settings, artefact, *table)
+        };
+        Ok(Job {
+            session: self,
+            exercise,
+            settings,
+            work,
+        })
+    }
+
+    /// Runs a job to its grade without yielding (the CLI and tests; the worker drives the same
+    /// steps with messages in between).
+    pub fn run_to_end(&self, exercise: &Exercise, settings: Settings) -> Result<Finished> {
+        let mut job = self.start(exercise, settings)?;
+        loop {
+            if let Step::Done(finished) = job.step()? {
+                return Ok(finished);
             }
         }
-    }
-
-    /// Measures the next row of a defend job's table.
-    pub fn step_table(&self, table: &mut TableRun) -> Result<bool> {
-        let assistants = self
-            .assistants
-            .get()
-            .ok_or_else(|| Error::Model("the assistant models are not loaded".into()))?;
-        table.step(assistants)
-    }
-
-    /// Grades a defend job from its measured table (the same grade [`Task::evaluate`] gives) and
-    /// writes the receipt.
-    ///
-    /// [`Task::evaluate`]: crate::exercise::Task::evaluate
-    pub fn finish_table(
-        &self,
-        exercise: &Exercise,
-        settings: Settings,
-        artefact: Artefact,
-        table: TableRun,
-    ) -> Result<Finished> {
-        let task = exercise
-            .task
-            .defend()
-            .ok_or_else(|| Error::InvalidInput("not a defend exercise".into()))?;
-        let rows = table.into_rows();
-        let grade = task.grade(&rows);
-        Ok(self.receipted(exercise, settings, artefact, grade, Details::Defences(rows)))
-    }
-
-    /// Grades the model a training job has trained so far (all of it, or up to a Stop) and writes
-    /// the receipt, whose settings name the epochs that really ran.
-    pub fn finish_training(
-        &self,
-        exercise: &Exercise,
-        settings: Settings,
-        trainer: &Trainer,
-    ) -> Result<Finished> {
-        let artefact = Artefact::weights(trainer.model())?;
-        self.finish(exercise, settings.ran_for(trainer.epochs_done()), artefact)
     }
 
     /// Grades an artefact and writes the receipt for it.
-    pub fn finish(
+    fn finish(
         &self,
         exercise: &Exercise,
         settings: Settings,

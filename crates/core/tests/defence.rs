@@ -261,41 +261,29 @@ fn defend_receipts_name_both_assistant_models_and_regrade() {
 
 #[test]
 fn the_worker_measures_the_table_row_by_row_and_grades_it_as_evaluate_does() {
-    use mlsec_core::session::{Job, Session};
-    let session = Session::with(&[
-        (Resource::Digits, common::digits_bytes()),
-        (Resource::TargetModel, common::target_bytes()),
-    ])
-    .unwrap();
+    use mlsec_core::session::{Session, Step};
+    let session = Session::default();
     let ex = exercise("defend-the-inbox");
-    let settings = ex.task.solution();
-    // Without the assistant models the run says so.
-    let Job::Defending(artefact, mut table) = session.start(ex, &settings).unwrap() else {
-        panic!("a defend run is measured row by row")
-    };
-    assert!(session
-        .step_table(&mut table)
-        .unwrap_err()
-        .to_string()
-        .contains("not loaded"));
-    session
-        .load(
-            Resource::AssistantModel,
-            &std::fs::read(common::ASSISTANT_PATH).unwrap(),
-        )
-        .unwrap();
-    session
-        .load(
-            Resource::StructuredModel,
-            &std::fs::read(common::STRUCTURED_PATH).unwrap(),
-        )
-        .unwrap();
-    let mut names = vec![table.next_name().unwrap().to_string()];
-    assert_eq!(table.total(), 5);
-    while session.step_table(&mut table).unwrap() {
-        names.push(table.next_name().unwrap().to_string());
-        assert_eq!(table.done(), names.len() - 1);
+    // Without the assistant models the run says so, and stays where it was.
+    let mut job = session.start(ex, ex.task.solution()).unwrap();
+    assert!(job.step().unwrap_err().to_string().contains("not loaded"));
+    for resource in [Resource::AssistantModel, Resource::StructuredModel] {
+        let bytes = std::fs::read(std::path::Path::new(common::ROOT).join(resource.path()));
+        session.load(resource, &bytes.unwrap()).unwrap();
     }
+    let mut names = vec![];
+    let mut next = job.announce();
+    let finished = loop {
+        match next {
+            Some(Step::Progress { done, total, label }) => {
+                assert_eq!((done as usize, total), (names.len(), 5));
+                names.push(label);
+            }
+            Some(Step::Done(finished)) => break finished,
+            other => panic!("{other:?}"),
+        }
+        next = Some(job.step().unwrap());
+    };
     assert_eq!(
         names,
         [
@@ -306,11 +294,17 @@ fn the_worker_measures_the_table_row_by_row_and_grades_it_as_evaluate_does() {
             "your composition"
         ]
     );
-    let finished = session
-        .finish_table(ex, settings, artefact.clone(), *table)
-        .unwrap();
+    let artefact = ex.task.run(&ex.task.solution(), &ctx(), |_| true).unwrap();
     let (grade, details) = ex.task.evaluate(&ctx(), &artefact).unwrap();
     assert_eq!(finished.grade, grade);
     assert_eq!(finished.details, details);
     assert!(grade.passed);
+    // Stop abandons a measurement: nothing is graded.
+    let job = session.start(ex, ex.task.solution()).unwrap();
+    assert!(!job.stop_keeps_work());
+    assert!(job
+        .stop()
+        .unwrap_err()
+        .to_string()
+        .contains("nothing was graded"));
 }

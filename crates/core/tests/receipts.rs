@@ -301,14 +301,12 @@ fn a_stopped_training_run_records_the_epochs_it_ran_and_regrades() {
     if let mlsec_core::exercise::Settings::Train(c) = &mut settings {
         c.epochs = 200;
     }
-    let Ok(mlsec_core::session::Job::Training(mut trainer)) = session.start(ex, &settings) else {
-        panic!("train-digits trains")
-    };
+    let mut job = session.start(ex, settings).unwrap();
+    assert!(job.stop_keeps_work());
     for _ in 0..3 {
-        trainer.run_epoch().unwrap();
+        job.step().unwrap();
     }
-    // Stopped after 3 of 200 epochs.
-    let finished = session.finish_training(ex, settings, &trainer).unwrap();
+    let finished = job.stop().unwrap();
     let r = Receipt::parse(&finished.receipt).unwrap();
     assert_eq!(r.settings, ex.task.solution().ran_for(3));
     match verdict(&finished.receipt) {
