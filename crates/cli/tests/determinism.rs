@@ -40,11 +40,10 @@ fn native_results_match_the_golden_figures() {
         mlsec_core::sha256_hex(&initial),
         golden["initial_model_sha256_seed_2"].as_str().unwrap()
     );
-    let artefact = train
-        .task
-        .run(&train.task.solution(), &ctx, |_| true)
-        .unwrap();
-    let grade = train.task.grade(&ctx, &artefact).unwrap();
+    let grade = session
+        .run_to_end(train, train.task.solution())
+        .unwrap()
+        .grade;
     assert_eq!(
         grade.figures[0].value as f32,
         golden["train_digits_accuracy"].as_f64().unwrap() as f32
@@ -57,10 +56,7 @@ fn native_results_match_the_golden_figures() {
     )
     .unwrap();
     let fgsm = &lesson.exercises[0];
-    let artefact = fgsm
-        .task
-        .run(&fgsm.task.solution(), &ctx, |_| true)
-        .unwrap();
+    let artefact = fgsm.task.run(&fgsm.task.solution(), &ctx).unwrap();
     let grade = fgsm.task.grade(&ctx, &artefact).unwrap();
     assert_eq!(
         grade.figures[0].value as f32,

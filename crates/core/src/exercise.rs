@@ -8,7 +8,7 @@ use crate::digits::{Digits, Images, PIXELS};
 use crate::grade::{Figure, Grade, Unit};
 use crate::injection::{Assistants, Attack, AttackGoal, Channel, Conversation, PromptSettings};
 use crate::mlp::Mlp;
-use crate::train::{Adversary, EpochReport, TrainConfig, Trainer};
+use crate::train::{Adversary, TrainConfig, Trainer};
 use crate::{Error, Result};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -638,22 +638,15 @@ impl Task {
         })
     }
 
-    /// Turns a learner's settings into the artefact the grader judges: trains a model or runs
-    /// an attack on the shipped target. `on_epoch` sees training progress and may stop it
-    /// (returning `false`); the model trained so far is then the artefact.
-    pub fn run(
-        &self,
-        settings: &Settings,
-        ctx: &Context,
-        mut on_epoch: impl FnMut(&EpochReport) -> bool,
-    ) -> Result<Artefact> {
-        if let Some(mut trainer) = self.trainer(settings, ctx)? {
-            while !trainer.finished() {
-                if !on_epoch(&trainer.run_epoch()?) {
-                    break;
-                }
-            }
-            return Artefact::weights(trainer.model());
+    /// Turns a learner's settings into the artefact the grader judges, for the kinds whose
+    /// artefact is made in one go: an attack on the shipped target, Track E's text or defences.
+    /// A training run is driven epoch by epoch by the job driver (`Session::start`).
+    pub fn run(&self, settings: &Settings, ctx: &Context) -> Result<Artefact> {
+        if self.trains() {
+            self.trainer(settings, ctx)?;
+            return Err(Error::InvalidInput(
+                "a training run is driven epoch by epoch (Session::start)".into(),
+            ));
         }
         if self.uses_assistants() {
             return match (self, settings) {

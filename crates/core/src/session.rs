@@ -243,9 +243,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What a finished run produced: the grade, its receipt, and the conversations behind it.
+/// What a finished run produced: the artefact, its grade, its receipt, and what the grade was
+/// measured on.
 #[derive(Debug)]
 pub struct Finished {
+    pub artefact: Artefact,
     pub grade: Grade,
     pub receipt: String,
     pub details: Details,
@@ -410,7 +412,7 @@ impl Session {
         let work = match exercise.task.trainer(&settings, &self.context())? {
             Some(trainer) => Work::Training(Box::new(trainer)),
             None => {
-                let artefact = exercise.task.run(&settings, &self.context(), |_| true)?;
+                let artefact = exercise.task.run(&settings, &self.context())?;
                 match (exercise.task.defend(), &artefact) {
                     (Some(task), Artefact::Defences { defences }) => {
                         let table = task.start(defences)?;
@@ -464,10 +466,11 @@ impl Session {
             exercise,
             Resource::TargetModel.sha256(),
             settings,
-            artefact,
+            artefact.clone(),
             grade.clone(),
         );
         Finished {
+            artefact,
             grade,
             receipt: receipt.to_json(),
             details,

@@ -231,7 +231,7 @@ fn defend_receipts_name_both_assistant_models_and_regrade() {
     use mlsec_core::receipt::{regrade, Receipt, Verdict};
     let ex = exercise("defend-the-inbox");
     let settings = ex.task.solution();
-    let artefact = ex.task.run(&settings, &ctx(), |_| true).unwrap();
+    let artefact = ex.task.run(&settings, &ctx()).unwrap();
     let grade = ex.task.grade(&ctx(), &artefact).unwrap();
     let receipt = Receipt::new(ex, "digits", settings, artefact, grade);
     let both = format!(
@@ -294,7 +294,7 @@ fn the_worker_measures_the_table_row_by_row_and_grades_it_as_evaluate_does() {
             "your composition"
         ]
     );
-    let artefact = ex.task.run(&ex.task.solution(), &ctx(), |_| true).unwrap();
+    let artefact = ex.task.run(&ex.task.solution(), &ctx()).unwrap();
     let (grade, details) = ex.task.evaluate(&ctx(), &artefact).unwrap();
     assert_eq!(finished.grade, grade);
     assert_eq!(finished.details, details);

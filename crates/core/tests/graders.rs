@@ -408,10 +408,7 @@ fn pixel_grader_rejects_bad_images() {
 fn pixel_run_validates_and_clamps_edits() {
     let ex = exercise("pixel-attack-by-hand");
     let (index, _) = pixel_task();
-    let run = |edits: Vec<PixelEdit>| {
-        ex.task
-            .run(&Settings::Pixels(PixelEdits { edits }), &ctx(), |_| true)
-    };
+    let run = |edits: Vec<PixelEdit>| ex.task.run(&Settings::Pixels(PixelEdits { edits }), &ctx());
     assert!(matches!(
         run(vec![PixelEdit {
             pixel: 64,
@@ -516,19 +513,16 @@ fn train_grader_measures_the_submitted_model() {
 fn settings_of_another_kind_are_refused() {
     let train = exercise("train-digits");
     let fgsm_settings = Settings::Fgsm(FgsmSettings { epsilon: 0.2 });
-    match train.task.run(&fgsm_settings, &ctx(), |_| true) {
+    match train.task.run(&fgsm_settings, &ctx()) {
         Err(Error::InvalidInput(msg)) => assert!(msg.contains("another kind"), "{msg}"),
         other => panic!("ran FGSM settings as training: {:?}", other.map(|_| ())),
     }
     let fgsm = exercise("fgsm-untargeted");
-    assert!(fgsm
-        .task
-        .run(&train.task.solution(), &ctx(), |_| true)
-        .is_err());
+    assert!(fgsm.task.run(&train.task.solution(), &ctx()).is_err());
     // And a bad setting inside the right kind is refused by the run, not graded.
     let nan = Settings::Fgsm(FgsmSettings { epsilon: f32::NAN });
     assert!(matches!(
-        fgsm.task.run(&nan, &ctx(), |_| true),
+        fgsm.task.run(&nan, &ctx()),
         Err(Error::InvalidInput(_))
     ));
 }
@@ -536,15 +530,9 @@ fn settings_of_another_kind_are_refused() {
 #[test]
 fn a_stopped_training_run_is_graded_as_what_it_is() {
     let ex = exercise("train-digits");
-    let mut epochs = 0;
-    let a = ex
-        .task
-        .run(&ex.task.solution(), &ctx(), |_| {
-            epochs += 1;
-            false
-        })
-        .unwrap();
-    assert_eq!(epochs, 1);
+    let mut job = common::session().start(ex, ex.task.solution()).unwrap();
+    job.step().unwrap();
+    let a = job.stop().unwrap().artefact;
     let g = grade("train-digits", &a);
     assert_not_rejected(&g);
     assert_ne!(&a, artefact("train-digits", Which::Solution));
@@ -570,6 +558,9 @@ fn grading_is_deterministic() {
     }
     // Running the same settings again produces the same artefact.
     let ex = exercise("train-digits");
-    let again = ex.task.run(&ex.task.solution(), &ctx(), |_| true).unwrap();
+    let again = common::session()
+        .run_to_end(ex, ex.task.solution())
+        .unwrap()
+        .artefact;
     assert_eq!(&again, artefact("train-digits", Which::Solution));
 }

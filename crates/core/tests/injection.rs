@@ -249,7 +249,7 @@ fn injection_grades_are_deterministic_and_every_goal_is_checked_exactly() {
 fn injection_receipts_name_the_assistant_model_and_regrade() {
     let ex = exercise("leak-the-code");
     let settings = ex.task.solution();
-    let artefact = ex.task.run(&settings, &ctx(), |_| true).unwrap();
+    let artefact = ex.task.run(&settings, &ctx()).unwrap();
     let grade = ex.task.grade(&ctx(), &artefact).unwrap();
     assert!(grade.passed);
     let receipt = Receipt::new(ex, "digits-target-hash", settings, artefact, grade);
@@ -293,7 +293,7 @@ fn run_refuses_bad_text_before_any_grading() {
     let bad = Settings::Prompt(PromptSettings {
         text: "hello wizard goblin".into(),
     });
-    let message = invalid(task.run(&bad, &ctx(), |_| true));
+    let message = invalid(task.run(&bad, &ctx()));
     assert!(
         !message.contains("\"hello\"") && message.contains("\"wizard\""),
         "{message}"
