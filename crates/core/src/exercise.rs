@@ -272,7 +272,7 @@ impl Artefact {
 }
 
 /// What graders and runs need besides the artefact, each loaded only when a kind that needs it
-/// first runs ([`Task::uses_assistants`]): the digits data and the shipped target model (Tracks
+/// first runs ([`Task::needs`]): the digits data and the shipped target model (Tracks
 /// 0 and A), the assistant models (Track E).
 pub struct Context<'a> {
     pub digits: Option<&'a Digits>,
@@ -280,16 +280,16 @@ pub struct Context<'a> {
     pub assistants: Option<&'a Assistants>,
 }
 
-impl Context<'_> {
-    fn digits(&self) -> Result<&Digits> {
+impl<'a> Context<'a> {
+    pub(crate) fn digits(&self) -> Result<&'a Digits> {
         self.digits
             .ok_or_else(|| Error::Data("the digits data is not loaded".into()))
     }
-    fn target(&self) -> Result<&Mlp> {
+    pub(crate) fn target(&self) -> Result<&'a Mlp> {
         self.target
             .ok_or_else(|| Error::Model("the target model is not loaded".into()))
     }
-    fn assistants(&self) -> Result<&Assistants> {
+    pub(crate) fn assistants(&self) -> Result<&'a Assistants> {
         self.assistants
             .ok_or_else(|| Error::Model("the assistant models are not loaded".into()))
     }
@@ -574,10 +574,8 @@ impl Task {
 
     /// Whether this task needs the assistant models (Track E).
     pub fn uses_assistants(&self) -> bool {
-        matches!(
-            self,
-            Task::PromptInjection { .. } | Task::DefendInjection { .. }
-        )
+        self.needs()
+            .contains(&crate::resources::Resource::AssistantModel)
     }
 
     /// The injection task's parameters, for the kinds that have them.

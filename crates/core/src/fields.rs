@@ -144,18 +144,6 @@ pub fn detector_from(
         .map_err(|e| format!("the detector settings are not valid: {e}"))
 }
 
-/// `text` as the learner typed it, for a message: at most 40 characters.
-fn echo(text: &str) -> String {
-    let count = text.chars().count();
-    let head = text.chars().take(40).collect::<String>();
-    let head = head.escape_debug();
-    if count > 40 {
-        format!("'{head}…' ({count} characters)")
-    } else {
-        format!("'{head}'")
-    }
-}
-
 /// 2^53: every whole number below it is exact as an f64.
 const EXACT: f64 = 9_007_199_254_740_992.0;
 
@@ -171,7 +159,7 @@ pub fn parse_field(field: &Field, text: &str) -> Result<Value, String> {
             let whole = || {
                 format!(
                     "{label}: {} must be a whole number from 0 to {max}",
-                    echo(trimmed)
+                    crate::quoted(trimmed)
                 )
             };
             match trimmed.parse::<u64>() {
@@ -184,14 +172,23 @@ pub fn parse_field(field: &Field, text: &str) -> Result<Value, String> {
                         Ok(Value::from(n as u64))
                     }
                     Ok(n) if n.is_finite() => Err(whole()),
-                    _ => Err(format!("{label}: {} is not a whole number", echo(trimmed))),
+                    _ => Err(format!(
+                        "{label}: {} is not a whole number",
+                        crate::quoted(trimmed)
+                    )),
                 },
             }
         }
         Number::Real => match trimmed.parse::<f64>() {
             Ok(n) if n.is_finite() => Ok(Value::from(n)),
-            Ok(_) => Err(format!("{label}: {} is not a finite number", echo(trimmed))),
-            Err(_) => Err(format!("{label}: {} is not a number", echo(trimmed))),
+            Ok(_) => Err(format!(
+                "{label}: {} is not a finite number",
+                crate::quoted(trimmed)
+            )),
+            Err(_) => Err(format!(
+                "{label}: {} is not a number",
+                crate::quoted(trimmed)
+            )),
         },
     }
 }

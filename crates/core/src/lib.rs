@@ -31,3 +31,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = sha2::Sha256::digest(bytes);
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Learner text quoted for a message: escaped, and cut to 40 characters with its full length
+/// said when longer (a 300-character label or a 10 MB paste is not repeated whole).
+pub(crate) fn quoted(text: &str) -> String {
+    const SHOWN: usize = 40;
+    let count = text.chars().count();
+    let head: String = text.chars().take(SHOWN).collect();
+    let head = head.escape_debug();
+    if count > SHOWN {
+        format!("'{head}…' ({count} characters)")
+    } else {
+        format!("'{head}'")
+    }
+}

@@ -70,7 +70,7 @@ impl Progress {
             if !valid_id(id) {
                 return Err(Error::Progress(format!(
                     "{} is not a valid exercise id",
-                    excerpt(id)
+                    crate::quoted(id)
                 )));
             }
             if record.hints_opened > 100 {
@@ -83,7 +83,7 @@ impl Progress {
                 if !value.is_finite() || label.len() > 200 {
                     return Err(Error::Progress(format!(
                         "exercise '{id}' has an invalid figure {} = {value}",
-                        excerpt(label)
+                        crate::quoted(label)
                     )));
                 }
             }
@@ -177,20 +177,6 @@ fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
-}
-
-/// `text` quoted for a message about learner data: escaped, and cut to 40 characters with its
-/// full length said when longer (a 300-character label is not repeated whole).
-fn excerpt(text: &str) -> String {
-    const SHOWN: usize = 40;
-    let count = text.chars().count();
-    let head: String = text.chars().take(SHOWN).collect();
-    let head = head.escape_debug();
-    if count > SHOWN {
-        format!("'{head}…' ({count} characters)")
-    } else {
-        format!("'{head}'")
-    }
 }
 
 /// What an import brought in: records for exercises of this course, and records kept for ids

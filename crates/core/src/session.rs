@@ -161,7 +161,7 @@ impl Job<'_> {
     pub fn step(&mut self) -> Result<Step> {
         if let Work::Defending(..) = self.work {
             // Checked before the work is taken, so a missing model leaves the job as it was.
-            self.session.assistants()?;
+            self.session.context().assistants()?;
         }
         match std::mem::replace(&mut self.work, Work::Over) {
             Work::Ready(artefact) => Ok(Step::Done(self.session.finish(
@@ -178,7 +178,7 @@ impl Job<'_> {
                 Ok(Step::Epoch(report))
             }
             Work::Defending(artefact, mut table) => {
-                let assistants = self.session.assistants()?;
+                let assistants = self.session.context().assistants()?;
                 if table.step(assistants)? {
                     let progress = table_progress(&table);
                     self.work = Work::Defending(artefact, table);
@@ -372,11 +372,6 @@ impl Session {
         Ok(())
     }
 
-    /// Whether what `task` needs is loaded; if not, what the learner is told.
-    pub fn ready_for(&self, task: &crate::exercise::Task) -> std::result::Result<(), String> {
-        self.ready(task.needs())
-    }
-
     /// The answer to a request whose resources are missing: `Failed`, with the reason.
     pub fn refuse(&self, request: &Request) -> Option<Response> {
         let message = self.ready(request.needs()).err()?;
@@ -391,19 +386,6 @@ impl Session {
             digits: self.digits.get(),
             target: self.target.get(),
             assistants: self.assistants.get(),
-        }
-    }
-
-    fn assistants(&self) -> Result<&Assistants> {
-        self.assistants
-            .get()
-            .ok_or_else(|| Error::Model("the assistant models are not loaded".into()))
-    }
-
-    fn digits_and_target(&self) -> Result<(&Digits, &Mlp)> {
-        match (self.digits.get(), self.target.get()) {
-            (Some(digits), Some(target)) => Ok((digits, target)),
-            _ => Err(Error::Data("the lab's data is not loaded yet".into())),
         }
     }
 
@@ -481,13 +463,13 @@ impl Session {
         if epsilons.len() > 64 {
             return Err(Error::InvalidInput("at most 64 ε values per curve".into()));
         }
-        let (digits, target) = self.digits_and_target()?;
-        fgsm_curve(target, &digits.test, epsilons)
+        let ctx = self.context();
+        fgsm_curve(ctx.target()?, &ctx.digits()?.test, epsilons)
     }
 
     pub fn inspect(&self, index: u32, edits: &[PixelEdit]) -> Result<Inspection> {
-        let (digits, target) = self.digits_and_target()?;
-        let test = &digits.test;
+        let ctx = self.context();
+        let (test, target) = (&ctx.digits()?.test, ctx.target()?);
         if index as usize >= test.len() {
             return Err(Error::InvalidInput(format!(
                 "there is no test image {index}"

@@ -31,20 +31,20 @@ fn track_e_runs_and_regrades_without_the_digits() {
     let session = Session::default();
     let leak = exercise("leak-the-code");
     assert_eq!(
-        session.ready_for(&leak.task),
+        session.ready(leak.task.needs()),
         Err("The plain assistant model is not loaded yet.".to_string())
     );
     session
         .load(Resource::AssistantModel, &bytes(Resource::AssistantModel))
         .unwrap();
     assert_eq!(
-        session.ready_for(&leak.task),
+        session.ready(leak.task.needs()),
         Err("The structured assistant model is not loaded yet.".to_string())
     );
     session
         .load(Resource::StructuredModel, &bytes(Resource::StructuredModel))
         .unwrap();
-    assert_eq!(session.ready_for(&leak.task), Ok(()));
+    assert_eq!(session.ready(leak.task.needs()), Ok(()));
     let finished = session.run_to_end(leak, leak.task.solution()).unwrap();
     assert!(finished.grade.passed, "{}", finished.grade.message);
     let receipt = Receipt::parse(&finished.receipt).unwrap();
@@ -55,7 +55,7 @@ fn track_e_runs_and_regrades_without_the_digits() {
     // The digits kinds are not ready, and say so instead of failing deep inside.
     let train = exercise("train-digits");
     assert_eq!(
-        session.ready_for(&train.task),
+        session.ready(train.task.needs()),
         Err("The lab's digits data is not loaded yet.".to_string())
     );
     let err = session
@@ -83,9 +83,9 @@ fn training_needs_only_the_digits_and_attacks_the_target_too() {
     session
         .load(Resource::Digits, &bytes(Resource::Digits))
         .unwrap();
-    assert_eq!(session.ready_for(&exercise("train-digits").task), Ok(()));
+    assert_eq!(session.ready(exercise("train-digits").task.needs()), Ok(()));
     assert_eq!(
-        session.ready_for(&exercise("fgsm-untargeted").task),
+        session.ready(exercise("fgsm-untargeted").task.needs()),
         Err("The lab's target model is not loaded yet.".to_string())
     );
     let finished = session
@@ -115,7 +115,7 @@ fn a_damaged_file_is_named_to_every_request_that_needs_it() {
         .unwrap();
     for _ in 0..2 {
         let why = session
-            .ready_for(&exercise("defend-the-inbox").task)
+            .ready(exercise("defend-the-inbox").task.needs())
             .unwrap_err();
         assert!(
             why.starts_with("The structured assistant model could not be loaded")
@@ -129,7 +129,7 @@ fn a_damaged_file_is_named_to_every_request_that_needs_it() {
         .load(Resource::StructuredModel, &bytes(Resource::StructuredModel))
         .unwrap();
     assert_eq!(
-        session.ready_for(&exercise("defend-the-inbox").task),
+        session.ready(exercise("defend-the-inbox").task.needs()),
         Ok(())
     );
     // Loading twice is a no-op, and the digits kinds still need their own data.
@@ -137,6 +137,6 @@ fn a_damaged_file_is_named_to_every_request_that_needs_it() {
         .load(Resource::AssistantModel, &bytes(Resource::AssistantModel))
         .unwrap();
     assert!(session
-        .ready_for(&exercise("fgsm-untargeted").task)
+        .ready(exercise("fgsm-untargeted").task.needs())
         .is_err());
 }
