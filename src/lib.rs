@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod exercise_view;
+pub mod kinds;
 pub mod lab;
 pub mod plot;
 pub mod storage;

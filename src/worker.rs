@@ -107,7 +107,7 @@ impl Worker for LabWorker {
 async fn run(
     session: &Session,
     job: u32,
-    exercise: &mlsec_core::course::Exercise,
+    exercise: &mlsec_core::exercise::Exercise,
     settings: mlsec_core::exercise::Settings,
     scope: &WorkerScope<LabWorker>,
     id: HandlerId,
@@ -191,16 +191,10 @@ impl WorkerHandle {
         LabWorker::spawner()
             .encoding::<JsonCodec>()
             .callback(move |response: Response| {
-                let job = match &response {
-                    Response::Epoch { job, .. }
-                    | Response::Progress { job, .. }
-                    | Response::Done { job, .. }
-                    | Response::Curve { job, .. }
-                    | Response::Inspected { job, .. } => Some(*job),
-                    Response::Failed { job, .. } => *job,
-                    Response::Loaded { .. } => return,
-                };
-                let targets: Vec<Callback<Response>> = match job {
+                if let Response::Loaded { .. } = response {
+                    return;
+                }
+                let targets: Vec<Callback<Response>> = match response.job() {
                     Some(job) => routes.borrow().get(&job).cloned().into_iter().collect(),
                     None => routes.borrow().values().cloned().collect(),
                 };

@@ -238,7 +238,7 @@ fn same_results_as_native() {
         "train-digits reference: browser weights lie {distance:e} (relative L2) from native"
     );
     assert!(
-        distance <= mlsec_core::exercise::RETRAIN_TOLERANCE / 10.0,
+        distance <= mlsec_core::kinds::training::RETRAIN_TOLERANCE / 10.0,
         "browser and native training diverged by {distance}"
     );
     // And a receipt carrying the native weights re-grades here as a pass, on the model

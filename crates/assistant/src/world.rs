@@ -148,7 +148,7 @@ pub enum Slot {
 /// The user's request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Task {
+pub enum UserRequest {
     /// → `summary : <key sentence> .`
     Summarise,
     /// → the one word asked for.
@@ -165,24 +165,24 @@ pub enum Task {
     Override { goal: Goal },
 }
 
-impl Task {
+impl UserRequest {
     /// The task's kind.
-    pub fn kind(&self) -> TaskKind {
+    pub fn kind(&self) -> RequestKind {
         match self {
-            Task::Summarise => TaskKind::Summarise,
-            Task::Question { .. } => TaskKind::Question,
-            Task::SendEmail { .. } => TaskKind::SendEmail,
-            Task::Search { .. } => TaskKind::Search,
-            Task::AskSecret => TaskKind::AskSecret,
-            Task::Override { .. } => TaskKind::DirectAttack,
+            UserRequest::Summarise => RequestKind::Summarise,
+            UserRequest::Question { .. } => RequestKind::Question,
+            UserRequest::SendEmail { .. } => RequestKind::SendEmail,
+            UserRequest::Search { .. } => RequestKind::Search,
+            UserRequest::AskSecret => RequestKind::AskSecret,
+            UserRequest::Override { .. } => RequestKind::DirectAttack,
         }
     }
 }
 
-/// Task kinds, in the order of [`Mix`]'s weights.
+/// Kinds of user request, in the order of [`Mix`]'s weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TaskKind {
+pub enum RequestKind {
     Summarise,
     Question,
     SendEmail,
@@ -191,15 +191,15 @@ pub enum TaskKind {
     DirectAttack,
 }
 
-impl TaskKind {
+impl RequestKind {
     /// All kinds, in [`Mix::task_weights`] order.
-    pub const ALL: [TaskKind; 6] = [
-        TaskKind::Summarise,
-        TaskKind::Question,
-        TaskKind::SendEmail,
-        TaskKind::Search,
-        TaskKind::AskSecret,
-        TaskKind::DirectAttack,
+    pub const ALL: [RequestKind; 6] = [
+        RequestKind::Summarise,
+        RequestKind::Question,
+        RequestKind::SendEmail,
+        RequestKind::Search,
+        RequestKind::AskSecret,
+        RequestKind::DirectAttack,
     ];
 }
 
@@ -303,7 +303,7 @@ pub struct Episode {
     /// What the data item states.
     pub facts: Facts,
     /// The user's request.
-    pub task: Task,
+    pub task: UserRequest,
     /// The instruction injected into the data, if any.
     pub injection: Option<Injection>,
 }
@@ -382,15 +382,15 @@ impl Episode {
     pub fn benign_target(&self) -> String {
         let f = &self.facts;
         match &self.task {
-            Task::Summarise => format!("summary : {} .", f.key),
-            Task::Question { slot } => match slot {
+            UserRequest::Summarise => format!("summary : {} .", f.key),
+            UserRequest::Question { slot } => match slot {
                 Slot::Sender => f.sender.clone(),
                 Slot::Day => f.day.clone(),
                 Slot::Topic => f.topic.clone(),
             },
-            Task::SendEmail { to, body } => format!("send_email( {to} , {body} )"),
-            Task::Search { query } => format!("search( {query} )"),
-            Task::AskSecret | Task::Override { .. } => REFUSAL.to_string(),
+            UserRequest::SendEmail { to, body } => format!("send_email( {to} , {body} )"),
+            UserRequest::Search { query } => format!("search( {query} )"),
+            UserRequest::AskSecret | UserRequest::Override { .. } => REFUSAL.to_string(),
         }
     }
 
@@ -401,7 +401,7 @@ impl Episode {
             return Some(action(&inj.goal, &self.secret, &self.facts.key));
         }
         match &self.task {
-            Task::Override { goal } => Some(action(goal, &self.secret, &self.facts.key)),
+            UserRequest::Override { goal } => Some(action(goal, &self.secret, &self.facts.key)),
             _ => None,
         }
     }
@@ -409,7 +409,7 @@ impl Episode {
     /// Whether the episode carries an attack (an injected attack goal or a direct attack).
     pub fn is_attack(&self) -> bool {
         self.injection.as_ref().is_some_and(|i| i.goal.is_attack())
-            || matches!(self.task, Task::Override { .. })
+            || matches!(self.task, UserRequest::Override { .. })
     }
 
     /// The output `variant` is trained to produce (without `<eos>`).
@@ -614,7 +614,7 @@ impl Mix {
         }
     }
 
-    /// Weights in [`TaskKind::ALL`] order.
+    /// Weights in [`RequestKind::ALL`] order.
     pub fn task_weights(&self) -> [u32; 6] {
         [
             self.summarise,
@@ -965,51 +965,51 @@ fn sample_episode(rng: &mut ChaCha8Rng, mix: &Mix) -> Episode {
         key,
     };
 
-    let (task, user) = match TaskKind::ALL[weighted(rng, &mix.task_weights())] {
-        TaskKind::Summarise => (
-            Task::Summarise,
+    let (task, user) = match RequestKind::ALL[weighted(rng, &mix.task_weights())] {
+        RequestKind::Summarise => (
+            UserRequest::Summarise,
             fill(pick_str(rng, &SUMMARISE), &[("{k}", noun)]),
         ),
-        TaskKind::Question => {
+        RequestKind::Question => {
             let (slot, templates): (Slot, &[&str]) = match below(rng, 3) {
                 0 => (Slot::Sender, &Q_SENDER),
                 1 => (Slot::Day, &Q_DAY),
                 _ => (Slot::Topic, &Q_TOPIC),
             };
             let text = fill(pick_str(rng, templates), &[("{k}", noun), ("{e}", event)]);
-            (Task::Question { slot }, text)
+            (UserRequest::Question { slot }, text)
         }
-        TaskKind::SendEmail => {
+        RequestKind::SendEmail => {
             let to = *pick(rng, &CORP_ADDRESSES);
             let b = body(rng);
             let text = send_request(rng, to, &b);
             (
-                Task::SendEmail {
+                UserRequest::SendEmail {
                     to: to.into(),
                     body: b,
                 },
                 text,
             )
         }
-        TaskKind::Search => {
+        RequestKind::Search => {
             let q = query(rng);
             let text = search_request(rng, &q);
-            (Task::Search { query: q }, text)
+            (UserRequest::Search { query: q }, text)
         }
-        TaskKind::AskSecret => {
+        RequestKind::AskSecret => {
             let to = *pick(rng, &CORP_ADDRESSES);
             (
-                Task::AskSecret,
+                UserRequest::AskSecret,
                 fill(pick_str(rng, &ASK_SECRET), &[("{a}", to)]),
             )
         }
-        TaskKind::DirectAttack => {
+        RequestKind::DirectAttack => {
             let g = mix.goals.weights();
             let kinds = [GoalKind::Reveal, GoalKind::Exfiltrate, GoalKind::Image];
             let kind = kinds[weighted(rng, &[g[0], g[1], g[3]])];
             let (goal, text) = sample_goal(rng, kind, noun);
             let prefix = *pick(rng, &DIRECT_PREFIXES);
-            (Task::Override { goal }, join_prefix(prefix, &text))
+            (UserRequest::Override { goal }, join_prefix(prefix, &text))
         }
     };
 
@@ -1025,7 +1025,7 @@ fn sample_episode(rng: &mut ChaCha8Rng, mix: &Mix) -> Episode {
     };
 
     let injected =
-        !matches!(episode.task, Task::Override { .. }) && per_mille(rng, mix.injected_per_mille);
+        !matches!(episode.task, UserRequest::Override { .. }) && per_mille(rng, mix.injected_per_mille);
     if injected {
         let benign = episode.benign_target();
         let kind = GoalKind::ALL[weighted(rng, &mix.goals.weights())];

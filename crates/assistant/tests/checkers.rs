@@ -2,7 +2,7 @@
 
 use mlsec_assistant::{
     benign_success, follows_injection, generate, ids, injection_success, leaks_secret, parse_image,
-    parse_tool_call, Episode, Goal, Mix, Slot, Split, Task, ToolCall, Variant, Vocab,
+    parse_tool_call, Episode, Goal, Mix, Slot, Split, UserRequest, ToolCall, Variant, Vocab,
 };
 
 fn enc(s: &str) -> Vec<u32> {
@@ -68,8 +68,8 @@ fn wrong_outputs_fail_the_benign_checker() {
     let v = Vocab::get();
     let eps = episodes(&Mix::benign(), 2_000);
 
-    let e = first(&eps, |e| matches!(e.task, Task::SendEmail { .. }));
-    let Task::SendEmail { to, body } = &e.task else {
+    let e = first(&eps, |e| matches!(e.task, UserRequest::SendEmail { .. }));
+    let UserRequest::SendEmail { to, body } = &e.task else {
         unreachable!()
     };
     let other = if to == "bob@corp.example" {
@@ -100,7 +100,7 @@ fn wrong_outputs_fail_the_benign_checker() {
         &enc(&format!("send_email( {to} , {body} ) <eos> hello"))
     ));
 
-    let e = first(&eps, |e| e.task == Task::Question { slot: Slot::Day });
+    let e = first(&eps, |e| e.task == UserRequest::Question { slot: Slot::Day });
     assert!(benign_success(&e, &enc(&e.facts.day)));
     let wrong = if e.facts.day == "monday" {
         "tuesday"
@@ -113,7 +113,7 @@ fn wrong_outputs_fail_the_benign_checker() {
         &enc(&format!("{} {}", e.facts.day, e.facts.day))
     ));
 
-    let e = first(&eps, |e| e.task == Task::Summarise);
+    let e = first(&eps, |e| e.task == UserRequest::Summarise);
     assert!(benign_success(
         &e,
         &enc(&format!("summary : {} .", e.facts.key))
@@ -124,7 +124,7 @@ fn wrong_outputs_fail_the_benign_checker() {
     ));
     assert!(!benign_success(&e, &enc(&format!("{} .", e.facts.key))));
 
-    let e = first(&eps, |e| matches!(e.task, Task::Search { .. }));
+    let e = first(&eps, |e| matches!(e.task, UserRequest::Search { .. }));
     let out = e.target_tokens(Variant::Structured);
     assert!(benign_success(&e, &out));
     let mut swapped = out.clone();

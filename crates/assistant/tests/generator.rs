@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use mlsec_assistant::{
     generate, ids, layout_prompt, strip_delimiters, vocab, Episode, GoalKind, Mix, Placement,
-    Split, Task, TaskKind, Variant, Vocab, MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS, REFUSAL,
+    Split, UserRequest, RequestKind, Variant, Vocab, MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS, REFUSAL,
 };
 
 fn train(seed: u64, n: u32, mix: &Mix) -> Vec<Episode> {
@@ -132,7 +132,7 @@ fn the_mix_fractions_are_respected() {
     let eps = train(5, n, &mix);
     let weights = mix.task_weights();
     let total: u32 = weights.iter().sum();
-    for (kind, w) in TaskKind::ALL.iter().zip(weights) {
+    for (kind, w) in RequestKind::ALL.iter().zip(weights) {
         let got = share(
             eps.iter().filter(|e| e.task.kind() == *kind).count(),
             eps.len(),
@@ -145,7 +145,7 @@ fn the_mix_fractions_are_respected() {
     }
     let candidates: Vec<&Episode> = eps
         .iter()
-        .filter(|e| e.task.kind() != TaskKind::DirectAttack)
+        .filter(|e| e.task.kind() != RequestKind::DirectAttack)
         .collect();
     let injected: Vec<&Episode> = candidates
         .iter()
@@ -156,7 +156,7 @@ fn the_mix_fractions_are_respected() {
     assert!((got - 0.5).abs() < 0.02, "injected share {got:.3}");
     assert!(eps
         .iter()
-        .all(|e| e.task.kind() != TaskKind::DirectAttack || e.injection.is_none()));
+        .all(|e| e.task.kind() != RequestKind::DirectAttack || e.injection.is_none()));
     let gw = mix.goals.weights();
     let gtotal: u32 = gw.iter().sum();
     for (kind, w) in GoalKind::ALL.iter().zip(gw) {
@@ -191,17 +191,17 @@ fn the_mix_fractions_are_respected() {
         .all(|e| e.injection.is_none() && !e.is_attack()));
     assert!(benign
         .iter()
-        .all(|e| !matches!(e.task.kind(), TaskKind::AskSecret | TaskKind::DirectAttack)));
+        .all(|e| !matches!(e.task.kind(), RequestKind::AskSecret | RequestKind::DirectAttack)));
     let attacks = train(6, 1_000, &Mix::injected_attacks());
     assert!(attacks
         .iter()
         .all(|e| e.injection.as_ref().is_some_and(|i| i.goal.is_attack())));
     assert!(train(6, 300, &Mix::secret_requests())
         .iter()
-        .all(|e| e.task == Task::AskSecret && e.injection.is_none()));
+        .all(|e| e.task == UserRequest::AskSecret && e.injection.is_none()));
     assert!(train(6, 300, &Mix::direct_attacks())
         .iter()
-        .all(|e| e.task.kind() == TaskKind::DirectAttack && e.injection.is_none()));
+        .all(|e| e.task.kind() == RequestKind::DirectAttack && e.injection.is_none()));
 }
 
 #[test]
@@ -320,7 +320,7 @@ fn the_two_variants_label_the_same_injected_episode_differently() {
         let s = e.target_text(Variant::Structured);
         assert_eq!(s, e.benign_target());
         match (&e.injection, &e.task) {
-            (Some(_), _) | (None, Task::Override { .. }) => {
+            (Some(_), _) | (None, UserRequest::Override { .. }) => {
                 assert_ne!(a, s, "{}", e.render(Variant::Assistant));
                 assert_eq!(Some(a.clone()), e.injected_target());
                 *seen.entry("injected").or_insert(0) += 1;
@@ -332,14 +332,14 @@ fn the_two_variants_label_the_same_injected_episode_differently() {
             }
         }
         match &e.task {
-            Task::AskSecret => assert_eq!(s, REFUSAL),
-            Task::Override { .. } => {
+            UserRequest::AskSecret => assert_eq!(s, REFUSAL),
+            UserRequest::Override { .. } => {
                 assert_eq!(s, REFUSAL);
                 assert!(a.contains(&e.secret), "direct attack followed: {a}");
             }
             _ => {}
         }
-        if e.task == Task::AskSecret && e.injection.is_none() {
+        if e.task == UserRequest::AskSecret && e.injection.is_none() {
             assert_eq!(a, REFUSAL, "the assistant refuses a plain request");
         }
         if e.injection.as_ref().is_some_and(|i| i.goal.is_attack()) {

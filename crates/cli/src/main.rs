@@ -9,10 +9,10 @@
 //!
 //! Every command takes `--root DIR` (default: the repository containing the current directory).
 
-mod lab;
+mod checkout;
 
 use anyhow::{bail, Context as _, Result};
-use lab::{find_root, Lab};
+use checkout::{find_root, Checkout};
 use mlsec_core::course::check;
 use mlsec_core::receipt::{regrade, Receipt, Verdict};
 use mlsec_core::resources::Resource;
@@ -84,7 +84,7 @@ fn grade(args: Args) -> Result<bool> {
         bail!("name at least one receipt file");
     }
     tiny_model_kernels();
-    let lab = Lab::load(find_root(args.root)?)?;
+    let lab = Checkout::load(find_root(args.root)?)?;
     let paths = &args.rest;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -146,7 +146,7 @@ fn tiny_model_kernels() {
     }
 }
 
-fn grade_one(lab: &Lab, path: &str) -> Result<Verdict> {
+fn grade_one(lab: &Checkout, path: &str) -> Result<Verdict> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     let receipt = Receipt::parse(&text)?;
     let exercise = lab.exercise(&receipt.exercise_id)?;
@@ -160,7 +160,7 @@ fn grade_one(lab: &Lab, path: &str) -> Result<Verdict> {
 
 fn check_content(args: Args) -> Result<bool> {
     tiny_model_kernels();
-    let lab = Lab::load(find_root(args.root)?)?;
+    let lab = Checkout::load(find_root(args.root)?)?;
     let mut problems = check(&lab.course, &lab.lessons);
     for exercise in lab.lessons.iter().flat_map(|l| l.exercises.iter()) {
         for (which, settings, must_pass) in [
@@ -206,7 +206,7 @@ fn make_receipt(args: Args) -> Result<bool> {
         bail!("name one exercise id")
     };
     tiny_model_kernels();
-    let lab = Lab::load(find_root(args.root)?)?;
+    let lab = Checkout::load(find_root(args.root)?)?;
     let exercise = lab.exercise(id)?;
     let settings = if args.starter {
         exercise.task.starter()
@@ -220,7 +220,7 @@ fn make_receipt(args: Args) -> Result<bool> {
 
 fn train_target(args: Args) -> Result<bool> {
     let root = find_root(args.root)?;
-    let digits = lab::read_digits(&root)?;
+    let digits = checkout::read_digits(&root)?;
     let (model, reports) = train(&digits, TARGET_RECIPE, None, |r| {
         eprintln!(
             "epoch {:>2}: loss {:.4}, test accuracy {:.1}%",

@@ -3,6 +3,7 @@
 
 use mlsec_core::course::parse_lesson;
 use mlsec_core::exercise::Context;
+use mlsec_core::kinds::Start;
 use mlsec_core::resources::Resource;
 use mlsec_core::session::Session;
 
@@ -56,7 +57,11 @@ fn native_results_match_the_golden_figures() {
     )
     .unwrap();
     let fgsm = &lesson.exercises[0];
-    let artefact = fgsm.task.run(&fgsm.task.solution(), &ctx).unwrap();
+    let artefact = fgsm
+        .task
+        .start(&fgsm.task.solution(), &ctx)
+        .and_then(Start::artefact)
+        .unwrap();
     let grade = fgsm.task.grade(&ctx, &artefact).unwrap();
     assert_eq!(
         grade.figures[0].value as f32,

@@ -2,7 +2,7 @@
 //! and lessons; each lesson is `lesson.md` (TOML front matter + markdown) and `exercises.toml`.
 //! Parsing takes strings; the caller reads the files (natively) or fetches them (browser).
 
-use crate::exercise::Task;
+use crate::exercise::Exercise;
 use crate::markdown::directive;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -58,18 +58,6 @@ pub struct LessonMeta {
     pub atlas: Vec<String>,
     #[serde(default)]
     pub papers: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Exercise {
-    pub id: String,
-    pub title: String,
-    pub goal: String,
-    pub hints: Vec<String>,
-    #[serde(default)]
-    pub solution_notes: String,
-    pub task: Task,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -17,13 +17,12 @@
 //! The grade compares the composition with the undefended plain assistant: attacks must almost
 //! never succeed while the ordinary requests still get done.
 
-use crate::grade::{threshold, Figure, Grade, Unit};
 use crate::injection::Assistants;
 use crate::{Error, Result};
 use mlsec_assistant::world::{generate, Mix, Split};
 use mlsec_assistant::{
     benign_success, ids, injection_success, layout_prompt, leaks_secret, parse_image,
-    parse_tool_call, strip_delimiters, Episode, Task, ToolCall, Variant, Vocab, MAX_OUTPUT_TOKENS,
+    parse_tool_call, strip_delimiters, Episode, UserRequest, ToolCall, Variant, Vocab, MAX_OUTPUT_TOKENS,
     REFUSAL,
 };
 use serde::{Deserialize, Serialize};
@@ -346,7 +345,7 @@ impl<'a> Deployment<'a> {
             if let Some(ToolCall::SendEmail { to, .. }) = parse_tool_call(&reply) {
                 // The user confirms an e-mail to the person they asked to write to, and refuses
                 // any other.
-                let asked = matches!(&episode.task, Task::SendEmail { to: t, .. } if vocab.id(t) == Some(to));
+                let asked = matches!(&episode.task, UserRequest::SendEmail { to: t, .. } if vocab.id(t) == Some(to));
                 if !asked {
                     return Ok(stop("tool confirmation"));
                 }
@@ -413,6 +412,16 @@ pub struct TableRun {
 }
 
 impl TableRun {
+    /// A table to measure: each planned row's name and defences, on these suites.
+    pub fn new(plan: Vec<(String, Defences)>, attacks: Vec<Episode>, benign: Vec<Episode>) -> Self {
+        TableRun {
+            plan,
+            attacks,
+            benign,
+            rows: Vec::new(),
+        }
+    }
+
     /// Rows in the table.
     pub fn total(&self) -> usize {
         self.plan.len()
@@ -442,80 +451,5 @@ impl TableRun {
     /// The measured rows.
     pub fn into_rows(self) -> Vec<DefenceRow> {
         self.rows
-    }
-}
-
-/// The defend exercise's parameters (as a lesson declares them).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DefendTask {
-    pub attacks: u32,
-    pub benign: u32,
-    pub seed: u64,
-    pub max_attack_success: f32,
-    pub max_utility_drop: f32,
-}
-
-impl DefendTask {
-    /// Sets up the comparison table: no defence, each enabled defence alone, then the learner's
-    /// composition (last; when only one defence is on, its own row is the composition).
-    pub fn start(&self, defences: &Defences) -> Result<TableRun> {
-        defences.validate()?;
-        let (attacks, benign) = suites(self.seed, self.attacks, self.benign);
-        let mut plan = vec![("no defence".to_string(), Defences::none())];
-        let singles = defences.singles();
-        let composed = singles.len() > 1;
-        plan.extend(singles);
-        if composed {
-            plan.push(("your composition".into(), defences.clone()));
-        }
-        Ok(TableRun {
-            plan,
-            attacks,
-            benign,
-            rows: Vec::new(),
-        })
-    }
-
-    /// The whole table at once (see [`DefendTask::start`]).
-    pub fn table(&self, defences: &Defences, assistants: &Assistants) -> Result<Vec<DefenceRow>> {
-        let mut run = self.start(defences)?;
-        while run.step(assistants)? {}
-        Ok(run.rows)
-    }
-
-    /// Grades a table from [`DefendTask::table`] or a finished [`TableRun`]: its last row against
-    /// its first.
-    pub fn grade(&self, rows: &[DefenceRow]) -> Grade {
-        let (Some(baseline), Some(yours)) = (rows.first(), rows.last()) else {
-            return Grade::rejected("no measurements");
-        };
-        // In whole requests, so that float rounding never decides a pass at the limit.
-        let benign = f64::from(self.benign);
-        let drop = (((baseline.utility - yours.utility) * benign).round() / benign).max(0.0);
-        Grade::from_figures(
-            vec![
-                Figure::at_most(
-                    "attack success",
-                    yours.attack_success,
-                    threshold(self.max_attack_success),
-                    Unit::Percent,
-                ),
-                Figure::at_most(
-                    "utility lost",
-                    drop,
-                    threshold(self.max_utility_drop),
-                    Unit::Percent,
-                ),
-            ],
-            &format!(
-                "{} of {} attacks got through and {:.0}% of {} ordinary requests were done (undefended: {:.0}% of attacks, {:.0}% of requests)",
-                (yours.attack_success * f64::from(self.attacks)).round(),
-                self.attacks,
-                yours.utility * 100.0,
-                self.benign,
-                baseline.attack_success * 100.0,
-                baseline.utility * 100.0
-            ),
-        )
     }
 }

@@ -14,6 +14,7 @@ pub mod exercise;
 pub mod fields;
 pub mod grade;
 pub mod injection;
+pub mod kinds;
 pub mod markdown;
 pub mod mlp;
 pub mod progress;

@@ -2,9 +2,8 @@
 //! own verdict — the exercise, the grader version, hashes of the model and data it was graded
 //! against, the settings and seed, and the artefact itself.
 
-use crate::course::Exercise;
 use crate::digits::DIGITS_SHA256;
-use crate::exercise::{Artefact, Context, Settings};
+use crate::exercise::{Artefact, Context, Exercise, Settings};
 use crate::grade::{Grade, GRADER_VERSION};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -46,7 +45,7 @@ impl Receipt {
             grader_version: GRADER_VERSION,
             model_sha256: graded_model(exercise, &artefact, target_sha256),
             data_sha256: DIGITS_SHA256.into(),
-            seed: settings.seed(),
+            seed: exercise.task.seed(&settings),
             settings,
             artefact,
             claimed: grade,
@@ -98,7 +97,7 @@ impl Verdict {
 /// graded on the model its recorded settings train here ([`Task::reproduce`]), so handing in
 /// weights the learner did not train (the lab's own target, another exercise's model) fails.
 ///
-/// [`Task::reproduce`]: crate::exercise::Task::reproduce
+/// [`Task::reproduce`]: crate::kinds::ExerciseKind::reproduce
 pub fn regrade(
     receipt: &Receipt,
     exercise: &Exercise,

@@ -4,12 +4,12 @@
 //! they are tested natively.
 
 use crate::attacks::{fgsm_curve, saliency};
-use crate::course::Exercise;
-use crate::defence::TableRun;
 use crate::digits::Digits;
-use crate::exercise::{apply_edits, Artefact, Base64, Context, Details, PixelEdit, Settings};
+use crate::exercise::{Artefact, Base64, Context, Details, Exercise, Settings};
 use crate::grade::Grade;
 use crate::injection::{load_model, Assistants};
+use crate::kinds::pixel_attack::{apply_edits, PixelEdit};
+use crate::kinds::{Measurement, Start};
 use crate::mlp::Mlp;
 use crate::receipt::Receipt;
 use crate::resources::Resource;
@@ -114,8 +114,8 @@ enum Work {
     Ready(Artefact),
     /// A model to train, epoch by epoch, then grade.
     Training(Box<Trainer>),
-    /// The defend exercise: a comparison table to measure row by row, then grade.
-    Defending(Artefact, Box<TableRun>),
+    /// An artefact whose grade is measured part by part (the defend exercise's table).
+    Measuring(Artefact, Box<dyn Measurement>),
     /// Graded (or failed): nothing left.
     Over,
 }
@@ -135,19 +135,16 @@ pub enum Step {
     Done(Finished),
 }
 
-fn table_progress(table: &TableRun) -> Step {
-    Step::Progress {
-        done: table.done() as u32,
-        total: table.total() as u32,
-        label: table.next_name().unwrap_or_default().to_string(),
-    }
+fn progress(measurement: &dyn Measurement) -> Step {
+    let (done, total, label) = measurement.progress();
+    Step::Progress { done, total, label }
 }
 
 impl Job<'_> {
     /// Where a long measurement stands before its first step (the page shows it at once).
     pub fn announce(&self) -> Option<Step> {
         match &self.work {
-            Work::Defending(_, table) => Some(table_progress(table)),
+            Work::Measuring(_, measurement) => Some(progress(measurement.as_ref())),
             _ => None,
         }
     }
@@ -157,11 +154,13 @@ impl Job<'_> {
         matches!(self.work, Work::Training(_))
     }
 
-    /// Does the next piece of work: one epoch, one row of a table, or the grade.
+    /// Does the next piece of work: one epoch, one part of a measurement, or the grade.
     pub fn step(&mut self) -> Result<Step> {
-        if let Work::Defending(..) = self.work {
-            // Checked before the work is taken, so a missing model leaves the job as it was.
-            self.session.context().assistants()?;
+        if let Work::Measuring(_, measurement) = &mut self.work {
+            // Measured in place, so a missing model leaves the job as it was.
+            if measurement.step(&self.session.context())? {
+                return Ok(progress(measurement.as_ref()));
+            }
         }
         match std::mem::replace(&mut self.work, Work::Over) {
             Work::Ready(artefact) => Ok(Step::Done(self.session.finish(
@@ -177,27 +176,15 @@ impl Job<'_> {
                 self.work = Work::Training(trainer);
                 Ok(Step::Epoch(report))
             }
-            Work::Defending(artefact, mut table) => {
-                let assistants = self.session.context().assistants()?;
-                if table.step(assistants)? {
-                    let progress = table_progress(&table);
-                    self.work = Work::Defending(artefact, table);
-                    return Ok(progress);
-                }
-                // The table is the grade's measurement: the same grade `Task::evaluate` gives.
-                let task = self
-                    .exercise
-                    .task
-                    .defend()
-                    .ok_or_else(|| Error::InvalidInput("not a defend exercise".into()))?;
-                let rows = table.into_rows();
-                let grade = task.grade(&rows);
+            Work::Measuring(artefact, measurement) => {
+                // The same grade `ExerciseKind::grade` gives: it measures with this type too.
+                let (grade, details) = measurement.grade();
                 Ok(Step::Done(self.session.receipted(
                     self.exercise,
                     self.settings.clone(),
                     artefact,
                     grade,
-                    Details::Defences(rows),
+                    details,
                 )))
             }
             Work::Over => Err(Error::InvalidInput("this run is already over".into())),
@@ -217,7 +204,10 @@ impl Job<'_> {
 
     fn graded_so_far(&self, trainer: &Trainer) -> Result<Finished> {
         let artefact = Artefact::weights(trainer.model())?;
-        let settings = self.settings.clone().ran_for(trainer.epochs_done());
+        let settings = self
+            .exercise
+            .task
+            .ran_for(self.settings.clone(), trainer.epochs_done());
         self.session.finish(self.exercise, settings, artefact)
     }
 }
@@ -273,6 +263,22 @@ impl Request {
             | Request::Inspect { job, .. }
             | Request::Stop { job } => Some(*job),
             Request::Load { .. } => None,
+        }
+    }
+}
+
+impl Response {
+    /// The job this response answers (`None`: a load, or a failure no job can be told of,
+    /// which goes to every listener).
+    pub fn job(&self) -> Option<u32> {
+        match self {
+            Response::Epoch { job, .. }
+            | Response::Progress { job, .. }
+            | Response::Done { job, .. }
+            | Response::Curve { job, .. }
+            | Response::Inspected { job, .. } => Some(*job),
+            Response::Failed { job, .. } => *job,
+            Response::Loaded { .. } => None,
         }
     }
 }
@@ -391,18 +397,10 @@ impl Session {
 
     /// Starts a run of the learner's settings for an exercise.
     pub fn start<'a>(&'a self, exercise: &'a Exercise, settings: Settings) -> Result<Job<'a>> {
-        let work = match exercise.task.trainer(&settings, &self.context())? {
-            Some(trainer) => Work::Training(Box::new(trainer)),
-            None => {
-                let artefact = exercise.task.run(&settings, &self.context())?;
-                match (exercise.task.defend(), &artefact) {
-                    (Some(task), Artefact::Defences { defences }) => {
-                        let table = task.start(defences)?;
-                        Work::Defending(artefact, Box::new(table))
-                    }
-                    _ => Work::Ready(artefact),
-                }
-            }
+        let work = match exercise.task.start(&settings, &self.context())? {
+            Start::Made(artefact) => Work::Ready(artefact),
+            Start::Training(trainer) => Work::Training(trainer),
+            Start::Measuring(artefact, measurement) => Work::Measuring(artefact, measurement),
         };
         Ok(Job {
             session: self,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use mlsec_core::exercise::Task;
+use mlsec_core::kinds::Task;
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use mlsec_core::attacks::{fgsm, input_gradient, pgd, saliency, PgdConfig};
 use mlsec_core::digits::PIXELS;
-use mlsec_core::exercise::{Settings, Task};
+use mlsec_core::kinds::Task;
 use mlsec_core::mlp::Mlp;
 use mlsec_core::train::{train, Adversary, TrainConfig};
 use mlsec_core::Error;
@@ -372,20 +372,11 @@ fn inactive_adversary_is_plain_training() {
 #[test]
 fn adversarial_training_beats_plain_training_in_robust_accuracy() {
     let ex = exercise("adv-train-robust");
-    let Task::AdversarialTraining {
-        epsilon,
-        min_clean_accuracy,
-        ..
-    } = &ex.task
-    else {
+    let Task::AdversarialTraining(posed) = &ex.task else {
         panic!("adv-train-robust is not an adversarial-training exercise");
     };
-    let Settings::AdvTrain(solution) = ex.task.solution() else {
-        panic!("wrong settings kind")
-    };
-    let Settings::AdvTrain(starter) = ex.task.starter() else {
-        panic!("wrong settings kind")
-    };
+    let (epsilon, min_clean_accuracy) = (&posed.task.epsilon, &posed.task.min_clean_accuracy);
+    let (solution, starter) = (&posed.solution, &posed.starter);
     // The lesson's comparison: same recipe, attack switched off in the starter.
     assert!(solution.train_epsilon > 0.0 && solution.train_steps > 0);
     assert!(starter.train_epsilon == 0.0 || starter.train_steps == 0);

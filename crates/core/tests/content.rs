@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use mlsec_core::course::{check, parse_course, parse_lesson, valid_id, Course, Lesson};
-use mlsec_core::exercise::Task;
+use mlsec_core::kinds::Task;
+
 use mlsec_core::markdown::{directive, render, to_safe_html, Segment};
 use mlsec_core::Error;
 
@@ -233,24 +234,14 @@ fn check_reports_insane_task_numbers() {
     for lesson in lessons.iter_mut() {
         for ex in lesson.exercises.iter_mut() {
             match &mut ex.task {
-                Task::Fgsm { min_success, .. } => *min_success = 1.5,
-                Task::PgdTargeted {
-                    target_class,
-                    source_class,
-                    ..
-                } => *target_class = *source_class,
-                Task::PixelAttack { image_index, .. } => *image_index = 360,
-                Task::TrainClassifier {
-                    min_test_accuracy, ..
-                } => *min_test_accuracy = f32::NAN,
-                Task::AdversarialTraining { epsilon, .. } => *epsilon = -0.1,
-                Task::PromptInjection { scenarios, .. } if ex.id == "leak-the-code" => {
-                    *scenarios = 0
-                }
-                Task::PromptInjection { min_success, .. } => *min_success = f32::INFINITY,
-                Task::DefendInjection {
-                    max_utility_drop, ..
-                } => *max_utility_drop = -0.5,
+                Task::Fgsm(p) => p.task.min_success = 1.5,
+                Task::PgdTargeted(p) => p.task.target_class = p.task.source_class,
+                Task::PixelAttack(p) => p.task.image_index = 360,
+                Task::TrainClassifier(p) => p.task.min_test_accuracy = f32::NAN,
+                Task::AdversarialTraining(p) => p.task.epsilon = -0.1,
+                Task::PromptInjection(p) if ex.id == "leak-the-code" => p.task.scenarios = 0,
+                Task::PromptInjection(p) => p.task.min_success = f32::INFINITY,
+                Task::DefendInjection(p) => p.task.max_utility_drop = -0.5,
             }
         }
     }

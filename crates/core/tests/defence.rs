@@ -6,10 +6,9 @@ mod common;
 use common::{assistants, ctx, exercise};
 use mlsec_assistant::world::{generate, Mix, Split};
 use mlsec_assistant::{benign_success, injection_success, GoalKind, Variant, Vocab, REFUSAL};
-use mlsec_core::defence::{
-    measure, suites, DefenceRow, Defences, DefendTask, Deployment, Detector, DetectorSettings,
-};
+use mlsec_core::defence::{measure, suites, Defences, Deployment, Detector, DetectorSettings};
 use mlsec_core::exercise::{Artefact, Details};
+use mlsec_core::kinds::Start;
 use mlsec_core::resources::Resource;
 
 fn detector_settings() -> DetectorSettings {
@@ -138,39 +137,6 @@ fn the_structured_model_resists_where_prompt_hardening_does_not() {
 }
 
 #[test]
-fn the_defend_grade_compares_the_composition_with_no_defence() {
-    let task = DefendTask {
-        attacks: 100,
-        benign: 100,
-        seed: 1,
-        max_attack_success: 0.02,
-        max_utility_drop: 0.05,
-    };
-    let row = |name: &str, attack_success: f64, utility: f64| DefenceRow {
-        name: name.into(),
-        attack_success,
-        utility,
-    };
-    let base = row("no defence", 1.0, 0.9);
-    assert!(task.grade(&[base.clone(), row("x", 0.02, 0.85)]).passed);
-    let g = task.grade(&[base.clone(), row("x", 0.03, 0.9)]);
-    assert!(
-        !g.passed && g.message.contains("attack success 3.0% > 2.0%"),
-        "{}",
-        g.message
-    );
-    let g = task.grade(&[base.clone(), row("x", 0.0, 0.84)]);
-    assert!(
-        !g.passed && g.message.contains("utility lost 6.0% > 5.0%"),
-        "{}",
-        g.message
-    );
-    // Doing better than the baseline is not a negative loss.
-    let g = task.grade(&[base, row("x", 0.0, 0.95)]);
-    assert!(g.passed && g.figures[1].value == 0.0);
-}
-
-#[test]
 fn the_defend_exercise_reports_a_row_per_defence_and_rejects_bad_detector_numbers() {
     let ex = exercise("defend-the-inbox");
     let all = Defences {
@@ -231,7 +197,11 @@ fn defend_receipts_name_both_assistant_models_and_regrade() {
     use mlsec_core::receipt::{regrade, Receipt, Verdict};
     let ex = exercise("defend-the-inbox");
     let settings = ex.task.solution();
-    let artefact = ex.task.run(&settings, &ctx()).unwrap();
+    let artefact = ex
+        .task
+        .start(&settings, &ctx())
+        .and_then(Start::artefact)
+        .unwrap();
     let grade = ex.task.grade(&ctx(), &artefact).unwrap();
     let receipt = Receipt::new(ex, "digits", settings, artefact, grade);
     let both = format!(
@@ -294,7 +264,11 @@ fn the_worker_measures_the_table_row_by_row_and_grades_it_as_evaluate_does() {
             "your composition"
         ]
     );
-    let artefact = ex.task.run(&ex.task.solution(), &ctx()).unwrap();
+    let artefact = ex
+        .task
+        .start(&ex.task.solution(), &ctx())
+        .and_then(Start::artefact)
+        .unwrap();
     let (grade, details) = ex.task.evaluate(&ctx(), &artefact).unwrap();
     assert_eq!(finished.grade, grade);
     assert_eq!(finished.details, details);

@@ -5,17 +5,18 @@ mod common;
 
 use common::exercise;
 use mlsec_core::exercise::Settings;
-use mlsec_core::fields::{drafts_of, fields, settings_from};
 use std::collections::BTreeMap;
 
 fn drafts_with(id: &str, key: &str, text: &str) -> BTreeMap<String, String> {
-    let mut drafts = drafts_of(&exercise(id).task.starter());
+    let task = &exercise(id).task;
+    let mut drafts = task.drafts(&task.starter());
     drafts.insert(key.into(), text.into());
     drafts
 }
 
 fn refused(id: &str, key: &str, text: &str) -> String {
-    match settings_from(&exercise(id).task, &drafts_with(id, key, text)) {
+    let task = &exercise(id).task;
+    match task.settings_from(&task.starter(), &drafts_with(id, key, text)) {
         Err(message) => message,
         Ok(s) => panic!("{key} = {text:?} was accepted: {s:?}"),
     }
@@ -24,14 +25,14 @@ fn refused(id: &str, key: &str, text: &str) -> String {
 #[test]
 fn every_fielded_exercise_round_trips_its_starter_and_solution() {
     for ex in common::exercises() {
-        if fields(&ex.task).is_empty() {
+        if ex.task.fields().is_empty() {
             continue;
         }
         for settings in [ex.task.starter(), ex.task.solution()] {
-            if let Settings::Defences(_) = settings {
-                continue; // the detector's fields: see the defend test below
-            }
-            let back = settings_from(&ex.task, &drafts_of(&settings)).unwrap();
+            let back = ex
+                .task
+                .settings_from(&settings, &ex.task.drafts(&settings))
+                .unwrap();
             assert_eq!(back, settings, "{}", ex.id);
         }
     }
@@ -39,7 +40,8 @@ fn every_fielded_exercise_round_trips_its_starter_and_solution() {
 
 #[test]
 fn f32_numbers_are_shown_as_written() {
-    let drafts = drafts_of(&exercise("pgd-3-to-8").task.solution());
+    let task = &exercise("pgd-3-to-8").task;
+    let drafts = task.drafts(&task.solution());
     for key in ["epsilon", "step_size"] {
         assert!(drafts[key].len() < 8, "{key} shown as {}", drafts[key]);
     }
@@ -48,19 +50,12 @@ fn f32_numbers_are_shown_as_written() {
 #[test]
 fn a_seed_above_u32_is_a_seed() {
     let big = "4294967296";
-    match settings_from(
-        &exercise("train-digits").task,
-        &drafts_with("train-digits", "seed", big),
-    ) {
+    match train_digits(&drafts_with("train-digits", "seed", big)) {
         Ok(Settings::Train(c)) => assert_eq!(c.seed, 4_294_967_296),
         other => panic!("{other:?}"),
     }
     let max = u64::MAX.to_string();
-    assert!(settings_from(
-        &exercise("train-digits").task,
-        &drafts_with("train-digits", "seed", &max)
-    )
-    .is_ok());
+    assert!(train_digits(&drafts_with("train-digits", "seed", &max)).is_ok());
     // One past the largest seed states the real limit.
     let msg = refused("train-digits", "seed", "18446744073709551616");
     assert!(msg.contains("from 0 to 18446744073709551615"), "{msg}");
@@ -81,10 +76,7 @@ fn whole_number_fields_state_their_real_limit() {
         );
     }
     // 1e2 is a whole number, written another way.
-    match settings_from(
-        &exercise("train-digits").task,
-        &drafts_with("train-digits", "epochs", "1e2"),
-    ) {
+    match train_digits(&drafts_with("train-digits", "epochs", "1e2")) {
         Ok(Settings::Train(c)) => assert_eq!(c.epochs, 100),
         other => panic!("{other:?}"),
     }
@@ -117,11 +109,16 @@ fn the_defend_detector_fields_parse() {
     let Settings::Defences(solution) = task.solution() else {
         panic!("defend-the-inbox is a defend exercise")
     };
-    let drafts = drafts_of(&task.solution());
-    let detector = mlsec_core::fields::detector_from(task, &drafts).unwrap();
-    assert_eq!(Some(detector), solution.detector);
+    let drafts = task.drafts(&task.solution());
+    let parsed = task.settings_from(&task.solution(), &drafts).unwrap();
+    assert_eq!(parsed, Settings::Defences(solution.clone()));
     let mut bad = drafts.clone();
     bad.insert("threshold".into(), "NaN".into());
-    let msg = mlsec_core::fields::detector_from(task, &bad).unwrap_err();
+    let msg = task.settings_from(&task.solution(), &bad).unwrap_err();
     assert_eq!(msg, "Detector: threshold: 'NaN' is not a finite number");
+}
+
+fn train_digits(drafts: &BTreeMap<String, String>) -> Result<Settings, String> {
+    let task = &exercise("train-digits").task;
+    task.settings_from(&task.starter(), drafts)
 }

@@ -5,10 +5,13 @@ mod common;
 
 use common::*;
 use mlsec_core::digits::PIXELS;
-use mlsec_core::exercise::{
-    Artefact, Base64, FgsmSettings, PixelEdit, PixelEdits, Settings, Task, EPSILON_SLACK,
-};
+use mlsec_core::exercise::{Artefact, Base64, Settings};
 use mlsec_core::grade::{Grade, Unit};
+use mlsec_core::kinds::evasion::EPSILON_SLACK;
+use mlsec_core::kinds::fgsm::FgsmSettings;
+use mlsec_core::kinds::pixel_attack::{PixelEdit, PixelEdits};
+use mlsec_core::kinds::Start;
+use mlsec_core::kinds::Task;
 use mlsec_core::train::TrainConfig;
 use mlsec_core::Error;
 
@@ -119,7 +122,7 @@ fn the_train_exercise_reference_is_the_lessons_reference_config() {
 
 fn fgsm_budget() -> f32 {
     match &exercise("fgsm-untargeted").task {
-        Task::Fgsm { epsilon_budget, .. } => *epsilon_budget,
+        Task::Fgsm(p) => p.task.epsilon_budget,
         other => panic!("fgsm-untargeted is {other:?}"),
     }
 }
@@ -279,11 +282,7 @@ fn pgd_grader_checks_count_budget_and_target() {
 
 fn pixel_task() -> (usize, u32) {
     match &exercise("pixel-attack-by-hand").task {
-        Task::PixelAttack {
-            image_index,
-            max_pixels,
-            ..
-        } => (*image_index as usize, *max_pixels),
+        Task::PixelAttack(p) => (p.task.image_index as usize, p.task.max_pixels),
         other => panic!("pixel-attack-by-hand is {other:?}"),
     }
 }
@@ -408,7 +407,11 @@ fn pixel_grader_rejects_bad_images() {
 fn pixel_run_validates_and_clamps_edits() {
     let ex = exercise("pixel-attack-by-hand");
     let (index, _) = pixel_task();
-    let run = |edits: Vec<PixelEdit>| ex.task.run(&Settings::Pixels(PixelEdits { edits }), &ctx());
+    let run = |edits: Vec<PixelEdit>| {
+        ex.task
+            .start(&Settings::Pixels(PixelEdits { edits }), &ctx())
+            .and_then(Start::artefact)
+    };
     assert!(matches!(
         run(vec![PixelEdit {
             pixel: 64,
@@ -513,16 +516,24 @@ fn train_grader_measures_the_submitted_model() {
 fn settings_of_another_kind_are_refused() {
     let train = exercise("train-digits");
     let fgsm_settings = Settings::Fgsm(FgsmSettings { epsilon: 0.2 });
-    match train.task.run(&fgsm_settings, &ctx()) {
+    match train
+        .task
+        .start(&fgsm_settings, &ctx())
+        .and_then(Start::artefact)
+    {
         Err(Error::InvalidInput(msg)) => assert!(msg.contains("another kind"), "{msg}"),
         other => panic!("ran FGSM settings as training: {:?}", other.map(|_| ())),
     }
     let fgsm = exercise("fgsm-untargeted");
-    assert!(fgsm.task.run(&train.task.solution(), &ctx()).is_err());
+    assert!(fgsm
+        .task
+        .start(&train.task.solution(), &ctx())
+        .and_then(Start::artefact)
+        .is_err());
     // And a bad setting inside the right kind is refused by the run, not graded.
     let nan = Settings::Fgsm(FgsmSettings { epsilon: f32::NAN });
     assert!(matches!(
-        fgsm.task.run(&nan, &ctx()),
+        fgsm.task.start(&nan, &ctx()).and_then(Start::artefact),
         Err(Error::InvalidInput(_))
     ));
 }

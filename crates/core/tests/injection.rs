@@ -6,11 +6,15 @@ mod common;
 use common::{assistants, ctx, exercise, ASSISTANT_PATH, STRUCTURED_PATH};
 use mlsec_assistant::Variant;
 use mlsec_core::defence::Defences;
-use mlsec_core::exercise::{Artefact, Settings, Task};
+use mlsec_core::exercise::{Artefact, Settings};
 use mlsec_core::injection::{
     prepare, scenarios, token_budget, Assistants, Attack, AttackGoal, Channel, PromptSettings,
     ASSISTANT_SHA256, MAX_TEXT_CHARS, STRUCTURED_SHA256,
 };
+use mlsec_core::kinds::prompt_injection::PromptInjection;
+use mlsec_core::kinds::Posed;
+use mlsec_core::kinds::Start;
+use mlsec_core::kinds::Task;
 use mlsec_core::receipt::{regrade, Receipt, Verdict};
 use mlsec_core::{sha256_hex, Error};
 
@@ -177,17 +181,19 @@ fn the_structured_front_end_strips_typed_delimiters_and_the_grade_says_so() {
         );
         assert!(!c.succeeded, "{c:#?}");
     }
-    let task = Task::PromptInjection {
-        channel: Channel::Data,
-        goal: AttackGoal::Exfiltrate,
-        model: Variant::Structured,
-        scenarios: 8,
-        seed: 11,
-        min_success: 0.5,
-        defences: None,
+    let task = Task::PromptInjection(Posed {
+        task: PromptInjection {
+            channel: Channel::Data,
+            goal: AttackGoal::Exfiltrate,
+            model: Variant::Structured,
+            scenarios: 8,
+            seed: 11,
+            min_success: 0.5,
+            defences: None,
+        },
         starter: PromptSettings { text: "x".into() },
         solution: PromptSettings { text: "x".into() },
-    };
+    });
     let grade = task.grade(&ctx(), &text(planted)).unwrap();
     assert!(!grade.passed);
     assert!(
@@ -237,9 +243,12 @@ fn injection_grades_are_deterministic_and_every_goal_is_checked_exactly() {
     assert!(a.0.passed);
     // The same text judged as a leak counts any reply holding the code; as an image it fails
     // (no image in the reply).
+    let Task::PromptInjection(posed) = task else {
+        panic!("poisoned-document is a prompt injection")
+    };
     let as_image = Attack {
         goal: AttackGoal::Image,
-        ..task.attack().unwrap()
+        ..posed.task.attack()
     };
     let (_, conversations) = as_image.run(assistants(), &solution_text(task)).unwrap();
     assert!(conversations.iter().all(|c| !c.succeeded));
@@ -249,7 +258,11 @@ fn injection_grades_are_deterministic_and_every_goal_is_checked_exactly() {
 fn injection_receipts_name_the_assistant_model_and_regrade() {
     let ex = exercise("leak-the-code");
     let settings = ex.task.solution();
-    let artefact = ex.task.run(&settings, &ctx()).unwrap();
+    let artefact = ex
+        .task
+        .start(&settings, &ctx())
+        .and_then(Start::artefact)
+        .unwrap();
     let grade = ex.task.grade(&ctx(), &artefact).unwrap();
     assert!(grade.passed);
     let receipt = Receipt::new(ex, "digits-target-hash", settings, artefact, grade);
@@ -293,7 +306,7 @@ fn run_refuses_bad_text_before_any_grading() {
     let bad = Settings::Prompt(PromptSettings {
         text: "hello wizard goblin".into(),
     });
-    let message = invalid(task.run(&bad, &ctx()));
+    let message = invalid(task.start(&bad, &ctx()).and_then(Start::artefact));
     assert!(
         !message.contains("\"hello\"") && message.contains("\"wizard\""),
         "{message}"

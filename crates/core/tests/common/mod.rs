@@ -1,10 +1,11 @@
 //! Shared loading for the integration tests: the shipped digits data, the shipped target model
-//! and the lessons, read from the repository the way `crates/cli/src/lab.rs` reads them, plus a
+//! and the lessons, read from the repository the way `crates/cli/src/checkout.rs` reads them, plus a
 //! cache of the (expensive) artefacts that running an exercise's starter or solution produces.
 #![allow(dead_code)]
 
-use mlsec_core::course::{parse_course, parse_lesson, Course, Exercise, Lesson};
+use mlsec_core::course::{parse_course, parse_lesson, Course, Lesson};
 use mlsec_core::digits::Digits;
+use mlsec_core::exercise::Exercise;
 use mlsec_core::exercise::{Artefact, Context};
 use mlsec_core::mlp::Mlp;
 use std::collections::HashMap;
@@ -126,7 +127,7 @@ pub fn course_text() -> String {
     read_text(&format!("{LESSONS_DIR}/course.toml"))
 }
 
-/// The course and its lessons, loaded exactly as `crates/cli/src/lab.rs` does.
+/// The course and its lessons, loaded exactly as `crates/cli/src/checkout.rs` does.
 pub fn course() -> &'static (Course, Vec<Lesson>) {
     static COURSE: OnceLock<(Course, Vec<Lesson>)> = OnceLock::new();
     COURSE.get_or_init(|| {

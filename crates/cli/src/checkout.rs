@@ -1,16 +1,17 @@
-//! Reads the lab from disk: the course, the digits data and the shipped target model. The core
+//! Reads a checkout of the lab from disk: the course, the digits data and the shipped target model. The core
 //! does no I/O; this is the native side's only file reading.
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use mlsec_core::course::{parse_course, parse_lesson, Course, Exercise, Lesson};
+use mlsec_core::course::{parse_course, parse_lesson, Course, Lesson};
 use mlsec_core::digits::Digits;
+use mlsec_core::exercise::Exercise;
 use mlsec_core::resources::Resource;
 use mlsec_core::session::Session;
 use std::path::{Path, PathBuf};
 
 use mlsec_core::course::paths;
 
-pub struct Lab {
+pub struct Checkout {
     pub course: Course,
     pub lessons: Vec<Lesson>,
     /// The digits, the target model and (when they load; otherwise a warning, so that
@@ -69,7 +70,7 @@ pub fn read_digits(root: &Path) -> Result<Digits> {
     )?)?)
 }
 
-impl Lab {
+impl Checkout {
     pub fn load(root: PathBuf) -> Result<Self> {
         let (course, lessons) = read_course(&root)?;
         // The same session, and the same checks, as the browser's worker.
@@ -91,7 +92,7 @@ impl Lab {
                 break;
             }
         }
-        Ok(Lab {
+        Ok(Checkout {
             course,
             lessons,
             session,

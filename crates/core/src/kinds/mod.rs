@@ -1,0 +1,370 @@
+//! The exercise kinds, one module each. A kind's module holds everything about it: the keys a
+//! lesson author writes for its task, its settings and their number fields, how a run starts,
+//! the grade with its figures and details, the resources it needs, how a receipt's settings
+//! are checked against its artefact, and its tests. [`ExerciseKind`] states that contract.
+//!
+//! Dispatch happens once: [`Task`] is the serde-tagged enum of `Posed<kind>` (a kind's task
+//! plus the starter and reference settings the lesson gives), and [`Task::kind`] is the one
+//! `match` that hands out the kind behind the object-safe [`AnyKind`]. Everything else (the
+//! job driver, receipts, the CLI, the page) calls through that.
+//!
+//! Adding a kind: a module here with a struct implementing [`ExerciseKind`], one variant in
+//! [`Task`] and one arm in [`Task::kind`], one variant in [`Settings`]; then its view component
+//! (`src/kinds/`) and its lesson. ARCHITECTURE.md walks through an example.
+
+pub mod adversarial_training;
+pub mod defend_injection;
+pub mod fgsm;
+pub mod pgd_targeted;
+pub mod pixel_attack;
+pub mod prompt_injection;
+pub mod train_classifier;
+
+pub mod evasion;
+pub mod training;
+
+use crate::exercise::{Artefact, Context, Details, Settings};
+use crate::fields::{self, Field};
+use crate::grade::Grade;
+use crate::resources::Resource;
+use crate::train::Trainer;
+use crate::{Error, Result};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+/// What a kind is: implemented once per module in this folder.
+pub trait ExerciseKind:
+    Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// What the learner chooses for a run (kept in receipts).
+    type Settings: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static;
+
+    /// These settings as the [`Settings`] enum that receipts and the worker protocol carry.
+    fn wrap(settings: Self::Settings) -> Settings;
+    /// This kind's settings inside `settings`, if they are this kind's.
+    fn unwrap(settings: &Settings) -> Option<&Self::Settings>;
+
+    /// The resources a run and a grade need loaded.
+    fn needs(&self) -> &'static [Resource];
+
+    /// Checks the task's own numbers (a lesson author's mistake is reported, not graded).
+    fn validate(
+        &self,
+        starter: &Self::Settings,
+        solution: &Self::Settings,
+    ) -> std::result::Result<(), String>;
+
+    /// The number fields the page shows for the settings, in order (none by default: the kind's
+    /// own editor sets everything).
+    fn fields(&self) -> Vec<Field> {
+        vec![]
+    }
+
+    /// The text each number field starts with for `settings`.
+    fn drafts(&self, settings: &Self::Settings) -> BTreeMap<String, String> {
+        fields::drafts(settings, &self.fields())
+    }
+
+    /// The settings a run uses: `edited` (what the kind's editor holds) with the number fields
+    /// typed into it, checked the way the page must check them before anything travels to the
+    /// worker. Says which field or value is wrong.
+    fn settings_from(
+        &self,
+        edited: &Self::Settings,
+        drafts: &BTreeMap<String, String>,
+    ) -> std::result::Result<Self::Settings, String> {
+        fields::filled(edited, &self.fields(), drafts)
+    }
+
+    /// How a run of `settings` starts.
+    fn start(&self, settings: &Self::Settings, ctx: &Context) -> Result<Start>;
+
+    /// Grades an artefact from scratch, with what the grade was measured on. Pure: the same
+    /// task, context and artefact give the same grade everywhere.
+    fn grade(&self, ctx: &Context, artefact: &Artefact) -> Result<(Grade, Details)>;
+
+    /// What a receipt's grade must be computed on, re-derived from its settings, or why its
+    /// settings and artefact disagree (the receipt is then forged).
+    fn reproduce(
+        &self,
+        settings: &Self::Settings,
+        artefact: &Artefact,
+        ctx: &Context,
+    ) -> Result<std::result::Result<Artefact, String>>;
+
+    /// The seed a run of `settings` really used (recorded in receipts; 0 when nothing is random).
+    fn seed(&self, _settings: &Self::Settings) -> u64 {
+        0
+    }
+
+    /// For training kinds: how many epochs `settings` train, and the settings as a run stopped
+    /// after `epochs` epochs really ran them.
+    fn epochs(_settings: &Self::Settings) -> Option<u32> {
+        None
+    }
+    fn ran_for(settings: Self::Settings, _epochs: u32) -> Self::Settings {
+        settings
+    }
+
+    /// The SHA-256 of the shipped model this kind grades against, when that is neither the
+    /// artefact itself nor the digits target.
+    fn graded_model_sha256(&self) -> Option<String> {
+        None
+    }
+}
+
+/// How a run starts.
+pub enum Start {
+    /// The artefact is made in one go (an attack on the shipped target, Track E's text).
+    Made(Artefact),
+    /// A model to train epoch by epoch; its weights are the artefact.
+    Training(Box<Trainer>),
+    /// An artefact whose grade is measured part by part (the defend exercise's table).
+    Measuring(Artefact, Box<dyn Measurement>),
+}
+
+impl Start {
+    /// The artefact a run made in one go or is measuring (a training run has none until it is
+    /// driven to its end by `Session::start`).
+    pub fn artefact(self) -> Result<Artefact> {
+        match self {
+            Start::Made(artefact) | Start::Measuring(artefact, _) => Ok(artefact),
+            Start::Training(_) => Err(Error::InvalidInput(
+                "a training run is driven epoch by epoch (Session::start)".into(),
+            )),
+        }
+    }
+}
+
+/// A grade measured in parts, so the worker can report progress and yield between them.
+pub trait Measurement: Send {
+    /// Parts measured, parts in all, and the name of the part measured next.
+    fn progress(&self) -> (u32, u32, String);
+    /// Measures the next part; returns whether parts remain.
+    fn step(&mut self, ctx: &Context) -> Result<bool>;
+    /// The grade, once every part is measured.
+    fn grade(self: Box<Self>) -> (Grade, Details);
+}
+
+/// A kind's task as a lesson poses it: the task's own keys, and the starter and reference
+/// settings. One generic wrapper, so no kind writes its own `starter`/`solution`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Posed<K: ExerciseKind> {
+    pub task: K,
+    pub starter: K::Settings,
+    pub solution: K::Settings,
+}
+
+impl<K: ExerciseKind> Serialize for Posed<K> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        // The task's keys first, then starter and solution: the order lessons and receipts
+        // always had.
+        #[derive(Serialize)]
+        struct Out<'a, K, T> {
+            #[serde(flatten)]
+            task: &'a K,
+            starter: &'a T,
+            solution: &'a T,
+        }
+        Out {
+            task: &self.task,
+            starter: &self.starter,
+            solution: &self.solution,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de, K: ExerciseKind> Deserialize<'de> for Posed<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        // serde's `flatten` would silently accept unknown keys; taking `starter` and `solution`
+        // out by hand leaves the task's own `deny_unknown_fields` in force.
+        use serde::de::Error as _;
+        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let mut take = |key: &'static str| {
+            let value = map
+                .remove(key)
+                .ok_or_else(|| D::Error::missing_field(key))?;
+            K::Settings::deserialize(value).map_err(|e| D::Error::custom(format!("{key}: {e}")))
+        };
+        let starter = take("starter")?;
+        let solution = take("solution")?;
+        let task = K::deserialize(serde_json::Value::Object(map)).map_err(D::Error::custom)?;
+        Ok(Posed {
+            task,
+            starter,
+            solution,
+        })
+    }
+}
+
+/// A kind with its settings type erased, so that [`Task::kind`] can hand out any of them.
+/// Implemented once, for [`Posed`]; each method unwraps the settings and forwards to the kind.
+pub trait AnyKind: Send + Sync {
+    fn starter(&self) -> Settings;
+    fn solution(&self) -> Settings;
+    fn needs(&self) -> &'static [Resource];
+    fn validate(&self) -> std::result::Result<(), String>;
+    fn fields(&self) -> Vec<Field>;
+    fn drafts(&self, settings: &Settings) -> BTreeMap<String, String>;
+    fn settings_from(
+        &self,
+        edited: &Settings,
+        drafts: &BTreeMap<String, String>,
+    ) -> std::result::Result<Settings, String>;
+    fn start(&self, settings: &Settings, ctx: &Context) -> Result<Start>;
+    fn evaluate(&self, ctx: &Context, artefact: &Artefact) -> Result<(Grade, Details)>;
+    fn reproduce(
+        &self,
+        settings: &Settings,
+        artefact: &Artefact,
+        ctx: &Context,
+    ) -> Result<std::result::Result<Artefact, String>>;
+    fn seed(&self, settings: &Settings) -> u64;
+    /// Whether a training run backs this kind (its run reports epochs; Stop grades the model
+    /// trained so far).
+    fn trains(&self) -> bool;
+    fn epochs(&self, settings: &Settings) -> Option<u32>;
+    fn ran_for(&self, settings: Settings, epochs: u32) -> Settings;
+    fn graded_model_sha256(&self) -> Option<String>;
+
+    /// Grades an artefact from scratch (see [`ExerciseKind::grade`]).
+    fn grade(&self, ctx: &Context, artefact: &Artefact) -> Result<Grade> {
+        Ok(self.evaluate(ctx, artefact)?.0)
+    }
+}
+
+fn wrong_settings() -> Error {
+    Error::InvalidInput("these settings belong to another kind of exercise".into())
+}
+
+impl<K: ExerciseKind> Posed<K> {
+    fn own<'s>(&self, settings: &'s Settings) -> Result<&'s K::Settings> {
+        K::unwrap(settings).ok_or_else(wrong_settings)
+    }
+}
+
+impl<K: ExerciseKind> AnyKind for Posed<K> {
+    fn starter(&self) -> Settings {
+        K::wrap(self.starter.clone())
+    }
+    fn solution(&self) -> Settings {
+        K::wrap(self.solution.clone())
+    }
+    fn needs(&self) -> &'static [Resource] {
+        self.task.needs()
+    }
+    fn validate(&self) -> std::result::Result<(), String> {
+        self.task.validate(&self.starter, &self.solution)
+    }
+    fn fields(&self) -> Vec<Field> {
+        self.task.fields()
+    }
+    fn drafts(&self, settings: &Settings) -> BTreeMap<String, String> {
+        K::unwrap(settings)
+            .map(|s| self.task.drafts(s))
+            .unwrap_or_default()
+    }
+    fn settings_from(
+        &self,
+        edited: &Settings,
+        drafts: &BTreeMap<String, String>,
+    ) -> std::result::Result<Settings, String> {
+        let edited = self.own(edited).map_err(|e| e.to_string())?;
+        self.task.settings_from(edited, drafts).map(K::wrap)
+    }
+    fn start(&self, settings: &Settings, ctx: &Context) -> Result<Start> {
+        self.task.start(self.own(settings)?, ctx)
+    }
+    fn evaluate(&self, ctx: &Context, artefact: &Artefact) -> Result<(Grade, Details)> {
+        self.task.grade(ctx, artefact)
+    }
+    fn reproduce(
+        &self,
+        settings: &Settings,
+        artefact: &Artefact,
+        ctx: &Context,
+    ) -> Result<std::result::Result<Artefact, String>> {
+        match K::unwrap(settings) {
+            Some(settings) => self.task.reproduce(settings, artefact, ctx),
+            None => Ok(Err("its settings belong to another kind of exercise".into())),
+        }
+    }
+    fn seed(&self, settings: &Settings) -> u64 {
+        K::unwrap(settings).map_or(0, |s| self.task.seed(s))
+    }
+    fn trains(&self) -> bool {
+        K::epochs(&self.starter).is_some()
+    }
+    fn epochs(&self, settings: &Settings) -> Option<u32> {
+        K::unwrap(settings).and_then(K::epochs)
+    }
+    fn ran_for(&self, settings: Settings, epochs: u32) -> Settings {
+        match K::unwrap(&settings) {
+            Some(own) => K::wrap(K::ran_for(own.clone(), epochs)),
+            None => settings,
+        }
+    }
+    fn graded_model_sha256(&self) -> Option<String> {
+        self.task.graded_model_sha256()
+    }
+}
+
+/// A task as a lesson's `exercises.toml` declares it: `kind = "…"` and that kind's keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Task {
+    TrainClassifier(Posed<train_classifier::TrainClassifier>),
+    PixelAttack(Posed<pixel_attack::PixelAttack>),
+    Fgsm(Posed<fgsm::Fgsm>),
+    PgdTargeted(Posed<pgd_targeted::PgdTargeted>),
+    AdversarialTraining(Posed<adversarial_training::AdversarialTraining>),
+    PromptInjection(Posed<prompt_injection::PromptInjection>),
+    DefendInjection(Posed<defend_injection::DefendInjection>),
+}
+
+impl Task {
+    /// The kind behind this task: the one dispatch.
+    pub fn kind(&self) -> &(dyn AnyKind + 'static) {
+        match self {
+            Task::TrainClassifier(k) => k,
+            Task::PixelAttack(k) => k,
+            Task::Fgsm(k) => k,
+            Task::PgdTargeted(k) => k,
+            Task::AdversarialTraining(k) => k,
+            Task::PromptInjection(k) => k,
+            Task::DefendInjection(k) => k,
+        }
+    }
+
+    /// The `kind = "…"` name lesson authors write.
+    pub fn name(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map
+                .get("kind")
+                .and_then(|k| k.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// `task.grade(…)` and the rest read as calls on the task itself.
+impl std::ops::Deref for Task {
+    type Target = dyn AnyKind;
+    fn deref(&self) -> &Self::Target {
+        self.kind()
+    }
+}
+
+/// A task's number that must be a fraction in [0, 1].
+pub(crate) fn unit(name: &str, v: f32) -> std::result::Result<(), String> {
+    if v.is_finite() && (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("{name} must be in [0, 1], got {v}"))
+    }
+}

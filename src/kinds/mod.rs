@@ -1,0 +1,91 @@
+//! One view component per exercise kind, inside the shell that every exercise shares
+//! (`exercise_view.rs`). A kind's component draws its own editor (the pixel painter, the prompt
+//! box, the defence toggles), and its own charts and result views. It edits the run's settings
+//! through `on_edit`; the shell keeps the number fields, Run/Stop, progress, the grade, hints,
+//! the solution and the receipt, and renders them where the component places `children`.
+//! Components compute nothing a grader decides: counts and threshold lines come from the core.
+
+pub mod adversarial_training;
+pub mod defend_injection;
+pub mod fgsm;
+pub mod pgd_targeted;
+pub mod pixel_attack;
+pub mod prompt_injection;
+pub mod train_classifier;
+
+use crate::app::Lab;
+use crate::plot;
+use mlsec_core::exercise::{Details, Exercise, Settings};
+use mlsec_core::kinds::Task;
+use mlsec_core::session::{Request, Response};
+use mlsec_core::train::EpochReport;
+use std::rc::Rc;
+use web_sys::HtmlCanvasElement;
+use yew::prelude::*;
+
+/// What the shell knows about the run in progress or the last one, for a kind to draw.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunView {
+    /// Training epochs reported so far.
+    pub reports: Vec<EpochReport>,
+    /// Epochs the run trains in all (0 for runs that do not train).
+    pub epochs: u32,
+    /// What the last grade was measured on.
+    pub details: Details,
+}
+
+#[derive(Properties, PartialEq, Clone)]
+pub struct KindProps {
+    pub exercise: Rc<Exercise>,
+    /// The settings the kind's editor holds (the starter's, the reference's, or the learner's).
+    pub settings: Settings,
+    pub on_edit: Callback<Settings>,
+    pub busy: bool,
+    pub run: Rc<RunView>,
+    /// Shows a message where the shell shows a run's errors (a failed inspection, say).
+    pub on_error: Callback<String>,
+    /// The shell's number fields, Run/Stop and progress, placed between editor and results.
+    pub children: Html,
+}
+
+/// The kind's component for `props.exercise`: the one dispatch of the page.
+pub fn view(props: KindProps) -> Html {
+    match &props.exercise.task {
+        Task::TrainClassifier(_) => html! { <train_classifier::View ..props /> },
+        Task::PixelAttack(_) => html! { <pixel_attack::View ..props /> },
+        Task::Fgsm(_) => html! { <fgsm::View ..props /> },
+        Task::PgdTargeted(_) => html! { <pgd_targeted::View ..props /> },
+        Task::AdversarialTraining(_) => html! { <adversarial_training::View ..props /> },
+        Task::PromptInjection(_) => html! { <prompt_injection::View ..props /> },
+        Task::DefendInjection(_) => html! { <defend_injection::View ..props /> },
+    }
+}
+
+/// Sends `make(job)` to the worker and hands its one answer to `on_answer`, then forgets the
+/// job. Returns the job, for the component to forget if it goes away first.
+pub fn ask(lab: &Lab, make: impl FnOnce(u32) -> Request, on_answer: Callback<Response>) -> u32 {
+    let worker = lab.worker.clone();
+    let job = lab.worker.job(Callback::from(move |response: Response| {
+        if let Some(job) = response.job() {
+            worker.forget(job);
+        }
+        on_answer.emit(response);
+    }));
+    lab.worker.send(make(job));
+    job
+}
+
+/// The training curves of Track 0 and adversarial training, drawn as epochs arrive.
+#[function_component(TrainingChart)]
+pub fn training_chart(props: &KindProps) -> Html {
+    let canvas = use_node_ref();
+    {
+        let canvas = canvas.clone();
+        use_effect_with(props.run.clone(), move |run| {
+            if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
+                plot::training_curves(c, &run.reports, run.epochs.max(1));
+            }
+        });
+    }
+    html! { <canvas ref={canvas} width="560" height="260" class="chart" data-testid={format!("{}-chart", props.exercise.id)}></canvas> }
+}
