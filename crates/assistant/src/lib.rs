@@ -27,6 +27,6 @@ pub use train::{evaluate, make_batch, Batch, Behaviour, Progress, Suite, TrainCo
 pub use vocab::{ids, UnknownWords, Vocab};
 pub use world::{
     generate, layout_prompt, strip_delimiters, DataKind, Episode, Facts, Goal, GoalKind, GoalMix,
-    Injection, Mix, MixError, Placement, Sequence, Slot, Split, UserRequest, RequestKind, Variant,
+    Injection, Mix, MixError, Placement, RequestKind, Sequence, Slot, Split, UserRequest, Variant,
     MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS, REFUSAL,
 };

@@ -1024,8 +1024,8 @@ fn sample_episode(rng: &mut ChaCha8Rng, mix: &Mix) -> Episode {
         injection: None,
     };
 
-    let injected =
-        !matches!(episode.task, UserRequest::Override { .. }) && per_mille(rng, mix.injected_per_mille);
+    let injected = !matches!(episode.task, UserRequest::Override { .. })
+        && per_mille(rng, mix.injected_per_mille);
     if injected {
         let benign = episode.benign_target();
         let kind = GoalKind::ALL[weighted(rng, &mix.goals.weights())];

@@ -2,7 +2,7 @@
 
 use mlsec_assistant::{
     benign_success, follows_injection, generate, ids, injection_success, leaks_secret, parse_image,
-    parse_tool_call, Episode, Goal, Mix, Slot, Split, UserRequest, ToolCall, Variant, Vocab,
+    parse_tool_call, Episode, Goal, Mix, Slot, Split, ToolCall, UserRequest, Variant, Vocab,
 };
 
 fn enc(s: &str) -> Vec<u32> {
@@ -100,7 +100,9 @@ fn wrong_outputs_fail_the_benign_checker() {
         &enc(&format!("send_email( {to} , {body} ) <eos> hello"))
     ));
 
-    let e = first(&eps, |e| e.task == UserRequest::Question { slot: Slot::Day });
+    let e = first(&eps, |e| {
+        e.task == UserRequest::Question { slot: Slot::Day }
+    });
     assert!(benign_success(&e, &enc(&e.facts.day)));
     let wrong = if e.facts.day == "monday" {
         "tuesday"

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use mlsec_assistant::{
     generate, ids, layout_prompt, strip_delimiters, vocab, Episode, GoalKind, Mix, Placement,
-    Split, UserRequest, RequestKind, Variant, Vocab, MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS, REFUSAL,
+    RequestKind, Split, UserRequest, Variant, Vocab, MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS, REFUSAL,
 };
 
 fn train(seed: u64, n: u32, mix: &Mix) -> Vec<Episode> {
@@ -189,9 +189,10 @@ fn the_mix_fractions_are_respected() {
     assert!(benign
         .iter()
         .all(|e| e.injection.is_none() && !e.is_attack()));
-    assert!(benign
-        .iter()
-        .all(|e| !matches!(e.task.kind(), RequestKind::AskSecret | RequestKind::DirectAttack)));
+    assert!(benign.iter().all(|e| !matches!(
+        e.task.kind(),
+        RequestKind::AskSecret | RequestKind::DirectAttack
+    )));
     let attacks = train(6, 1_000, &Mix::injected_attacks());
     assert!(attacks
         .iter()

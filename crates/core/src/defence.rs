@@ -22,8 +22,8 @@ use crate::{Error, Result};
 use mlsec_assistant::world::{generate, Mix, Split};
 use mlsec_assistant::{
     benign_success, ids, injection_success, layout_prompt, leaks_secret, parse_image,
-    parse_tool_call, strip_delimiters, Episode, UserRequest, ToolCall, Variant, Vocab, MAX_OUTPUT_TOKENS,
-    REFUSAL,
+    parse_tool_call, strip_delimiters, Episode, ToolCall, UserRequest, Variant, Vocab,
+    MAX_OUTPUT_TOKENS, REFUSAL,
 };
 use serde::{Deserialize, Serialize};
 

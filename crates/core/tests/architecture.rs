@@ -119,15 +119,7 @@ fn engine_kinds() -> BTreeSet<String> {
 #[test]
 fn every_kind_has_a_lesson_and_a_format_row() {
     let kinds = engine_kinds();
-    let used: BTreeSet<String> = common::exercises()
-        .iter()
-        .map(|e| {
-            serde_json::to_value(&e.task).unwrap()["kind"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let used: BTreeSet<String> = common::exercises().iter().map(|e| e.task.name()).collect();
     let format = std::fs::read_to_string(Path::new(common::LESSONS_DIR).join("FORMAT.md")).unwrap();
     let rows: BTreeSet<String> = format
         .lines()
@@ -147,5 +139,113 @@ fn every_kind_has_a_lesson_and_a_format_row() {
             kinds.contains(row),
             "lessons/FORMAT.md has a row for '{row}', which is not a kind the engine knows"
         );
+    }
+}
+
+/// The row of `kind` in lessons/FORMAT.md.
+fn format_row(kind: &str) -> String {
+    let format = std::fs::read_to_string(Path::new(common::LESSONS_DIR).join("FORMAT.md")).unwrap();
+    format
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{kind}`")))
+        .unwrap_or_else(|| panic!("lessons/FORMAT.md has no row for '{kind}'"))
+        .to_string()
+}
+
+/// FORMAT.md names every key a kind's module reads: the task's keys (from the kind's own
+/// struct, as a shipped lesson writes it) and the settings' number fields (the kind's field
+/// specs, which the page draws).
+#[test]
+fn the_format_table_names_every_key_of_every_kind() {
+    for ex in common::exercises() {
+        let kind = ex.task.name();
+        let row = format_row(&kind);
+        let serde_json::Value::Object(keys) = serde_json::to_value(&ex.task).unwrap() else {
+            panic!("{} does not serialise as a table", ex.id)
+        };
+        let task_keys = keys
+            .keys()
+            .filter(|k| !["kind", "starter", "solution"].contains(&k.as_str()))
+            .cloned();
+        let field_keys = ex.task.fields().into_iter().map(|f| f.key.to_string());
+        for key in task_keys.chain(field_keys) {
+            assert!(
+                row.contains(&format!("`{key}`")),
+                "lessons/FORMAT.md's row for '{kind}' does not name `{key}`"
+            );
+        }
+    }
+}
+
+fn source(dir: &str) -> Vec<(String, String)> {
+    let dir = Path::new(common::ROOT).join(dir);
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| {
+            let name = p.file_stem().unwrap().to_string_lossy().to_string();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A kind is a module in crates/core/src/kinds/ and a view component of the same name in
+/// src/kinds/, which the page's one dispatch names; the engine's one dispatch names the module.
+#[test]
+fn every_kind_module_has_its_view_component_and_its_dispatch_lines() {
+    let page = source("src/kinds");
+    let page_mod = &page.iter().find(|(n, _)| n == "mod").unwrap().1;
+    let core = source("crates/core/src/kinds");
+    let core_mod = &core.iter().find(|(n, _)| n == "mod").unwrap().1;
+    let kinds: Vec<&String> = core
+        .iter()
+        .filter(|(_, text)| text.contains("impl ExerciseKind for"))
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        kinds.len(),
+        engine_kinds().len(),
+        "one module per kind: {kinds:?}"
+    );
+    for kind in kinds {
+        assert!(
+            core_mod.contains(&format!("Posed<{kind}::")),
+            "Task in crates/core/src/kinds/mod.rs has no variant for the module {kind}"
+        );
+        let view = page.iter().find(|(n, _)| n == kind);
+        assert!(
+            view.is_some_and(|(_, text)| text.contains("fn view(props: &KindProps)")),
+            "src/kinds/{kind}.rs has no view component for the kind {kind}"
+        );
+        assert!(
+            page_mod.contains(&format!("<{kind}::View ..props />")),
+            "src/kinds/mod.rs does not dispatch to {kind}::View"
+        );
+    }
+}
+
+/// Every threshold a lesson sets is read through `grade::threshold` (the decimal the author
+/// wrote), never widened from f32 by hand.
+#[test]
+fn graders_read_thresholds_through_one_function() {
+    for (name, text) in source("crates/core/src/kinds") {
+        for (n, line) in text.lines().enumerate() {
+            let widened = [
+                "f64::from(self.min_",
+                "f64::from(self.max_",
+                "f64::from(min_",
+                "f64::from(max_",
+            ]
+            .iter()
+            .any(|p| line.contains(p));
+            assert!(
+                !widened,
+                "crates/core/src/kinds/{name}.rs:{}: a threshold widened by hand; use grade::threshold",
+                n + 1
+            );
+        }
     }
 }

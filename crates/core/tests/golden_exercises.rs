@@ -107,6 +107,33 @@ fn golden_receipts_still_parse_and_regrade_to_their_claims() {
     }
 }
 
+/// Receipts written before the one-home-per-kind restructure (`earlier/`, kept as they were):
+/// learners' exported receipts stay valid. The re-grade's verdict and message are the claim's;
+/// its thresholds are now the decimals the lesson wrote (0.9, not 0.8999999761581421, through
+/// `grade::threshold`), which moves no verdict: every graded figure is a ratio of small counts.
+#[test]
+fn receipts_written_by_the_earlier_lab_still_regrade_to_their_claims() {
+    let mut checked = 0;
+    for ex in exercises() {
+        let path = golden_path(&format!("earlier/{}.receipt.json", ex.id));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let receipt = Receipt::parse(&text).unwrap();
+        let Verdict::Pass(regraded) = regrade(&receipt, ex, &ctx(), target_sha256()).unwrap()
+        else {
+            panic!("{} no longer passes", path.display());
+        };
+        assert_eq!(regraded.message, receipt.claimed.message, "{}", ex.id);
+        for (now, then) in regraded.figures.iter().zip(&receipt.claimed.figures) {
+            assert_eq!(now.value, then.value, "{}", ex.id);
+            assert!((now.threshold - then.threshold).abs() < 1e-6, "{}", ex.id);
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 10, "one earlier receipt per shipped exercise");
+}
+
 #[test]
 fn the_worker_answers_a_run_of_each_kind_as_golden() {
     let session = session();

@@ -6,7 +6,7 @@ use super::{evasion, training, ExerciseKind, Start};
 use crate::attacks::{pgd, PgdConfig};
 use crate::exercise::{Artefact, Context, Details, Settings};
 use crate::fields::{field, Field, Number, BATCH_SIZE, EPOCHS, LEARNING_RATE, SEED, U32};
-use crate::grade::{Figure, Grade, Unit};
+use crate::grade::{threshold, Figure, Grade, Unit};
 use crate::resources::Resource;
 use crate::train::{Adversary, TrainConfig, Trainer};
 use crate::Result;
@@ -121,13 +121,13 @@ impl ExerciseKind for AdversarialTraining {
                 Figure::at_least(
                     &format!("robust accuracy under PGD-{ROBUSTNESS_PGD_STEPS} at ε = {epsilon}"),
                     robust,
-                    f64::from(self.min_robust_accuracy),
+                    threshold(self.min_robust_accuracy),
                     Unit::Percent,
                 ),
                 Figure::at_least(
                     "clean accuracy",
                     clean,
-                    f64::from(self.min_clean_accuracy),
+                    threshold(self.min_clean_accuracy),
                     Unit::Percent,
                 ),
             ],

@@ -206,6 +206,11 @@ impl ExerciseKind for DefendInjection {
         Ok(table.grade())
     }
 
+    /// The hidden suite's seed (the detector's own seed is in the settings).
+    fn seed(&self, _: &Defences) -> u64 {
+        self.seed
+    }
+
     fn reproduce(
         &self,
         defences: &Defences,

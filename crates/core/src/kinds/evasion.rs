@@ -3,7 +3,7 @@
 
 use crate::digits::{Images, PIXELS};
 use crate::exercise::Artefact;
-use crate::grade::{Figure, Grade, Unit};
+use crate::grade::{threshold, Figure, Grade, Unit};
 use crate::mlp::Mlp;
 use crate::Result;
 
@@ -107,7 +107,7 @@ pub(crate) fn success_grade(
     still: &str,
 ) -> Grade {
     let rate = fraction(turned, correct);
-    let needed = f64::from(min_success);
+    let needed = threshold(min_success);
     let detail = if rate >= needed {
         format!("{turned} of {correct} originally-correct images fooled")
     } else {

@@ -4,7 +4,7 @@
 use super::{ExerciseKind, Start};
 use crate::digits::{PIXELS, TEST_ROWS};
 use crate::exercise::{Artefact, Context, Details, Settings};
-use crate::grade::{Figure, Grade, Unit};
+use crate::grade::{threshold, Figure, Grade, Unit};
 use crate::resources::Resource;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -143,7 +143,7 @@ impl ExerciseKind for PixelAttack {
                 Figure::at_most(
                     "pixels changed",
                     changed as f64,
-                    f64::from(self.max_pixels),
+                    threshold(self.max_pixels as f32),
                     Unit::Count,
                 ),
             ],

@@ -5,7 +5,7 @@
 use super::{ExerciseKind, Start};
 use crate::defence::Defences;
 use crate::exercise::{Artefact, Context, Details, Settings};
-use crate::grade::{Figure, Grade, Unit};
+use crate::grade::{threshold, Figure, Grade, Unit};
 use crate::injection::{shipped_sha256, Attack, AttackGoal, Channel, PromptSettings};
 use crate::resources::Resource;
 use crate::{Error, Result};
@@ -128,12 +128,17 @@ impl ExerciseKind for PromptInjection {
             vec![Figure::at_least(
                 "attack success",
                 super::evasion::fraction(worked, total),
-                f64::from(self.min_success),
+                threshold(self.min_success),
                 Unit::Percent,
             )],
             &detail,
         );
         Ok((grade, Details::Conversations(conversations)))
+    }
+
+    /// The scenarios' seed (the text itself is not random).
+    fn seed(&self, _: &PromptSettings) -> u64 {
+        self.seed
     }
 
     fn reproduce(

@@ -4,7 +4,7 @@
 use super::{training, ExerciseKind, Start};
 use crate::exercise::{Artefact, Context, Details, Settings};
 use crate::fields::{Field, BATCH_SIZE, EPOCHS, LEARNING_RATE, SEED};
-use crate::grade::{Figure, Grade, Unit};
+use crate::grade::{self, Figure, Grade, Unit};
 use crate::resources::Resource;
 use crate::train::{TrainConfig, Trainer};
 use crate::Result;
@@ -58,7 +58,7 @@ impl ExerciseKind for TrainClassifier {
             Err(e) => return Ok((Grade::rejected(e), Details::None)),
         };
         let accuracy = f64::from(model.accuracy(test)?);
-        let threshold = f64::from(self.min_test_accuracy);
+        let threshold = grade::threshold(self.min_test_accuracy);
         let wrong = ((1.0 - accuracy) * test.len() as f64).round() as usize;
         let needed = ((threshold - accuracy) * test.len() as f64).ceil().max(0.0) as usize;
         let detail = if accuracy >= threshold {
