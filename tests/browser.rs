@@ -194,21 +194,63 @@ fn damaged_data_is_refused_with_a_clear_message() {
     );
 }
 
-/// The same seed gives the same starting model bit for bit and the same grades in the browser as
-/// natively: this test and the native `determinism` test check the same figures in
-/// tests/golden. (Trained weights agree to rounding only: native matrix kernels use fused
-/// multiply-add, WebAssembly SIMD does not, so receipts carry the hash of the weights graded.)
+/// The same seed gives the same starting model bit for bit and the same grades and Track E
+/// results in the browser as natively: `golden::compute` here and in the native `determinism`
+/// test must both give tests/golden. (Trained weights agree to rounding only: native matrix
+/// kernels use fused multiply-add, WebAssembly SIMD does not, so receipts carry the hash of the
+/// weights graded.)
 #[wasm_bindgen_test]
 fn same_results_as_native() {
     let golden: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
-    let initial = mlsec_core::mlp::Mlp::init(2)
-        .unwrap()
-        .to_safetensors()
-        .unwrap();
+    let session = Session::with(&[
+        (Resource::Digits, DIGITS),
+        (Resource::TargetModel, TARGET),
+        (
+            Resource::AssistantModel,
+            include_bytes!("../assets/models/assistant-assistant.safetensors"),
+        ),
+        (
+            Resource::StructuredModel,
+            include_bytes!("../assets/models/assistant-structured.safetensors"),
+        ),
+    ])
+    .unwrap();
+    let lesson = |id: &str| {
+        let (md, toml) = match id {
+            "first-model" => (
+                include_str!("../lessons/first-model/lesson.md"),
+                include_str!("../lessons/first-model/exercises.toml"),
+            ),
+            "fgsm" => (
+                include_str!("../lessons/fgsm/lesson.md"),
+                include_str!("../lessons/fgsm/exercises.toml"),
+            ),
+            "defend-injection" => (
+                include_str!("../lessons/defend-injection/lesson.md"),
+                include_str!("../lessons/defend-injection/exercises.toml"),
+            ),
+            "adaptive-attack" => (
+                include_str!("../lessons/adaptive-attack/lesson.md"),
+                include_str!("../lessons/adaptive-attack/exercises.toml"),
+            ),
+            other => panic!("golden::LESSONS has {other}, which this test does not embed"),
+        };
+        parse_lesson(id, md, toml)
+    };
+    let computed = mlsec_core::golden::compute(&session, &lesson).unwrap();
     assert_eq!(
-        mlsec_core::sha256_hex(&initial),
-        golden["initial_model_sha256_seed_2"].as_str().unwrap()
+        computed.len(),
+        golden.as_object().unwrap().len() - 1,
+        "every figure but the comment"
     );
+    let differences = mlsec_core::golden::differences(&computed, &golden);
+    assert!(differences.is_empty(), "{differences:#?}");
+}
+
+/// A receipt of the reference training run re-grades here on the model re-trained in the
+/// browser, which lies within rounding of the natively trained one.
+#[wasm_bindgen_test]
+fn browser_training_lies_within_rounding_of_native() {
     let session =
         Session::with(&[(Resource::Digits, DIGITS), (Resource::TargetModel, TARGET)]).unwrap();
     let lesson = parse_lesson(
@@ -253,7 +295,7 @@ fn same_results_as_native() {
     let receipt = mlsec_core::receipt::Receipt::new(
         exercise,
         &mlsec_core::sha256_hex(TARGET),
-        settings.clone(),
+        settings,
         native_weights,
         claimed,
     );
@@ -265,72 +307,4 @@ fn same_results_as_native() {
     )
     .unwrap();
     assert!(verdict.passed(), "{verdict:?}");
-
-    let grade = finished.grade;
-    assert!(grade.passed);
-    assert_eq!(
-        grade.figures[0].value as f32,
-        golden["train_digits_accuracy"].as_f64().unwrap() as f32
-    );
-
-    let fgsm = fgsm_lesson().exercises[0].clone();
-    let grade = session
-        .run_to_end(&fgsm, fgsm.task.solution())
-        .unwrap()
-        .grade;
-    assert_eq!(
-        grade.figures[0].value as f32,
-        golden["fgsm_success_at_0_2"].as_f64().unwrap() as f32
-    );
-}
-
-/// Track E in the browser: the same defence table and the same conversations (replies and
-/// detector scores) as natively (crates/cli/tests/determinism.rs).
-#[wasm_bindgen_test]
-fn track_e_matches_native_results() {
-    let golden: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
-    let session =
-        Session::with(&[(Resource::Digits, DIGITS), (Resource::TargetModel, TARGET)]).unwrap();
-    session
-        .load(
-            Resource::AssistantModel,
-            include_bytes!("../assets/models/assistant-assistant.safetensors"),
-        )
-        .unwrap();
-    session
-        .load(
-            Resource::StructuredModel,
-            include_bytes!("../assets/models/assistant-structured.safetensors"),
-        )
-        .unwrap();
-    let lessons = [
-        (
-            "defend_reference_details",
-            parse_lesson(
-                "defend-injection",
-                include_str!("../lessons/defend-injection/lesson.md"),
-                include_str!("../lessons/defend-injection/exercises.toml"),
-            ),
-        ),
-        (
-            "evade_reference_details",
-            parse_lesson(
-                "adaptive-attack",
-                include_str!("../lessons/adaptive-attack/lesson.md"),
-                include_str!("../lessons/adaptive-attack/exercises.toml"),
-            ),
-        ),
-    ];
-    for (key, lesson) in lessons {
-        let exercise = &lesson.unwrap().exercises[0];
-        let finished = session
-            .run_to_end(exercise, exercise.task.solution())
-            .unwrap();
-        assert!(finished.grade.passed, "{}", finished.grade.message);
-        assert_eq!(
-            Some(&serde_json::to_value(&finished.details).unwrap()),
-            golden.get(key),
-            "{key}"
-        );
-    }
 }

@@ -12,6 +12,7 @@ pub mod digits;
 pub mod error;
 pub mod exercise;
 pub mod fields;
+pub mod golden;
 pub mod grade;
 pub mod injection;
 pub mod kinds;

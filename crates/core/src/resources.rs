@@ -1,10 +1,10 @@
 //! Every data set and model the lab loads, described once: where it sits (in the repository and
 //! on the built site alike), its pinned SHA-256, and what it is called in a message. Which kinds
-//! need which resources is [`Task::needs`]. The worker, the CLI and the tests all check bytes
+//! need which resources is [`ExerciseKind::needs`]. The worker, the CLI and the tests all check bytes
 //! through [`Resource::check`], so a damaged or substituted file is reported the same way
 //! everywhere, by its name and hash.
 //!
-//! [`Task::needs`]: crate::exercise::Task::needs
+//! [`ExerciseKind::needs`]: crate::kinds::ExerciseKind::needs
 
 use crate::course::paths;
 use crate::{sha256_hex, Error, Result};

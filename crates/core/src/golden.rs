@@ -1,0 +1,79 @@
+//! The determinism check's figures, computed one way for both places that check them: natively
+//! (`crates/cli/tests/determinism.rs`) and in the browser (`tests/browser.rs`), each against
+//! `tests/golden/determinism.json`. The same seed must give the same figures everywhere.
+
+use crate::course::Lesson;
+use crate::exercise::Exercise;
+use crate::mlp::Mlp;
+use crate::session::Session;
+use crate::{Error, Result};
+use serde_json::{json, Map, Value};
+
+/// The lessons the figures come from, by id (each caller reads them its own way).
+pub const LESSONS: [&str; 4] = ["first-model", "fgsm", "defend-injection", "adaptive-attack"];
+
+/// Computes every figure of the golden file. `lesson` hands over a lesson of [`LESSONS`] by
+/// id. The Track E figures are computed only when `session` has the assistant models.
+pub fn compute(
+    session: &Session,
+    lesson: &dyn Fn(&str) -> Result<Lesson>,
+) -> Result<Map<String, Value>> {
+    let first = |id: &str| -> Result<Exercise> {
+        lesson(id)?
+            .exercises
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Content(format!("lesson {id} has no exercise")))
+    };
+    let reference = |id: &str| -> Result<crate::session::Finished> {
+        let exercise = first(id)?;
+        session.run_to_end(&exercise, exercise.task.solution())
+    };
+    let mut figures = Map::new();
+    figures.insert(
+        "initial_model_sha256_seed_2".into(),
+        json!(crate::sha256_hex(&Mlp::init(2)?.to_safetensors()?)),
+    );
+    figures.insert(
+        "train_digits_accuracy".into(),
+        json!(reference("first-model")?.grade.figures[0].value),
+    );
+    figures.insert(
+        "fgsm_success_at_0_2".into(),
+        json!(reference("fgsm")?.grade.figures[0].value),
+    );
+    if session.context().assistants.is_some() {
+        for (id, key) in [
+            ("defend-injection", "defend_reference_details"),
+            ("adaptive-attack", "evade_reference_details"),
+        ] {
+            figures.insert(
+                key.into(),
+                serde_json::to_value(reference(id)?.details)
+                    .map_err(|e| Error::Content(e.to_string()))?,
+            );
+        }
+    }
+    Ok(figures)
+}
+
+/// How `computed` differs from the golden file's figures (empty: it does not). Accuracies are
+/// f32 values and compared as f32.
+pub fn differences(computed: &Map<String, Value>, golden: &Value) -> Vec<String> {
+    computed
+        .iter()
+        .filter(|(key, value)| {
+            let expected = golden.get(key.as_str());
+            match (value.as_f64(), expected.and_then(Value::as_f64)) {
+                (Some(now), Some(then)) => now as f32 != then as f32,
+                _ => expected != Some(value),
+            }
+        })
+        .map(|(key, value)| {
+            format!(
+                "{key}: computed {value}, golden {:?}",
+                golden.get(key.as_str())
+            )
+        })
+        .collect()
+}
