@@ -158,3 +158,25 @@ impl ExerciseKind for AdversarialTraining {
         AdvTrainConfig { epochs, ..config }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::exercise::Settings;
+    use crate::kinds::testing::check;
+    use expect_test::expect;
+
+    /// What a learner is told for typical edits of the reference settings (snapshots).
+    #[test]
+    fn what_a_learner_is_told() {
+        check(
+        "adv-train-robust",
+        |s| {
+            if let Settings::AdvTrain(c) = s {
+                c.epochs = 2;
+                c.train_steps = 1;
+            }
+        },
+        expect!["Not yet: robust accuracy under PGD-20 at ε = 0.1 58.9% < 60.0%; clean accuracy 84.2% < 85.0%: 212 of 360 test images survive the attack."],
+    );
+    }
+}

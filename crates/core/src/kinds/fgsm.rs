@@ -96,3 +96,33 @@ impl ExerciseKind for Fgsm {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::exercise::Settings;
+    use crate::kinds::testing::check;
+    use expect_test::expect;
+
+    /// What a learner is told for typical edits of the reference settings (snapshots).
+    #[test]
+    fn what_a_learner_is_told() {
+        check(
+        "fgsm-untargeted",
+        |s| {
+            if let Settings::Fgsm(f) = s {
+                f.epsilon = 0.05;
+            }
+        },
+        expect!["Not yet: attack success 21.0% < 90.0%: 260 of 329 originally-correct images are still classified correctly."],
+    );
+        check(
+            "fgsm-untargeted",
+            |s| {
+                if let Settings::Fgsm(f) = s {
+                    f.epsilon = 0.4;
+                }
+            },
+            expect!["Rejected: image 0, pixel 0 moved by 0.4000, more than the budget ε = 0.2"],
+        );
+    }
+}

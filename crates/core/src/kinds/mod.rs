@@ -23,6 +23,9 @@ pub mod train_classifier;
 pub mod evasion;
 pub mod training;
 
+#[cfg(test)]
+mod testing;
+
 use crate::exercise::{Artefact, Context, Details, Settings};
 use crate::fields::{self, Field};
 use crate::grade::Grade;

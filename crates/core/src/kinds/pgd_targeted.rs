@@ -103,3 +103,34 @@ impl ExerciseKind for PgdTargeted {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::exercise::Settings;
+    use crate::kinds::testing::check;
+    use expect_test::expect;
+
+    /// What a learner is told for typical edits of the reference settings (snapshots).
+    #[test]
+    fn what_a_learner_is_told() {
+        check(
+        "pgd-3-to-8",
+        |s| {
+            if let Settings::Pgd(c) = s {
+                c.steps = 1;
+                c.step_size = 0.01;
+            }
+        },
+        expect!["Not yet: targeted success (3→8) 3.7% < 80.0%: 26 of 27 originally-correct images are still read as something other than 8."],
+    );
+        check(
+            "pgd-3-to-8",
+            |s| {
+                if let Settings::Pgd(c) = s {
+                    c.steps = 0;
+                }
+            },
+            expect!["refused: invalid setting: steps must be 1–500, got 0"],
+        );
+    }
+}

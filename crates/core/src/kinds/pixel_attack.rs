@@ -166,3 +166,55 @@ impl ExerciseKind for PixelAttack {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exercise::Settings;
+    use crate::kinds::testing::check;
+    use expect_test::expect;
+
+    /// What a learner is told for typical edits of the reference settings (snapshots).
+    #[test]
+    fn what_a_learner_is_told() {
+        check(
+        "pixel-attack-by-hand",
+        |s| {
+            if let Settings::Pixels(p) = s {
+                p.edits.clear();
+            }
+        },
+        expect!["Not yet: misclassified 0 < 1; pixels changed 0 ≤ 4: the model still reads this 2 as a 2."],
+    );
+        check(
+            "pixel-attack-by-hand",
+            |s| {
+                if let Settings::Pixels(p) = s {
+                    p.edits[0].pixel = 64;
+                }
+            },
+            expect!["refused: invalid setting: pixel 64 does not exist (0–63)"],
+        );
+    }
+
+    /// The painter's edits reach the worker in pixel order, one per pixel, the last one winning,
+    /// and the page's outline counts what the grader counts.
+    #[test]
+    fn edits_are_put_in_pixel_order_and_counted_as_the_grader_counts() {
+        let task = PixelAttack {
+            image_index: 0,
+            max_pixels: 4,
+        };
+        let edit = |pixel, value| PixelEdit { pixel, value };
+        let typed = PixelEdits {
+            edits: vec![edit(9, 1.0), edit(3, 0.5), edit(9, 0.0)],
+        };
+        let sent = task.settings_from(&typed, &BTreeMap::new()).unwrap();
+        assert_eq!(sent.edits, vec![edit(3, 0.5), edit(9, 0.0)]);
+        let original = [0.0, 0.5, 1.0];
+        assert_eq!(
+            changed(&original, &[0.0, 0.5 + 1e-7, 0.0]),
+            [false, false, true]
+        );
+    }
+}

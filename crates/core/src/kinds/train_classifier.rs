@@ -100,3 +100,33 @@ impl ExerciseKind for TrainClassifier {
         TrainConfig { epochs, ..config }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::exercise::Settings;
+    use crate::kinds::testing::check;
+    use expect_test::expect;
+
+    /// What a learner is told for typical edits of the reference settings (snapshots).
+    #[test]
+    fn what_a_learner_is_told() {
+        check(
+        "train-digits",
+        |s| {
+            if let Settings::Train(c) = s {
+                c.epochs = 1;
+            }
+        },
+        expect!["Not yet: test accuracy 81.1% < 89.0%: 68 of 360 test images are wrong; 29 more must be right."],
+    );
+        check(
+            "train-digits",
+            |s| {
+                if let Settings::Train(c) = s {
+                    c.learning_rate = 2.0;
+                }
+            },
+            expect!["refused: invalid setting: learning rate must be a number in (0, 1], got 2"],
+        );
+    }
+}
