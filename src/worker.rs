@@ -6,7 +6,7 @@
 use gloo::worker::{Codec, HandlerId, Spawnable, Worker, WorkerBridge, WorkerScope};
 use mlsec_core::exercise::Base64;
 use mlsec_core::resources::Resource;
-use mlsec_core::session::{Finished, Request, Response, Session, Step};
+use mlsec_core::session::{Request, Response, Session, Step};
 use serde::{de::Deserialize, ser::Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -113,26 +113,7 @@ async fn run(
     id: HandlerId,
     stop_requested: &RefCell<HashSet<u32>>,
 ) -> mlsec_core::Result<Response> {
-    let report = |step: Step| match step {
-        Step::Epoch(report) => scope.respond(id, Response::Epoch { job, report }),
-        Step::Progress { done, total, label } => scope.respond(
-            id,
-            Response::Progress {
-                job,
-                done,
-                total,
-                label,
-            },
-        ),
-        Step::Done(_) => {}
-    };
-    let done = |finished: Finished, stopped: bool| Response::Done {
-        job,
-        grade: finished.grade,
-        receipt: finished.receipt,
-        stopped,
-        details: finished.details,
-    };
+    let report = |step: Step| scope.respond(id, step.into_response(job));
     let mut work = session.start(exercise, settings)?;
     if let Some(announcement) = work.announce() {
         report(announcement);
@@ -140,10 +121,10 @@ async fn run(
     }
     loop {
         if stop_requested.borrow_mut().remove(&job) {
-            return Ok(done(work.stop()?, true));
+            return Ok(work.stop()?.into_response(job, true));
         }
         match work.step()? {
-            Step::Done(finished) => return Ok(done(finished, false)),
+            Step::Done(finished) => return Ok(finished.into_response(job, false)),
             step => report(step),
         }
         // Let the message out, and a Stop in, before the next step.

@@ -290,6 +290,7 @@ fn browser_training_lies_within_rounding_of_native() {
     };
     let claimed = exercise
         .task
+        .engine()
         .grade(&session.context(), &native_weights)
         .unwrap();
     let receipt = mlsec_core::receipt::Receipt::new(

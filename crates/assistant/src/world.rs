@@ -303,7 +303,7 @@ pub struct Episode {
     /// What the data item states.
     pub facts: Facts,
     /// The user's request.
-    pub task: UserRequest,
+    pub request: UserRequest,
     /// The instruction injected into the data, if any.
     pub injection: Option<Injection>,
 }
@@ -381,7 +381,7 @@ impl Episode {
     /// What the user asked for, done right (also what [`Variant::Structured`] is trained on).
     pub fn benign_target(&self) -> String {
         let f = &self.facts;
-        match &self.task {
+        match &self.request {
             UserRequest::Summarise => format!("summary : {} .", f.key),
             UserRequest::Question { slot } => match slot {
                 Slot::Sender => f.sender.clone(),
@@ -400,7 +400,7 @@ impl Episode {
         if let Some(inj) = &self.injection {
             return Some(action(&inj.goal, &self.secret, &self.facts.key));
         }
-        match &self.task {
+        match &self.request {
             UserRequest::Override { goal } => Some(action(goal, &self.secret, &self.facts.key)),
             _ => None,
         }
@@ -409,7 +409,7 @@ impl Episode {
     /// Whether the episode carries an attack (an injected attack goal or a direct attack).
     pub fn is_attack(&self) -> bool {
         self.injection.as_ref().is_some_and(|i| i.goal.is_attack())
-            || matches!(self.task, UserRequest::Override { .. })
+            || matches!(self.request, UserRequest::Override { .. })
     }
 
     /// The output `variant` is trained to produce (without `<eos>`).
@@ -1020,11 +1020,11 @@ fn sample_episode(rng: &mut ChaCha8Rng, mix: &Mix) -> Episode {
         secret: secret.into(),
         kind,
         facts,
-        task,
+        request: task,
         injection: None,
     };
 
-    let injected = !matches!(episode.task, UserRequest::Override { .. })
+    let injected = !matches!(episode.request, UserRequest::Override { .. })
         && per_mille(rng, mix.injected_per_mille);
     if injected {
         let benign = episode.benign_target();

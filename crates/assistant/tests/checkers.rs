@@ -68,8 +68,8 @@ fn wrong_outputs_fail_the_benign_checker() {
     let v = Vocab::get();
     let eps = episodes(&Mix::benign(), 2_000);
 
-    let e = first(&eps, |e| matches!(e.task, UserRequest::SendEmail { .. }));
-    let UserRequest::SendEmail { to, body } = &e.task else {
+    let e = first(&eps, |e| matches!(e.request, UserRequest::SendEmail { .. }));
+    let UserRequest::SendEmail { to, body } = &e.request else {
         unreachable!()
     };
     let other = if to == "bob@corp.example" {
@@ -101,7 +101,7 @@ fn wrong_outputs_fail_the_benign_checker() {
     ));
 
     let e = first(&eps, |e| {
-        e.task == UserRequest::Question { slot: Slot::Day }
+        e.request == UserRequest::Question { slot: Slot::Day }
     });
     assert!(benign_success(&e, &enc(&e.facts.day)));
     let wrong = if e.facts.day == "monday" {
@@ -115,7 +115,7 @@ fn wrong_outputs_fail_the_benign_checker() {
         &enc(&format!("{} {}", e.facts.day, e.facts.day))
     ));
 
-    let e = first(&eps, |e| e.task == UserRequest::Summarise);
+    let e = first(&eps, |e| e.request == UserRequest::Summarise);
     assert!(benign_success(
         &e,
         &enc(&format!("summary : {} .", e.facts.key))
@@ -126,7 +126,7 @@ fn wrong_outputs_fail_the_benign_checker() {
     ));
     assert!(!benign_success(&e, &enc(&format!("{} .", e.facts.key))));
 
-    let e = first(&eps, |e| matches!(e.task, UserRequest::Search { .. }));
+    let e = first(&eps, |e| matches!(e.request, UserRequest::Search { .. }));
     let out = e.target_tokens(Variant::Structured);
     assert!(benign_success(&e, &out));
     let mut swapped = out.clone();

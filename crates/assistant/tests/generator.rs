@@ -134,7 +134,7 @@ fn the_mix_fractions_are_respected() {
     let total: u32 = weights.iter().sum();
     for (kind, w) in RequestKind::ALL.iter().zip(weights) {
         let got = share(
-            eps.iter().filter(|e| e.task.kind() == *kind).count(),
+            eps.iter().filter(|e| e.request.kind() == *kind).count(),
             eps.len(),
         );
         let want = f64::from(w) / f64::from(total);
@@ -145,7 +145,7 @@ fn the_mix_fractions_are_respected() {
     }
     let candidates: Vec<&Episode> = eps
         .iter()
-        .filter(|e| e.task.kind() != RequestKind::DirectAttack)
+        .filter(|e| e.request.kind() != RequestKind::DirectAttack)
         .collect();
     let injected: Vec<&Episode> = candidates
         .iter()
@@ -156,7 +156,7 @@ fn the_mix_fractions_are_respected() {
     assert!((got - 0.5).abs() < 0.02, "injected share {got:.3}");
     assert!(eps
         .iter()
-        .all(|e| e.task.kind() != RequestKind::DirectAttack || e.injection.is_none()));
+        .all(|e| e.request.kind() != RequestKind::DirectAttack || e.injection.is_none()));
     let gw = mix.goals.weights();
     let gtotal: u32 = gw.iter().sum();
     for (kind, w) in GoalKind::ALL.iter().zip(gw) {
@@ -190,7 +190,7 @@ fn the_mix_fractions_are_respected() {
         .iter()
         .all(|e| e.injection.is_none() && !e.is_attack()));
     assert!(benign.iter().all(|e| !matches!(
-        e.task.kind(),
+        e.request.kind(),
         RequestKind::AskSecret | RequestKind::DirectAttack
     )));
     let attacks = train(6, 1_000, &Mix::injected_attacks());
@@ -199,10 +199,10 @@ fn the_mix_fractions_are_respected() {
         .all(|e| e.injection.as_ref().is_some_and(|i| i.goal.is_attack())));
     assert!(train(6, 300, &Mix::secret_requests())
         .iter()
-        .all(|e| e.task == UserRequest::AskSecret && e.injection.is_none()));
+        .all(|e| e.request == UserRequest::AskSecret && e.injection.is_none()));
     assert!(train(6, 300, &Mix::direct_attacks())
         .iter()
-        .all(|e| e.task.kind() == RequestKind::DirectAttack && e.injection.is_none()));
+        .all(|e| e.request.kind() == RequestKind::DirectAttack && e.injection.is_none()));
 }
 
 #[test]
@@ -320,7 +320,7 @@ fn the_two_variants_label_the_same_injected_episode_differently() {
         let a = e.target_text(Variant::Assistant);
         let s = e.target_text(Variant::Structured);
         assert_eq!(s, e.benign_target());
-        match (&e.injection, &e.task) {
+        match (&e.injection, &e.request) {
             (Some(_), _) | (None, UserRequest::Override { .. }) => {
                 assert_ne!(a, s, "{}", e.render(Variant::Assistant));
                 assert_eq!(Some(a.clone()), e.injected_target());
@@ -332,7 +332,7 @@ fn the_two_variants_label_the_same_injected_episode_differently() {
                 *seen.entry("benign").or_insert(0) += 1;
             }
         }
-        match &e.task {
+        match &e.request {
             UserRequest::AskSecret => assert_eq!(s, REFUSAL),
             UserRequest::Override { .. } => {
                 assert_eq!(s, REFUSAL);
@@ -340,7 +340,7 @@ fn the_two_variants_label_the_same_injected_episode_differently() {
             }
             _ => {}
         }
-        if e.task == UserRequest::AskSecret && e.injection.is_none() {
+        if e.request == UserRequest::AskSecret && e.injection.is_none() {
             assert_eq!(a, REFUSAL, "the assistant refuses a plain request");
         }
         if e.injection.as_ref().is_some_and(|i| i.goal.is_attack()) {

@@ -345,7 +345,7 @@ impl<'a> Deployment<'a> {
             if let Some(ToolCall::SendEmail { to, .. }) = parse_tool_call(&reply) {
                 // The user confirms an e-mail to the person they asked to write to, and refuses
                 // any other.
-                let asked = matches!(&episode.task, UserRequest::SendEmail { to: t, .. } if vocab.id(t) == Some(to));
+                let asked = matches!(&episode.request, UserRequest::SendEmail { to: t, .. } if vocab.id(t) == Some(to));
                 if !asked {
                     return Ok(stop("tool confirmation"));
                 }

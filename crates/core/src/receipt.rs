@@ -129,14 +129,16 @@ pub fn regrade(
             short(&expected_model)
         )));
     }
-    let graded = match exercise
-        .task
-        .reproduce(&receipt.settings, &receipt.artefact, ctx)?
-    {
-        Ok(artefact) => artefact,
-        Err(why) => return Ok(Verdict::Forged(why)),
-    };
-    let mut grade = exercise.task.grade(ctx, &graded)?;
+    let graded =
+        match exercise
+            .task
+            .engine()
+            .reproduce(&receipt.settings, &receipt.artefact, ctx)?
+        {
+            Ok(artefact) => artefact,
+            Err(why) => return Ok(Verdict::Forged(why)),
+        };
+    let mut grade = exercise.task.engine().grade(ctx, &graded)?;
     Ok(match (grade.passed, receipt.claimed.passed) {
         (true, _) => Verdict::Pass(grade),
         // A model re-trained here differs from the browser's in rounding, so a claim that

@@ -135,6 +135,35 @@ pub enum Step {
     Done(Finished),
 }
 
+impl Step {
+    /// The message the worker sends for this step of job `job`.
+    pub fn into_response(self, job: u32) -> Response {
+        match self {
+            Step::Epoch(report) => Response::Epoch { job, report },
+            Step::Progress { done, total, label } => Response::Progress {
+                job,
+                done,
+                total,
+                label,
+            },
+            Step::Done(finished) => finished.into_response(job, false),
+        }
+    }
+}
+
+impl Finished {
+    /// The message the worker sends for a graded job; `stopped` when Stop ended it.
+    pub fn into_response(self, job: u32, stopped: bool) -> Response {
+        Response::Done {
+            job,
+            grade: self.grade,
+            receipt: self.receipt,
+            stopped,
+            details: self.details,
+        }
+    }
+}
+
 fn progress(measurement: &dyn Measurement) -> Step {
     let (done, total, label) = measurement.progress();
     Step::Progress { done, total, label }
@@ -397,7 +426,7 @@ impl Session {
 
     /// Starts a run of the learner's settings for an exercise.
     pub fn start<'a>(&'a self, exercise: &'a Exercise, settings: Settings) -> Result<Job<'a>> {
-        let work = match exercise.task.start(&settings, &self.context())? {
+        let work = match exercise.task.engine().start(&settings, &self.context())? {
             Start::Made(artefact) => Work::Ready(artefact),
             Start::Training(trainer) => Work::Training(trainer),
             Start::Measuring(artefact, measurement) => Work::Measuring(artefact, measurement),
@@ -428,7 +457,10 @@ impl Session {
         settings: Settings,
         artefact: Artefact,
     ) -> Result<Finished> {
-        let (grade, details) = exercise.task.evaluate(&self.context(), &artefact)?;
+        let (grade, details) = exercise
+            .task
+            .engine()
+            .evaluate(&self.context(), &artefact)?;
         Ok(self.receipted(exercise, settings, artefact, grade, details))
     }
 

@@ -149,6 +149,7 @@ fn the_defend_exercise_reports_a_row_per_defence_and_rejects_bad_detector_number
     };
     let (grade, details) = ex
         .task
+        .engine()
         .evaluate(&ctx(), &Artefact::Defences { defences: all })
         .unwrap();
     let Details::Defences(rows) = details else {
@@ -186,6 +187,7 @@ fn the_defend_exercise_reports_a_row_per_defence_and_rejects_bad_detector_number
         });
         let (grade, _) = ex
             .task
+            .engine()
             .evaluate(&ctx(), &Artefact::Defences { defences: d })
             .unwrap();
         assert!(grade.message.starts_with("Rejected") && grade.message.contains("threshold"));
@@ -199,10 +201,11 @@ fn defend_receipts_name_both_assistant_models_and_regrade() {
     let settings = ex.task.solution();
     let artefact = ex
         .task
+        .engine()
         .start(&settings, &ctx())
         .and_then(Start::artefact)
         .unwrap();
-    let grade = ex.task.grade(&ctx(), &artefact).unwrap();
+    let grade = ex.task.engine().grade(&ctx(), &artefact).unwrap();
     let receipt = Receipt::new(ex, "digits", settings, artefact, grade);
     let both = format!(
         "{} {}",
@@ -266,10 +269,11 @@ fn the_worker_measures_the_table_row_by_row_and_grades_it_as_evaluate_does() {
     );
     let artefact = ex
         .task
+        .engine()
         .start(&ex.task.solution(), &ctx())
         .and_then(Start::artefact)
         .unwrap();
-    let (grade, details) = ex.task.evaluate(&ctx(), &artefact).unwrap();
+    let (grade, details) = ex.task.engine().evaluate(&ctx(), &artefact).unwrap();
     assert_eq!(finished.grade, grade);
     assert_eq!(finished.details, details);
     assert!(grade.passed);

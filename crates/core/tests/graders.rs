@@ -16,7 +16,7 @@ use mlsec_core::train::TrainConfig;
 use mlsec_core::Error;
 
 fn grade(id: &str, artefact: &Artefact) -> Grade {
-    exercise(id).task.grade(&ctx(), artefact).unwrap()
+    exercise(id).task.engine().grade(&ctx(), artefact).unwrap()
 }
 
 fn assert_rejected(grade: &Grade, mentions: &str) {
@@ -409,6 +409,7 @@ fn pixel_run_validates_and_clamps_edits() {
     let (index, _) = pixel_task();
     let run = |edits: Vec<PixelEdit>| {
         ex.task
+            .engine()
             .start(&Settings::Pixels(PixelEdits { edits }), &ctx())
             .and_then(Start::artefact)
     };
@@ -518,6 +519,7 @@ fn settings_of_another_kind_are_refused() {
     let fgsm_settings = Settings::Fgsm(FgsmSettings { epsilon: 0.2 });
     match train
         .task
+        .engine()
         .start(&fgsm_settings, &ctx())
         .and_then(Start::artefact)
     {
@@ -527,13 +529,17 @@ fn settings_of_another_kind_are_refused() {
     let fgsm = exercise("fgsm-untargeted");
     assert!(fgsm
         .task
+        .engine()
         .start(&train.task.solution(), &ctx())
         .and_then(Start::artefact)
         .is_err());
     // And a bad setting inside the right kind is refused by the run, not graded.
     let nan = Settings::Fgsm(FgsmSettings { epsilon: f32::NAN });
     assert!(matches!(
-        fgsm.task.start(&nan, &ctx()).and_then(Start::artefact),
+        fgsm.task
+            .engine()
+            .start(&nan, &ctx())
+            .and_then(Start::artefact),
         Err(Error::InvalidInput(_))
     ));
 }

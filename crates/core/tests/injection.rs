@@ -140,7 +140,7 @@ fn a_text_longer_than_the_prompt_window_is_rejected_not_truncated() {
     assert!(message.contains(&format!("at most {budget}")), "{message}");
     // The grader rejects it the same way.
     let task = exercise("leak-the-code").task.clone();
-    let grade = task.grade(&ctx(), &text(&long)).unwrap();
+    let grade = task.engine().grade(&ctx(), &text(&long)).unwrap();
     assert!(
         !grade.passed && grade.message.starts_with("Rejected"),
         "{}",
@@ -194,7 +194,7 @@ fn the_structured_front_end_strips_typed_delimiters_and_the_grade_says_so() {
         starter: PromptSettings { text: "x".into() },
         solution: PromptSettings { text: "x".into() },
     });
-    let grade = task.grade(&ctx(), &text(planted)).unwrap();
+    let grade = task.engine().grade(&ctx(), &text(planted)).unwrap();
     assert!(!grade.passed);
     assert!(
         grade.message.contains("removed the reserved tokens"),
@@ -237,8 +237,8 @@ fn tool_calls_and_image_requests_are_spelled_out_for_the_chat_view() {
 fn injection_grades_are_deterministic_and_every_goal_is_checked_exactly() {
     let task = &exercise("poisoned-document").task;
     let solution = text(&solution_text(task));
-    let a = task.evaluate(&ctx(), &solution).unwrap();
-    let b = task.evaluate(&ctx(), &solution).unwrap();
+    let a = task.engine().evaluate(&ctx(), &solution).unwrap();
+    let b = task.engine().evaluate(&ctx(), &solution).unwrap();
     assert_eq!(a, b);
     assert!(a.0.passed);
     // The same text judged as a leak counts any reply holding the code; as an image it fails
@@ -260,10 +260,11 @@ fn injection_receipts_name_the_assistant_model_and_regrade() {
     let settings = ex.task.solution();
     let artefact = ex
         .task
+        .engine()
         .start(&settings, &ctx())
         .and_then(Start::artefact)
         .unwrap();
-    let grade = ex.task.grade(&ctx(), &artefact).unwrap();
+    let grade = ex.task.engine().grade(&ctx(), &artefact).unwrap();
     assert!(grade.passed);
     let receipt = Receipt::new(ex, "digits-target-hash", settings, artefact, grade);
     assert_eq!(receipt.model_sha256, ASSISTANT_SHA256);
@@ -306,7 +307,7 @@ fn run_refuses_bad_text_before_any_grading() {
     let bad = Settings::Prompt(PromptSettings {
         text: "hello wizard goblin".into(),
     });
-    let message = invalid(task.start(&bad, &ctx()).and_then(Start::artefact));
+    let message = invalid(task.engine().start(&bad, &ctx()).and_then(Start::artefact));
     assert!(
         !message.contains("\"hello\"") && message.contains("\"wizard\""),
         "{message}"

@@ -19,7 +19,7 @@ fn receipt(id: &str, which: Which) -> Receipt {
         Which::Solution => ex.task.solution(),
     };
     let artefact = artefact(id, which).clone();
-    let grade = ex.task.grade(&ctx(), &artefact).unwrap();
+    let grade = ex.task.engine().grade(&ctx(), &artefact).unwrap();
     Receipt::new(ex, target_sha256(), settings, artefact, grade)
 }
 
@@ -313,6 +313,11 @@ fn a_stopped_training_run_records_the_epochs_it_ran_and_regrades() {
         Verdict::Pass(g) | Verdict::Fail(g) => assert_eq!(g, finished.grade),
         Verdict::Forged(why) => panic!("an honest stopped run was called forged: {why}"),
     }
+    // The worker tells the page the run was stopped.
+    match finished.into_response(7, true) {
+        mlsec_core::session::Response::Done { job, stopped, .. } => assert!(job == 7 && stopped),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -426,7 +431,7 @@ fn a_borderline_claim_within_rounding_is_a_fail_not_a_forgery() {
     posed.task.min_test_accuracy = 0.382;
     let settings = ex.task.starter();
     let artefact = artefact("train-digits", Which::Starter).clone();
-    let regraded = ex.task.grade(&ctx(), &artefact).unwrap();
+    let regraded = ex.task.engine().grade(&ctx(), &artefact).unwrap();
     assert!(!regraded.passed, "{}", regraded.message);
     let mut claimed = regraded.clone();
     claimed.passed = true;

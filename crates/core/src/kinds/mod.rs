@@ -203,8 +203,9 @@ impl<'de, K: ExerciseKind> Deserialize<'de> for Posed<K> {
     }
 }
 
-/// A kind with its settings type erased, so that [`Task::kind`] can hand out any of them.
-/// Implemented once, for [`Posed`]; each method unwraps the settings and forwards to the kind.
+/// A kind with its settings type erased, so that [`Task::kind`] can hand out any of them: what
+/// describes a kind and edits its settings (the page uses only this). Implemented once, for
+/// [`Posed`]; each method unwraps the settings and forwards to the kind.
 pub trait AnyKind: Send + Sync {
     fn starter(&self) -> Settings;
     fn solution(&self) -> Settings;
@@ -217,6 +218,21 @@ pub trait AnyKind: Send + Sync {
         edited: &Settings,
         drafts: &BTreeMap<String, String>,
     ) -> std::result::Result<Settings, String>;
+    fn seed(&self, settings: &Settings) -> u64;
+    /// Whether a training run backs this kind (its run reports epochs; Stop grades the model
+    /// trained so far).
+    fn trains(&self) -> bool;
+    fn epochs(&self, settings: &Settings) -> Option<u32>;
+    fn ran_for(&self, settings: Settings, epochs: u32) -> Settings;
+    fn graded_model_sha256(&self) -> Option<String>;
+}
+
+/// What runs and grades a kind: the worker's, the CLI's and the tests' side of a kind, with its
+/// settings type erased ([`Task::engine`]). Kept apart from [`AnyKind`] on purpose: a trait
+/// object links every method of its trait, and the page, which only describes and edits
+/// settings, must not link training, the attacks and the assistant models into its bundle
+/// (one trait for both made the page's bundle 640 KB gzip heavier).
+pub trait AnyEngine: Send + Sync {
     fn start(&self, settings: &Settings, ctx: &Context) -> Result<Start>;
     fn evaluate(&self, ctx: &Context, artefact: &Artefact) -> Result<(Grade, Details)>;
     fn reproduce(
@@ -225,13 +241,6 @@ pub trait AnyKind: Send + Sync {
         artefact: &Artefact,
         ctx: &Context,
     ) -> Result<std::result::Result<Artefact, String>>;
-    fn seed(&self, settings: &Settings) -> u64;
-    /// Whether a training run backs this kind (its run reports epochs; Stop grades the model
-    /// trained so far).
-    fn trains(&self) -> bool;
-    fn epochs(&self, settings: &Settings) -> Option<u32>;
-    fn ran_for(&self, settings: Settings, epochs: u32) -> Settings;
-    fn graded_model_sha256(&self) -> Option<String>;
 
     /// Grades an artefact from scratch (see [`ExerciseKind::grade`]).
     fn grade(&self, ctx: &Context, artefact: &Artefact) -> Result<Grade> {
@@ -278,23 +287,6 @@ impl<K: ExerciseKind> AnyKind for Posed<K> {
         let edited = self.own(edited).map_err(|e| e.to_string())?;
         self.task.settings_from(edited, drafts).map(K::wrap)
     }
-    fn start(&self, settings: &Settings, ctx: &Context) -> Result<Start> {
-        self.task.start(self.own(settings)?, ctx)
-    }
-    fn evaluate(&self, ctx: &Context, artefact: &Artefact) -> Result<(Grade, Details)> {
-        self.task.grade(ctx, artefact)
-    }
-    fn reproduce(
-        &self,
-        settings: &Settings,
-        artefact: &Artefact,
-        ctx: &Context,
-    ) -> Result<std::result::Result<Artefact, String>> {
-        match K::unwrap(settings) {
-            Some(settings) => self.task.reproduce(settings, artefact, ctx),
-            None => Ok(Err("its settings belong to another kind of exercise".into())),
-        }
-    }
     fn seed(&self, settings: &Settings) -> u64 {
         K::unwrap(settings).map_or(0, |s| self.task.seed(s))
     }
@@ -315,6 +307,26 @@ impl<K: ExerciseKind> AnyKind for Posed<K> {
     }
 }
 
+impl<K: ExerciseKind> AnyEngine for Posed<K> {
+    fn start(&self, settings: &Settings, ctx: &Context) -> Result<Start> {
+        self.task.start(self.own(settings)?, ctx)
+    }
+    fn evaluate(&self, ctx: &Context, artefact: &Artefact) -> Result<(Grade, Details)> {
+        self.task.grade(ctx, artefact)
+    }
+    fn reproduce(
+        &self,
+        settings: &Settings,
+        artefact: &Artefact,
+        ctx: &Context,
+    ) -> Result<std::result::Result<Artefact, String>> {
+        match K::unwrap(settings) {
+            Some(settings) => self.task.reproduce(settings, artefact, ctx),
+            None => Ok(Err("its settings belong to another kind of exercise".into())),
+        }
+    }
+}
+
 /// A task as a lesson's `exercises.toml` declares it: `kind = "…"` and that kind's keys.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -329,8 +341,22 @@ pub enum Task {
 }
 
 impl Task {
-    /// The kind behind this task: the one dispatch.
+    /// The kind behind this task, to describe it and edit its settings. With [`Task::engine`],
+    /// the one dispatch (two trait objects, see [`AnyEngine`]).
     pub fn kind(&self) -> &(dyn AnyKind + 'static) {
+        match self {
+            Task::TrainClassifier(k) => k,
+            Task::PixelAttack(k) => k,
+            Task::Fgsm(k) => k,
+            Task::PgdTargeted(k) => k,
+            Task::AdversarialTraining(k) => k,
+            Task::PromptInjection(k) => k,
+            Task::DefendInjection(k) => k,
+        }
+    }
+
+    /// The same kind, to run and grade (the worker, the CLI, the tests).
+    pub fn engine(&self) -> &(dyn AnyEngine + 'static) {
         match self {
             Task::TrainClassifier(k) => k,
             Task::PixelAttack(k) => k,
@@ -355,7 +381,8 @@ impl Task {
     }
 }
 
-/// `task.grade(…)` and the rest read as calls on the task itself.
+/// `task.fields()` and the rest read as calls on the task itself (running and grading go
+/// through `task.engine()`).
 impl std::ops::Deref for Task {
     type Target = dyn AnyKind;
     fn deref(&self) -> &Self::Target {
