@@ -250,3 +250,22 @@ fn graders_read_thresholds_through_one_function() {
         }
     }
 }
+
+/// The page describes and edits settings through `Task::kind`; only the worker side runs and
+/// grades (`Task::engine`, through the session). A trait object links all its methods, so a
+/// page that touched the engine would carry training, the attacks and the assistant models in
+/// its bundle (measured: 640 KB gzip more).
+#[test]
+fn the_page_never_reaches_the_engine() {
+    let mut pages = source("src");
+    pages.extend(source("src/kinds"));
+    for (name, text) in pages {
+        if name == "worker" {
+            continue;
+        }
+        assert!(
+            !text.contains(".engine()"),
+            "src/{name}.rs calls Task::engine: the page must leave running and grading to the worker"
+        );
+    }
+}
