@@ -189,7 +189,10 @@ impl Component for ExerciseView {
                     }
                     self.error = Some(message);
                 }
-                Response::Curve { .. } | Response::Inspected { .. } | Response::Loaded { .. } => {}
+                Response::Curve { .. }
+                | Response::Inspected { .. }
+                | Response::Candidates { .. }
+                | Response::Loaded { .. } => {}
             },
         }
         true

@@ -158,6 +158,46 @@ pub fn digit(
     Some(())
 }
 
+/// Side of one gallery thumbnail, in canvas pixels (an 8×8 image at 4 px a pixel, a gap of 4).
+pub const THUMB: f64 = 36.0;
+
+/// The poisoning gallery: training images in rows of `columns`, the flipped ones framed in red.
+pub fn thumbnails(
+    canvas: &HtmlCanvasElement,
+    images: &[(&[f32], bool)],
+    columns: usize,
+) -> Option<()> {
+    let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    ctx.set_fill_style_str("#fff");
+    ctx.fill_rect(
+        0.0,
+        0.0,
+        f64::from(canvas.width()),
+        f64::from(canvas.height()),
+    );
+    let px = (THUMB - 4.0) / 8.0;
+    for (n, (image, flipped)) in images.iter().enumerate() {
+        let (left, top) = (
+            (n % columns) as f64 * THUMB + 2.0,
+            (n / columns) as f64 * THUMB + 2.0,
+        );
+        for (i, &v) in image.iter().enumerate() {
+            let shade = (255.0 * (1.0 - v.clamp(0.0, 1.0))) as u8;
+            ctx.set_fill_style_str(&format!("rgb({shade},{shade},{shade})"));
+            ctx.fill_rect(
+                left + (i % 8) as f64 * px,
+                top + (i / 8) as f64 * px,
+                px,
+                px,
+            );
+        }
+        ctx.set_stroke_style_str(if *flipped { "#d02020" } else { "#ccc" });
+        ctx.set_line_width(if *flipped { 3.0 } else { 1.0 });
+        ctx.stroke_rect(left - 1.0, top - 1.0, THUMB - 2.0, THUMB - 2.0);
+    }
+    Some(())
+}
+
 /// The defend exercise: attack success (bars, left) and utility (bars, right) per defence, the
 /// learner's composition last; the pass region is attack success ≤ `max_attack` and utility
 /// ≥ `min_utility`.

@@ -8,6 +8,7 @@
 pub mod adversarial_training;
 pub mod defend_injection;
 pub mod fgsm;
+pub mod label_flip;
 pub mod pgd_targeted;
 pub mod pixel_attack;
 pub mod prompt_injection;
@@ -58,6 +59,7 @@ pub fn view(props: KindProps) -> Html {
         Task::AdversarialTraining(_) => html! { <adversarial_training::View ..props /> },
         Task::PromptInjection(_) => html! { <prompt_injection::View ..props /> },
         Task::DefendInjection(_) => html! { <defend_injection::View ..props /> },
+        Task::LabelFlip(_) => html! { <label_flip::View ..props /> },
     }
 }
 

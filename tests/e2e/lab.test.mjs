@@ -159,7 +159,7 @@ test('home page lists the tracks and lessons with their OWASP tags', { timeout: 
   const { context, page, problems } = await openLab();
   try {
     await page.goto(base);
-    await waitForCount(testid(page, 'track'), 2);
+    await waitForCount(testid(page, 'track'), 3);
     await waitForCount(testid(page, 'lesson-link'), 5);
     await waitForText(page.locator('body'), 'ML01');
     assertNoProblems(problems);
@@ -220,7 +220,7 @@ test('a learner passes two exercises, and their progress survives a reload and a
     await step('progress survives a reload', async () => {
       await page.goto(base);
       // Let the first load finish: a reload mid-load aborts its requests (seen as failures).
-      await waitForCount(testid(page, 'track'), 2);
+      await waitForCount(testid(page, 'track'), 3);
       await page.reload();
       await waitForText(testid(page, 'progress-summary'), twoPassed);
     });
@@ -632,6 +632,50 @@ test('Track E: defences are compared in a table, the reference composition passe
     const score = await waitForText(testid(page, `${ev}-score-1`), 'probability');
     assert.ok(Number(score.match(/([\d.]+)$/)[1]) < 0.5, score);
     await waitForText(testid(page, `${ev}-tool-1`), /send_email to \S+@attacker\.example: code-\d{4}/);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
+test('Track B: the gallery picks the 7s to flip, an over-budget set is refused and kept, and the reference flips pass', { timeout: 2 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  const id = 'flip-the-sevens';
+  try {
+    await page.goto(route('/lesson/label-flipping'));
+    // The gallery opens on the target class, in training order.
+    await waitForText(testid(page, `${id}-flip-count`), '20 of 71 flips');
+    await waitForText(testid(page, `${id}-shown`), '143 training images shown', LONG_TIMEOUT);
+    // A learner clicks the first thumbnail: it is described, and flipped to its runner-up.
+    await testid(page, `${id}-clear`).click();
+    await waitForText(testid(page, `${id}-flip-count`), '0 of 71 flips');
+    await testid(page, `${id}-gallery`).click({ position: { x: 10, y: 10 } });
+    await waitForText(testid(page, `${id}-picked`), /Training image \d+: labelled 7, clean model/);
+    await waitForText(testid(page, `${id}-flip-count`), '1 of 71 flips');
+
+    // All 143 sevens flipped is over the budget: refused with the count, and the flips kept.
+    await testid(page, `${id}-count`).fill('200');
+    await testid(page, `${id}-show`).click();
+    await waitForText(testid(page, `${id}-shown`), '143 training images shown');
+    await testid(page, `${id}-flip-all`).click();
+    await waitForText(testid(page, `${id}-flip-count`), '143 of 71 flips');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), '143 flips is over the budget of 71 (72 too many)');
+    await waitForText(testid(page, `${id}-flip-count`), '143 of 71 flips');
+
+    // The reference strategy through the helpers: the 71 most confident 7s, all to 9.
+    await testid(page, `${id}-clear`).click();
+    await testid(page, `${id}-order`).selectOption('most-confident');
+    await testid(page, `${id}-count`).fill('71');
+    await testid(page, `${id}-flip-to`).selectOption('9');
+    await testid(page, `${id}-show`).click();
+    await waitForText(testid(page, `${id}-shown`), '71 training images shown');
+    await testid(page, `${id}-flip-all`).click();
+    await waitForText(testid(page, `${id}-flip-count`), '71 of 71 flips');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-measuring`), /the (clean|poisoned) model, epoch/, LONG_TIMEOUT);
+    const grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    assert.match(grade, /recognises 12 of 36 test 7s/);
     assertNoProblems(problems);
   } finally {
     await context.close();

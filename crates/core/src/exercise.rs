@@ -9,6 +9,7 @@ use crate::digits::Digits;
 use crate::injection::{Assistants, Conversation, PromptSettings};
 use crate::kinds::adversarial_training::AdvTrainConfig;
 use crate::kinds::fgsm::FgsmSettings;
+use crate::kinds::label_flip::{Flip, LabelFlips};
 use crate::kinds::pixel_attack::PixelEdits;
 use crate::kinds::Task;
 use crate::mlp::Mlp;
@@ -42,6 +43,7 @@ pub enum Settings {
     AdvTrain(AdvTrainConfig),
     Prompt(PromptSettings),
     Defences(Defences),
+    Flips(LabelFlips),
 }
 
 /// What a grade was measured on, for the page to show beside it.
@@ -69,6 +71,8 @@ pub enum Artefact {
     Text { text: String },
     /// A composition of defences (the grader measures it afresh).
     Defences { defences: Defences },
+    /// Training labels the learner flipped (the grader retrains on them).
+    Flips { flips: Vec<Flip> },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -112,7 +116,7 @@ impl Artefact {
                 Err("the image data is not a whole number of 32-bit floats".into())
             }
             Artefact::Weights { .. } => Err("expected perturbed images, got model weights".into()),
-            Artefact::Text { .. } | Artefact::Defences { .. } => {
+            Artefact::Text { .. } | Artefact::Defences { .. } | Artefact::Flips { .. } => {
                 Err("expected perturbed images".into())
             }
         }
@@ -123,7 +127,7 @@ impl Artefact {
                 Mlp::from_safetensors(&safetensors.0).map_err(|e| e.to_string())
             }
             Artefact::Images { .. } => Err("expected trained model weights, got images".into()),
-            Artefact::Text { .. } | Artefact::Defences { .. } => {
+            Artefact::Text { .. } | Artefact::Defences { .. } | Artefact::Flips { .. } => {
                 Err("expected trained model weights".into())
             }
         }
@@ -132,7 +136,10 @@ impl Artefact {
     pub fn model_sha256(&self) -> Option<String> {
         match self {
             Artefact::Weights { safetensors } => Some(crate::sha256_hex(&safetensors.0)),
-            Artefact::Images { .. } | Artefact::Text { .. } | Artefact::Defences { .. } => None,
+            Artefact::Images { .. }
+            | Artefact::Text { .. }
+            | Artefact::Defences { .. }
+            | Artefact::Flips { .. } => None,
         }
     }
 }

@@ -93,6 +93,16 @@ impl Mlp {
             .to_vec1::<f32>()?)
     }
 
+    /// The class probabilities of each of `images` (`n × 64` pixels), one row per image.
+    pub fn probability_rows(&self, images: &[f32]) -> Result<Vec<Vec<f32>>> {
+        let n = images.len() / PIXELS;
+        if n == 0 {
+            return Ok(vec![]);
+        }
+        let x = Tensor::from_slice(&images[..n * PIXELS], (n, PIXELS), &Device::Cpu)?;
+        Ok(candle_nn::ops::softmax_last_dim(&self.forward(&x)?)?.to_vec2::<f32>()?)
+    }
+
     /// Fraction of `images` classified correctly.
     pub fn accuracy(&self, images: &Images) -> Result<f32> {
         let predicted = self.predict(&images.pixels)?;

@@ -8,6 +8,7 @@ use crate::digits::Digits;
 use crate::exercise::{Artefact, Base64, Context, Details, Exercise, Settings};
 use crate::grade::Grade;
 use crate::injection::{load_model, Assistants};
+use crate::kinds::label_flip::{candidates, Candidate, Query};
 use crate::kinds::pixel_attack::{apply_edits, PixelEdit};
 use crate::kinds::{Measurement, Start};
 use crate::mlp::Mlp;
@@ -41,6 +42,9 @@ pub enum Request {
         index: u32,
         edits: Vec<PixelEdit>,
     },
+    /// Training images for the poisoning gallery and its selection helpers, with the clean
+    /// (shipped target) model's view of each.
+    Candidates { job: u32, query: Query },
     /// Stop a running training job after its current epoch.
     Stop { job: u32 },
 }
@@ -84,6 +88,10 @@ pub enum Response {
     Inspected {
         job: u32,
         inspection: Inspection,
+    },
+    Candidates {
+        job: u32,
+        candidates: Vec<Candidate>,
     },
 }
 
@@ -277,7 +285,7 @@ impl Request {
     pub fn needs(&self) -> &'static [Resource] {
         match self {
             Request::Run { exercise, .. } => exercise.task.needs(),
-            Request::FgsmCurve { .. } | Request::Inspect { .. } => {
+            Request::FgsmCurve { .. } | Request::Inspect { .. } | Request::Candidates { .. } => {
                 &[Resource::Digits, Resource::TargetModel]
             }
             Request::Load { .. } | Request::Stop { .. } => &[],
@@ -290,6 +298,7 @@ impl Request {
             Request::Run { job, .. }
             | Request::FgsmCurve { job, .. }
             | Request::Inspect { job, .. }
+            | Request::Candidates { job, .. }
             | Request::Stop { job } => Some(*job),
             Request::Load { .. } => None,
         }
@@ -305,7 +314,8 @@ impl Response {
             | Response::Progress { job, .. }
             | Response::Done { job, .. }
             | Response::Curve { job, .. }
-            | Response::Inspected { job, .. } => Some(*job),
+            | Response::Inspected { job, .. }
+            | Response::Candidates { job, .. } => Some(*job),
             Response::Failed { job, .. } => *job,
             Response::Loaded { .. } => None,
         }
@@ -536,6 +546,19 @@ impl Session {
                 },
                 Err(e) => fail(*job, e),
             }),
+            Request::Candidates { job, query } => {
+                let ctx = self.context();
+                let answer = ctx
+                    .digits()
+                    .and_then(|d| candidates(d, ctx.target()?, query));
+                Some(match answer {
+                    Ok(candidates) => Response::Candidates {
+                        job: *job,
+                        candidates,
+                    },
+                    Err(e) => fail(*job, e),
+                })
+            }
             _ => None,
         }
     }

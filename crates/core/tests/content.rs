@@ -242,6 +242,7 @@ fn check_reports_insane_task_numbers() {
                 Task::PromptInjection(p) if ex.id == "leak-the-code" => p.task.scenarios = 0,
                 Task::PromptInjection(p) => p.task.min_success = f32::INFINITY,
                 Task::DefendInjection(p) => p.task.max_utility_drop = -0.5,
+                Task::LabelFlip(p) => p.task.max_recall = 2.0,
             }
         }
     }
@@ -253,10 +254,11 @@ fn check_reports_insane_task_numbers() {
     assert_problem(&problems, &["adv-train-robust", "epsilon"]);
     assert_problem(&problems, &["leak-the-code", "scenarios must be 1–64"]);
     assert_problem(&problems, &["poisoned-document", "min_success"]);
+    assert_problem(&problems, &["flip-the-sevens", "max_recall"]);
     assert_problem(&problems, &["image-exfiltration", "min_success"]);
     assert_problem(&problems, &["defend-the-inbox", "max_utility_drop"]);
     assert_problem(&problems, &["evade-the-detector", "min_success"]);
-    assert_eq!(problems.len(), 10, "{problems:#?}");
+    assert_eq!(problems.len(), 11, "{problems:#?}");
 }
 
 #[test]
@@ -377,7 +379,7 @@ fn parse_lesson_accepts_bom_crlf_and_no_exercises() {
 fn parse_course_reads_the_shipped_course_and_refuses_unknown_keys() {
     let course = parse_course(&course_text()).unwrap();
     let ids: Vec<&str> = course.tracks.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids, ["foundations", "evasion", "injection"]);
+    assert_eq!(ids, ["foundations", "evasion", "poisoning", "injection"]);
     assert_eq!(course.tracks[0].lessons, ["first-model"]);
     let bad = course_text().replacen("[[tracks]]", "[[tracks]]\ncolour = \"red\"", 1);
     match parse_course(&bad) {

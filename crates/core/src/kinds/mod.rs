@@ -15,6 +15,7 @@
 pub mod adversarial_training;
 pub mod defend_injection;
 pub mod fgsm;
+pub mod label_flip;
 pub mod pgd_targeted;
 pub mod pixel_attack;
 pub mod prompt_injection;
@@ -338,6 +339,7 @@ pub enum Task {
     AdversarialTraining(Posed<adversarial_training::AdversarialTraining>),
     PromptInjection(Posed<prompt_injection::PromptInjection>),
     DefendInjection(Posed<defend_injection::DefendInjection>),
+    LabelFlip(Posed<label_flip::LabelFlip>),
 }
 
 impl Task {
@@ -352,6 +354,7 @@ impl Task {
             Task::AdversarialTraining(k) => k,
             Task::PromptInjection(k) => k,
             Task::DefendInjection(k) => k,
+            Task::LabelFlip(k) => k,
         }
     }
 
@@ -365,6 +368,7 @@ impl Task {
             Task::AdversarialTraining(k) => k,
             Task::PromptInjection(k) => k,
             Task::DefendInjection(k) => k,
+            Task::LabelFlip(k) => k,
         }
     }
 
