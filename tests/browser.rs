@@ -225,6 +225,10 @@ fn same_results_as_native() {
                 include_str!("../lessons/fgsm/lesson.md"),
                 include_str!("../lessons/fgsm/exercises.toml"),
             ),
+            "label-flipping" => (
+                include_str!("../lessons/label-flipping/lesson.md"),
+                include_str!("../lessons/label-flipping/exercises.toml"),
+            ),
             "defend-injection" => (
                 include_str!("../lessons/defend-injection/lesson.md"),
                 include_str!("../lessons/defend-injection/exercises.toml"),

@@ -204,6 +204,10 @@ pub fn bench(root: &Path) -> Result<()> {
         get("wasm_tokens_per_s").map_or("n/a".into(), |v| format!("{v:.0}"))
     );
     println!(
+        "  label-flipping grade in the browser (retrain clean and poisoned, evaluate): {}   (budget 2 s)",
+        ms("wasm_label_flip_grade_ms")
+    );
+    println!(
         "  `mlsec grade` on 30 mixed receipts (every exercise, starters and solutions): {}   (budget 60 s on 2 cores)",
         get("cli_grade_30_receipts_ms").map_or("n/a".into(), |v| format!("{:.1} s", v / 1000.0))
     );

@@ -10,7 +10,13 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The lessons the figures come from, by id (each caller reads them its own way).
-pub const LESSONS: [&str; 4] = ["first-model", "fgsm", "defend-injection", "adaptive-attack"];
+pub const LESSONS: [&str; 5] = [
+    "first-model",
+    "fgsm",
+    "label-flipping",
+    "defend-injection",
+    "adaptive-attack",
+];
 
 /// Computes every figure of the golden file. `lesson` hands over a lesson of [`LESSONS`] by
 /// id. The Track E figures are computed only when `session` has the assistant models.
@@ -41,6 +47,15 @@ pub fn compute(
     figures.insert(
         "fgsm_success_at_0_2".into(),
         json!(reference("fgsm")?.grade.figures[0].value),
+    );
+    // Track B: the poisoned and clean models the grader retrains, compared.
+    let flipped = reference("label-flipping")?.grade;
+    figures.insert(
+        "label_flip_reference".into(),
+        json!({
+            "passed": flipped.passed,
+            "figures": flipped.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
+        }),
     );
     if session.context().assistants.is_some() {
         for (id, key) in [

@@ -449,3 +449,34 @@ fn a_borderline_claim_within_rounding_is_a_fail_not_a_forgery() {
         "claims a pass",
     );
 }
+
+/// Track B: a receipt whose poison set was edited after the run (in the artefact, or in both
+/// artefact and settings to pass a weaker set off as a pass) is caught.
+#[test]
+fn an_edited_poison_set_is_caught() {
+    let r = receipt("flip-the-sevens", Which::Solution);
+    assert!(verdict(&r.to_json()).passed());
+    // The artefact edited alone: it no longer matches the settings.
+    let json = edited(&r, |v| {
+        v["artefact"]["flips"].as_array_mut().unwrap().truncate(10);
+    });
+    assert_forged(
+        &verdict(&json),
+        "its flips are not the ones its settings record",
+    );
+    // Both edited the same way: the re-grade retrains on ten flips and the claimed pass fails.
+    let json = edited(&r, |v| {
+        v["artefact"]["flips"].as_array_mut().unwrap().truncate(10);
+        v["settings"]["flips"]["flips"]
+            .as_array_mut()
+            .unwrap()
+            .truncate(10);
+    });
+    assert_forged(&verdict(&json), "claims a pass");
+    // An index pushed out of range is rejected, not graded.
+    let json = edited(&r, |v| {
+        v["artefact"]["flips"][0]["index"] = 5000.into();
+        v["settings"]["flips"]["flips"][0]["index"] = 5000.into();
+    });
+    assert_forged(&verdict(&json), "there is no training image 5000");
+}
