@@ -9,7 +9,6 @@ use mlsec_core::exercise::Settings;
 use mlsec_core::kinds::pixel_attack::{changed, PixelEdit, PixelEdits};
 use mlsec_core::kinds::Task;
 use mlsec_core::session::{Inspection, Request, Response};
-use std::collections::BTreeMap;
 use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
 
@@ -69,20 +68,16 @@ pub fn view(props: &KindProps) -> Html {
             }
             let pixel = y * 8 + x;
             let value = if ink { 1.0 } else { 0.0 };
-            let mut map: BTreeMap<u32, f32> = edits.iter().map(|e| (e.pixel, e.value)).collect();
-            // Painting a pixel back to its original value removes the edit.
+            // One edit per pixel (the core puts them in pixel order for the run); painting a
+            // pixel back to its original value removes its edit.
+            let mut edits = edits.clone();
+            edits.retain(|e| e.pixel != pixel);
             let original = inspection
                 .as_ref()
                 .and_then(|i| i.original.get(pixel as usize).copied());
-            if original == Some(value) {
-                map.remove(&pixel);
-            } else {
-                map.insert(pixel, value);
+            if original != Some(value) {
+                edits.push(PixelEdit { pixel, value });
             }
-            let edits = map
-                .into_iter()
-                .map(|(pixel, value)| PixelEdit { pixel, value })
-                .collect();
             on_edit.emit(Settings::Pixels(PixelEdits { edits }));
         })
     };

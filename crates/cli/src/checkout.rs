@@ -2,7 +2,7 @@
 //! does no I/O; this is the native side's only file reading.
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use mlsec_core::course::{parse_course, parse_lesson, Course, Lesson};
+use mlsec_core::course::{Course, Lesson};
 use mlsec_core::digits::Digits;
 use mlsec_core::exercise::Exercise;
 use mlsec_core::resources::Resource;
@@ -38,21 +38,9 @@ pub fn find_root(explicit: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 pub fn read_course(root: &Path) -> Result<(Course, Vec<Lesson>)> {
-    let course_path = root.join(paths::COURSE);
-    let course_text = std::fs::read_to_string(&course_path)
-        .with_context(|| format!("reading {}", course_path.display()))?;
-    let course = parse_course(&course_text)?;
-    let mut lessons = Vec::new();
-    for id in course.tracks.iter().flat_map(|t| t.lessons.iter()) {
-        // Both files are required, as in the browser: a lesson that checks here must load there.
-        let [md, ex] = paths::lesson(id).map(|file| {
-            std::fs::read_to_string(root.join(&file))
-                .with_context(|| format!("reading lesson '{id}': {file}"))
-        });
-        let (md, ex) = (md?, ex?);
-        lessons.push(parse_lesson(id, &md, &ex)?);
-    }
-    Ok((course, lessons))
+    Ok(mlsec_core::course::read_course(|file| {
+        std::fs::read_to_string(root.join(file)).map_err(|e| format!("reading {file}: {e}"))
+    })?)
 }
 
 /// Reads a resource's file, checked against the registry's pinned hash like the worker does.

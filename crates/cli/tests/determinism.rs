@@ -3,7 +3,6 @@
 //! browser.
 
 use mlsec_core::course::parse_lesson;
-use mlsec_core::resources::Resource;
 use mlsec_core::session::Session;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
@@ -16,17 +15,8 @@ fn read(path: &str) -> String {
 fn native_results_match_the_golden_figures() {
     let golden: serde_json::Value =
         serde_json::from_str(&read("tests/golden/determinism.json")).unwrap();
-    let files: Vec<(Resource, Vec<u8>)> = [
-        Resource::Digits,
-        Resource::TargetModel,
-        Resource::AssistantModel,
-        Resource::StructuredModel,
-    ]
-    .into_iter()
-    .map(|r| (r, std::fs::read(format!("{ROOT}/{}", r.path())).unwrap()))
-    .collect();
-    let loaded: Vec<(Resource, &[u8])> = files.iter().map(|(r, b)| (*r, b.as_slice())).collect();
-    let session = Session::with(&loaded).unwrap();
+    let session =
+        Session::with_all(|path| std::fs::read(format!("{ROOT}/{path}")).unwrap()).unwrap();
     let lesson = |id: &str| {
         parse_lesson(
             id,

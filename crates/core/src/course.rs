@@ -82,6 +82,23 @@ impl Lesson {
     }
 }
 
+/// The course and every lesson it lists, each file read by `read` from its path in [`paths`]
+/// (native callers: the CLI and the tests; the page fetches the same paths). Both files of a
+/// lesson are required, as in the browser: a lesson that checks here must load there. `read`
+/// says what went wrong with a file it could not read.
+pub fn read_course(
+    mut read: impl FnMut(&str) -> std::result::Result<String, String>,
+) -> Result<(Course, Vec<Lesson>)> {
+    let course = parse_course(&read(paths::COURSE).map_err(Error::Content)?)?;
+    let mut lessons = Vec::new();
+    for id in course.tracks.iter().flat_map(|t| t.lessons.iter()) {
+        let [md, exercises] = paths::lesson(id)
+            .map(|file| read(&file).map_err(|e| Error::Content(format!("lesson '{id}': {e}"))));
+        lessons.push(parse_lesson(id, &md?, &exercises?)?);
+    }
+    Ok((course, lessons))
+}
+
 pub fn parse_course(text: &str) -> Result<Course> {
     toml::from_str(text).map_err(|e| Error::Content(format!("course.toml: {e}")))
 }

@@ -333,6 +333,16 @@ impl Session {
         Ok(session)
     }
 
+    /// A session with every resource of the registry loaded, each read by `read` from its path
+    /// (native tests and benchmarks that read the shipped files themselves).
+    pub fn with_all(mut read: impl FnMut(&'static str) -> Vec<u8>) -> Result<Self> {
+        let session = Session::default();
+        for resource in Resource::ALL {
+            session.load(resource, &read(resource.path()))?;
+        }
+        Ok(session)
+    }
+
     /// Loads one resource, checked against its pinned hash before parsing, so a damaged or
     /// substituted file is reported as such rather than as a confusing parse error. A failure
     /// is remembered and told to every request that needs the resource. Loading a resource

@@ -3,12 +3,11 @@
 
 mod common;
 
-use common::{assistants, ctx, exercise};
+use common::{artefact, assistants, ctx, exercise, Which};
 use mlsec_assistant::world::{generate, Mix, Split};
 use mlsec_assistant::{benign_success, injection_success, GoalKind, Variant, Vocab, REFUSAL};
 use mlsec_core::defence::{measure, suites, Defences, Deployment, Detector, DetectorSettings};
 use mlsec_core::exercise::{Artefact, Details};
-use mlsec_core::kinds::Start;
 use mlsec_core::resources::Resource;
 
 fn detector_settings() -> DetectorSettings {
@@ -199,12 +198,7 @@ fn defend_receipts_name_both_assistant_models_and_regrade() {
     use mlsec_core::receipt::{regrade, Receipt, Verdict};
     let ex = exercise("defend-the-inbox");
     let settings = ex.task.solution();
-    let artefact = ex
-        .task
-        .engine()
-        .start(&settings, &ctx())
-        .and_then(Start::artefact)
-        .unwrap();
+    let artefact = artefact("defend-the-inbox", Which::Solution).clone();
     let grade = ex.task.engine().grade(&ctx(), &artefact).unwrap();
     let receipt = Receipt::new(ex, "digits", settings, artefact, grade);
     let both = format!(
@@ -267,13 +261,11 @@ fn the_worker_measures_the_table_row_by_row_and_grades_it_as_evaluate_does() {
             "your composition"
         ]
     );
-    let artefact = ex
+    let (grade, details) = ex
         .task
         .engine()
-        .start(&ex.task.solution(), &ctx())
-        .and_then(Start::artefact)
+        .evaluate(&ctx(), &finished.artefact)
         .unwrap();
-    let (grade, details) = ex.task.engine().evaluate(&ctx(), &artefact).unwrap();
     assert_eq!(finished.grade, grade);
     assert_eq!(finished.details, details);
     assert!(grade.passed);

@@ -3,7 +3,7 @@
 //! cache of the (expensive) artefacts that running an exercise's starter or solution produces.
 #![allow(dead_code)]
 
-use mlsec_core::course::{parse_course, parse_lesson, Course, Lesson};
+use mlsec_core::course::{Course, Lesson};
 use mlsec_core::digits::Digits;
 use mlsec_core::exercise::Exercise;
 use mlsec_core::exercise::{Artefact, Context};
@@ -101,13 +101,8 @@ pub fn assistants() -> &'static mlsec_core::injection::Assistants {
 pub fn session() -> &'static mlsec_core::session::Session {
     static SESSION: OnceLock<mlsec_core::session::Session> = OnceLock::new();
     SESSION.get_or_init(|| {
-        use mlsec_core::resources::Resource;
-        let files: Vec<(Resource, Vec<u8>)> = Resource::ALL
-            .iter()
-            .map(|&r| (r, read(&format!("{ROOT}/{}", r.path()))))
-            .collect();
-        let files: Vec<(Resource, &[u8])> = files.iter().map(|(r, b)| (*r, b.as_slice())).collect();
-        mlsec_core::session::Session::with(&files).expect("the shipped resources load")
+        mlsec_core::session::Session::with_all(|path| read(&format!("{ROOT}/{path}")))
+            .expect("the shipped resources load")
     })
 }
 
@@ -131,17 +126,10 @@ pub fn course_text() -> String {
 pub fn course() -> &'static (Course, Vec<Lesson>) {
     static COURSE: OnceLock<(Course, Vec<Lesson>)> = OnceLock::new();
     COURSE.get_or_init(|| {
-        let course = parse_course(&course_text()).expect("course.toml parses");
-        let lessons = course
-            .tracks
-            .iter()
-            .flat_map(|t| t.lessons.iter())
-            .map(|id| {
-                let (md, ex) = lesson_files(id);
-                parse_lesson(id, &md, &ex).unwrap_or_else(|e| panic!("lesson {id}: {e}"))
-            })
-            .collect();
-        (course, lessons)
+        mlsec_core::course::read_course(|file| {
+            std::fs::read_to_string(format!("{ROOT}/{file}")).map_err(|e| format!("{file}: {e}"))
+        })
+        .unwrap_or_else(|e| panic!("the shipped course: {e}"))
     })
 }
 
