@@ -3,6 +3,7 @@
 //! Content-Security-Policy forbids inline styles.
 
 use mlsec_core::defence::DefenceRow;
+use mlsec_core::kinds::poisoning::ModelBars;
 use mlsec_core::train::EpochReport;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
@@ -161,7 +162,8 @@ pub fn digit(
 /// Side of one gallery thumbnail, in canvas pixels (an 8×8 image at 4 px a pixel, a gap of 4).
 pub const THUMB: f64 = 36.0;
 
-/// The poisoning gallery: training images in rows of `columns`, the flipped ones framed in red.
+/// The poisoning galleries: images in rows of `columns`, the marked ones (flipped, poisoned)
+/// framed in red.
 pub fn thumbnails(
     canvas: &HtmlCanvasElement,
     images: &[(&[f32], bool)],
@@ -207,9 +209,47 @@ pub fn defence_chart(
     max_attack: f32,
     min_utility: f64,
 ) -> Option<()> {
+    let pairs: Vec<(f64, f64)> = rows.iter().map(|r| (r.attack_success, r.utility)).collect();
+    bar_pairs(
+        canvas,
+        &pairs,
+        ["attack success", "utility"],
+        [Some(max_attack as f64), Some(min_utility)],
+        "share of the suite",
+    )
+}
+
+/// Track B's backdoor: clean accuracy and attack success of each model (clean, poisoned,
+/// cleaned), with the attack-success limit.
+pub fn backdoor_chart(
+    canvas: HtmlCanvasElement,
+    bars: &[ModelBars],
+    success_limit: f64,
+) -> Option<()> {
+    let pairs: Vec<(f64, f64)> = bars
+        .iter()
+        .map(|b| (b.attack_success as f64, b.clean_accuracy as f64))
+        .collect();
+    bar_pairs(
+        canvas,
+        &pairs,
+        ["attack success", "clean accuracy"],
+        [Some(success_limit), None],
+        "share of the test split",
+    )
+}
+
+/// Two bars per numbered group (red left, blue right), each series with an optional level line.
+fn bar_pairs(
+    canvas: HtmlCanvasElement,
+    pairs: &[(f64, f64)],
+    names: [&str; 2],
+    levels: [Option<f64>; 2],
+    y_desc: &str,
+) -> Option<()> {
     let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
     root.fill(&WHITE).ok()?;
-    let n = rows.len().max(1) as f32;
+    let n = pairs.len().max(1) as f32;
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
         .x_label_area_size(30)
@@ -222,38 +262,39 @@ pub fn defence_chart(
         .x_labels(0)
         .label_style(FONT)
         .axis_desc_style(FONT)
-        .y_desc("share of the suite")
+        .y_desc(y_desc)
         .draw()
         .ok()?;
     let bar = |i: usize, offset: f32, value: f64, colour: RGBColor| {
         let x = i as f32 + offset;
         Rectangle::new([(x, 0f32), (x + 0.38, value as f32)], colour.filled())
     };
-    let series: [(&str, f32, fn(&DefenceRow) -> f64, RGBColor); 2] = [
-        ("attack success", 0.1, |r| r.attack_success, LOSS),
-        ("utility", 0.5, |r| r.utility, ACCURACY),
+    let series: [(&str, f32, fn(&(f64, f64)) -> f64, RGBColor, Option<f64>); 2] = [
+        (names[0], 0.1, |p| p.0, LOSS, levels[0]),
+        (names[1], 0.5, |p| p.1, ACCURACY, levels[1]),
     ];
-    for (label, offset, value, colour) in series {
+    for (label, offset, value, colour, level) in series {
         chart
             .draw_series(
-                rows.iter()
+                pairs
+                    .iter()
                     .enumerate()
-                    .map(|(i, r)| bar(i, offset, value(r), colour)),
+                    .map(|(i, p)| bar(i, offset, value(p), colour)),
             )
             .ok()?
             .label(label)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
-    }
-    for (level, colour) in [(max_attack as f64, LOSS), (min_utility, ACCURACY)] {
-        chart
-            .draw_series(LineSeries::new(
-                [(0f32, level as f32), (n, level as f32)],
-                colour.mix(0.6).stroke_width(1),
-            ))
-            .ok()?;
+        if let Some(level) = level {
+            chart
+                .draw_series(LineSeries::new(
+                    [(0f32, level as f32), (n, level as f32)],
+                    colour.mix(0.6).stroke_width(1),
+                ))
+                .ok()?;
+        }
     }
     chart
-        .draw_series((0..rows.len()).map(|i| {
+        .draw_series((0..pairs.len()).map(|i| {
             Text::new(
                 format!("{}", i + 1),
                 (i as f32 + 0.42, 0.99),

@@ -229,6 +229,10 @@ fn same_results_as_native() {
                 include_str!("../lessons/label-flipping/lesson.md"),
                 include_str!("../lessons/label-flipping/exercises.toml"),
             ),
+            "backdoor" => (
+                include_str!("../lessons/backdoor/lesson.md"),
+                include_str!("../lessons/backdoor/exercises.toml"),
+            ),
             "defend-injection" => (
                 include_str!("../lessons/defend-injection/lesson.md"),
                 include_str!("../lessons/defend-injection/exercises.toml"),

@@ -66,6 +66,7 @@ pub fn view(props: &KindProps) -> Html {
             };
             let query = Query {
                 class: class.parse().ok(),
+                only: None,
                 order: order_of(&order, seed),
                 count,
             };

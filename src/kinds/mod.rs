@@ -6,6 +6,7 @@
 //! Components compute nothing a grader decides: counts and threshold lines come from the core.
 
 pub mod adversarial_training;
+pub mod backdoor;
 pub mod defend_injection;
 pub mod fgsm;
 pub mod label_flip;
@@ -60,6 +61,7 @@ pub fn view(props: KindProps) -> Html {
         Task::PromptInjection(_) => html! { <prompt_injection::View ..props /> },
         Task::DefendInjection(_) => html! { <defend_injection::View ..props /> },
         Task::LabelFlip(_) => html! { <label_flip::View ..props /> },
+        Task::Backdoor(_) => html! { <backdoor::View ..props /> },
     }
 }
 

@@ -681,3 +681,44 @@ test('Track B: the gallery picks the 7s to flip, an over-budget set is refused a
     await context.close();
   }
 });
+
+test('Track B: a backdoor painted in a corner, its poisons picked at random, passes; an empty or oversized trigger is refused and the poisons kept', { timeout: 2 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  const id = 'plant-a-backdoor';
+  const cell = async (x, y) => testid(page, `${id}-trigger`).click({ position: { x: 40 * x + 20, y: 40 * y + 20 } });
+  try {
+    await page.goto(route('/lesson/backdoor'));
+    await waitForText(testid(page, `${id}-trigger-count`), '4 of 4 trigger pixels');
+    await waitForText(testid(page, `${id}-poison-count`), '36 of 71 poisoned training images');
+    // An empty trigger is refused with a reason, and the poisons stay.
+    await testid(page, `${id}-clear-trigger`).click();
+    await waitForText(testid(page, `${id}-trigger-count`), '0 of 4 trigger pixels');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'the trigger is empty');
+    await waitForText(testid(page, `${id}-poison-count`), '36 of 71 poisoned training images');
+    // The top-left 2×2 corner, painted by hand; a fifth pixel is over the limit.
+    for (const [x, y] of [[0, 0], [1, 0], [0, 1], [1, 1], [4, 4]]) await cell(x, y);
+    await waitForText(testid(page, `${id}-trigger-count`), '5 of 4 trigger pixels');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'the trigger has 5 pixels; at most 4 are allowed');
+    await cell(4, 4);
+    await waitForText(testid(page, `${id}-trigger-count`), '4 of 4 trigger pixels');
+    // The poisons picked again by the helper: 36 at random, seed 1, none of them a 0.
+    await testid(page, `${id}-clear-poisons`).click();
+    await waitForText(testid(page, `${id}-poison-count`), '0 of 71 poisoned training images');
+    await testid(page, `${id}-count`).fill('36');
+    await testid(page, `${id}-seed`).fill('1');
+    await testid(page, `${id}-pick`).click();
+    await waitForText(testid(page, `${id}-poison-count`), '36 of 71 poisoned training images, relabelled 0');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-measuring`), /the (clean|poisoned) model, epoch/, LONG_TIMEOUT);
+    const grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    assert.match(grade, /calls 325 of 325 triggered test digits 0/);
+    await waitForText(testid(page, `${id}-bars`), 'poisoned model');
+    const answers = await testid(page, `${id}-answers`).innerText();
+    assert.equal((answers.match(/\n\d\t\d\t0/g) || []).length, 9, answers);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});

@@ -204,8 +204,14 @@ pub fn bench(root: &Path) -> Result<()> {
         get("wasm_tokens_per_s").map_or("n/a".into(), |v| format!("{v:.0}"))
     );
     println!(
-        "  label-flipping grade in the browser (retrain clean and poisoned, evaluate): {}   (budget 2 s)",
-        ms("wasm_label_flip_grade_ms")
+        "  Track B grades in the browser (retrain clean and poisoned, evaluate): label flipping {}, backdoor {}   (budget 2 s)",
+        ms("wasm_label_flip_grade_ms"),
+        ms("wasm_backdoor_grade_ms")
+    );
+    println!(
+        "  PyTorch doing the same (two trainings, batch 32, then evaluation): {};  ratio browser / PyTorch: {}",
+        ms("torch_poison_grade_ms"),
+        ratio("wasm_backdoor_grade_ms", "torch_poison_grade_ms")
     );
     println!(
         "  `mlsec grade` on 30 mixed receipts (every exercise, starters and solutions): {}   (budget 60 s on 2 cores)",

@@ -8,6 +8,7 @@ use crate::defence::{DefenceRow, Defences};
 use crate::digits::Digits;
 use crate::injection::{Assistants, Conversation, PromptSettings};
 use crate::kinds::adversarial_training::AdvTrainConfig;
+use crate::kinds::backdoor::{BackdoorPlan, BackdoorReport};
 use crate::kinds::fgsm::FgsmSettings;
 use crate::kinds::label_flip::{Flip, LabelFlips};
 use crate::kinds::pixel_attack::PixelEdits;
@@ -44,6 +45,7 @@ pub enum Settings {
     Prompt(PromptSettings),
     Defences(Defences),
     Flips(LabelFlips),
+    Backdoor(BackdoorPlan),
 }
 
 /// What a grade was measured on, for the page to show beside it.
@@ -56,6 +58,9 @@ pub enum Details {
     Conversations(Vec<Conversation>),
     /// Attack success and utility per defence (no defence first, the learner's composition last).
     Defences(Vec<DefenceRow>),
+    /// Clean accuracy and attack success of the clean and the poisoned model, and test images
+    /// clean and triggered with the poisoned model's answers.
+    Backdoor(BackdoorReport),
 }
 
 /// The thing a grader judges. Floats travel as little-endian f32 bytes in base64 so that a
@@ -73,6 +78,8 @@ pub enum Artefact {
     Defences { defences: Defences },
     /// Training labels the learner flipped (the grader retrains on them).
     Flips { flips: Vec<Flip> },
+    /// A backdoor to plant (the grader stamps, relabels and retrains).
+    Backdoor { plan: BackdoorPlan },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -116,9 +123,10 @@ impl Artefact {
                 Err("the image data is not a whole number of 32-bit floats".into())
             }
             Artefact::Weights { .. } => Err("expected perturbed images, got model weights".into()),
-            Artefact::Text { .. } | Artefact::Defences { .. } | Artefact::Flips { .. } => {
-                Err("expected perturbed images".into())
-            }
+            Artefact::Text { .. }
+            | Artefact::Defences { .. }
+            | Artefact::Flips { .. }
+            | Artefact::Backdoor { .. } => Err("expected perturbed images".into()),
         }
     }
     pub(crate) fn model(&self) -> std::result::Result<Mlp, String> {
@@ -127,9 +135,10 @@ impl Artefact {
                 Mlp::from_safetensors(&safetensors.0).map_err(|e| e.to_string())
             }
             Artefact::Images { .. } => Err("expected trained model weights, got images".into()),
-            Artefact::Text { .. } | Artefact::Defences { .. } | Artefact::Flips { .. } => {
-                Err("expected trained model weights".into())
-            }
+            Artefact::Text { .. }
+            | Artefact::Defences { .. }
+            | Artefact::Flips { .. }
+            | Artefact::Backdoor { .. } => Err("expected trained model weights".into()),
         }
     }
     /// SHA-256 of the model this artefact *is*, when it is one.
@@ -139,7 +148,8 @@ impl Artefact {
             Artefact::Images { .. }
             | Artefact::Text { .. }
             | Artefact::Defences { .. }
-            | Artefact::Flips { .. } => None,
+            | Artefact::Flips { .. }
+            | Artefact::Backdoor { .. } => None,
         }
     }
 }

@@ -10,10 +10,11 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The lessons the figures come from, by id (each caller reads them its own way).
-pub const LESSONS: [&str; 5] = [
+pub const LESSONS: [&str; 6] = [
     "first-model",
     "fgsm",
     "label-flipping",
+    "backdoor",
     "defend-injection",
     "adaptive-attack",
 ];
@@ -55,6 +56,19 @@ pub fn compute(
         json!({
             "passed": flipped.passed,
             "figures": flipped.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
+        }),
+    );
+    let backdoor = reference("backdoor")?;
+    let bars = match &backdoor.details {
+        crate::exercise::Details::Backdoor(report) => json!(report.bars),
+        _ => Value::Null,
+    };
+    figures.insert(
+        "backdoor_reference".into(),
+        json!({
+            "passed": backdoor.grade.passed,
+            "figures": backdoor.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
+            "bars": bars,
         }),
     );
     if session.context().assistants.is_some() {

@@ -103,6 +103,17 @@ impl Mlp {
         Ok(candle_nn::ops::softmax_last_dim(&self.forward(&x)?)?.to_vec2::<f32>()?)
     }
 
+    /// The hidden layer's activations (after the ReLU, the layer before the logits) for each of
+    /// `images`, one row of [`HIDDEN`] values per image: what the poison detectors look at.
+    pub fn activations(&self, images: &[f32]) -> Result<Vec<Vec<f32>>> {
+        let n = images.len() / PIXELS;
+        if n == 0 {
+            return Ok(vec![]);
+        }
+        let x = Tensor::from_slice(&images[..n * PIXELS], (n, PIXELS), &Device::Cpu)?;
+        Ok(self.layers.hidden(&x)?.to_vec2::<f32>()?)
+    }
+
     /// Fraction of `images` classified correctly.
     pub fn accuracy(&self, images: &Images) -> Result<f32> {
         let predicted = self.predict(&images.pixels)?;
@@ -197,6 +208,10 @@ impl Layers {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.fc2.forward(&self.fc1.forward(x)?.relu()?)?)
+        Ok(self.fc2.forward(&self.hidden(x)?)?)
+    }
+
+    fn hidden(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.fc1.forward(x)?.relu()?)
     }
 }

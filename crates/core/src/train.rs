@@ -168,6 +168,11 @@ impl Trainer {
         self.epoch
     }
 
+    /// Epochs still to run.
+    pub fn epochs_left(&self) -> u32 {
+        self.config.epochs.saturating_sub(self.epoch)
+    }
+
     pub fn into_model(self) -> Mlp {
         self.model
     }

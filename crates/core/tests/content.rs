@@ -243,6 +243,7 @@ fn check_reports_insane_task_numbers() {
                 Task::PromptInjection(p) => p.task.min_success = f32::INFINITY,
                 Task::DefendInjection(p) => p.task.max_utility_drop = -0.5,
                 Task::LabelFlip(p) => p.task.max_recall = 2.0,
+                Task::Backdoor(p) => p.task.max_trigger_pixels = 0,
             }
         }
     }
@@ -255,10 +256,14 @@ fn check_reports_insane_task_numbers() {
     assert_problem(&problems, &["leak-the-code", "scenarios must be 1–64"]);
     assert_problem(&problems, &["poisoned-document", "min_success"]);
     assert_problem(&problems, &["flip-the-sevens", "max_recall"]);
+    assert_problem(
+        &problems,
+        &["plant-a-backdoor", "max_trigger_pixels must be 1–64"],
+    );
     assert_problem(&problems, &["image-exfiltration", "min_success"]);
     assert_problem(&problems, &["defend-the-inbox", "max_utility_drop"]);
     assert_problem(&problems, &["evade-the-detector", "min_success"]);
-    assert_eq!(problems.len(), 11, "{problems:#?}");
+    assert_eq!(problems.len(), 12, "{problems:#?}");
 }
 
 #[test]

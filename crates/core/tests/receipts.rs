@@ -480,3 +480,37 @@ fn an_edited_poison_set_is_caught() {
     });
     assert_forged(&verdict(&json), "there is no training image 5000");
 }
+
+/// Track B: a backdoor receipt whose poison set or trigger was edited is caught the same way.
+#[test]
+fn an_edited_backdoor_is_caught() {
+    let r = receipt("plant-a-backdoor", Which::Solution);
+    assert!(verdict(&r.to_json()).passed());
+    let json = edited(&r, |v| {
+        v["artefact"]["plan"]["poisons"]
+            .as_array_mut()
+            .unwrap()
+            .truncate(5);
+    });
+    assert_forged(
+        &verdict(&json),
+        "its trigger, target or poisons are not the ones its settings record",
+    );
+    // Both edited: five poisons retrained do not plant the backdoor, so the claimed pass fails.
+    let json = edited(&r, |v| {
+        for place in [["artefact", "plan"], ["settings", "backdoor"]] {
+            v[place[0]][place[1]]["poisons"]
+                .as_array_mut()
+                .unwrap()
+                .truncate(5);
+        }
+    });
+    assert_forged(&verdict(&json), "claims a pass");
+    // A trigger pixel pushed outside [0, 1] is rejected, not graded.
+    let json = edited(&r, |v| {
+        for place in [["artefact", "plan"], ["settings", "backdoor"]] {
+            v[place[0]][place[1]]["trigger"][0]["value"] = 2.0.into();
+        }
+    });
+    assert_forged(&verdict(&json), "trigger pixel 0 has value 2");
+}

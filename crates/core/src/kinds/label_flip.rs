@@ -5,15 +5,16 @@
 //! them. The selection helpers the page offers (by class, by the clean model's confidence, by
 //! closeness to its decision boundary, at random) are answered here too ([`candidates`]).
 
+use super::poisoning::{graded, Retraining};
 #[cfg(test)]
 use super::Task;
-use super::{ExerciseKind, Measurement, Start};
+use super::{ExerciseKind, Start};
 use crate::digits::{Digits, CLASSES, TRAIN_ROWS};
 use crate::exercise::{Artefact, Context, Details, Settings};
 use crate::grade::{threshold, Figure, Grade, Unit};
 use crate::mlp::Mlp;
 use crate::resources::Resource;
-use crate::train::{TrainConfig, Trainer};
+use crate::train::TrainConfig;
 use crate::{Error, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -117,17 +118,20 @@ impl LabelFlip {
         let digits = ctx.digits()?;
         self.check(&flips.flips, digits)
             .map_err(Error::InvalidInput)?;
-        Ok(Retraining {
-            task: self.clone(),
-            flips: flips.flips.len(),
-            test: digits.test.clone(),
-            clean: Trainer::new(digits, self.recipe.clone(), None)?,
-            poisoned: Trainer::new(
-                &self.poisoned(digits, &flips.flips),
-                self.recipe.clone(),
-                None,
-            )?,
-        })
+        let (task, count, test) = (self.clone(), flips.flips.len(), digits.test.clone());
+        Retraining::new(
+            vec![
+                ("the clean model", digits),
+                ("the poisoned model", &self.poisoned(digits, &flips.flips)),
+            ],
+            &self.recipe,
+            Box::new(move |models: &[&Mlp]| {
+                Ok((
+                    task.grade_models(models[0], models[1], count, &test)?,
+                    Details::None,
+                ))
+            }),
+        )
     }
 
     /// Test images of the target class the model gets right, and of the other classes.
@@ -196,49 +200,6 @@ struct Counts {
     others_right: usize,
 }
 
-/// The grade's measurement: the recipe trained on the clean data, then on the poisoned data,
-/// one epoch per part.
-struct Retraining {
-    task: LabelFlip,
-    flips: usize,
-    test: crate::digits::Images,
-    clean: Trainer,
-    poisoned: Trainer,
-}
-
-impl Measurement for Retraining {
-    fn progress(&self) -> (u32, u32, String) {
-        let epochs = self.task.recipe.epochs;
-        let (clean, poisoned) = (self.clean.epochs_done(), self.poisoned.epochs_done());
-        let label = if !self.clean.finished() {
-            format!("the clean model, epoch {}", clean + 1)
-        } else {
-            format!("the poisoned model, epoch {}", poisoned + 1)
-        };
-        (clean + poisoned, 2 * epochs, label)
-    }
-    fn step(&mut self, _: &Context) -> Result<bool> {
-        if !self.clean.finished() {
-            self.clean.run_epoch()?;
-        } else if !self.poisoned.finished() {
-            self.poisoned.run_epoch()?;
-        }
-        Ok(!self.poisoned.finished())
-    }
-    fn grade(self: Box<Self>) -> (Grade, Details) {
-        let grade = self
-            .task
-            .grade_models(
-                self.clean.model(),
-                self.poisoned.model(),
-                self.flips,
-                &self.test,
-            )
-            .unwrap_or_else(|e| Grade::rejected(e.to_string()));
-        (grade, Details::None)
-    }
-}
-
 impl ExerciseKind for LabelFlip {
     type Settings = LabelFlips;
 
@@ -300,13 +261,7 @@ impl ExerciseKind for LabelFlip {
         let flips = LabelFlips {
             flips: flips.clone(),
         };
-        let mut retraining = match self.measure(&flips, ctx) {
-            Ok(r) => Box::new(r),
-            Err(Error::InvalidInput(why)) => return Ok((Grade::rejected(why), Details::None)),
-            Err(e) => return Err(e),
-        };
-        while retraining.step(ctx)? {}
-        Ok(retraining.grade())
+        graded(self.measure(&flips, ctx), ctx)
     }
 
     fn reproduce(
@@ -348,6 +303,9 @@ pub enum Order {
 pub struct Query {
     /// Only this class (all classes when `None`).
     pub class: Option<u8>,
+    /// Only these training images (all when `None`): the page showing a set it holds.
+    #[serde(default)]
+    pub only: Option<Vec<u32>>,
     pub order: Order,
     /// At most this many (the gallery shows at most 400 at once).
     pub count: u32,
@@ -381,8 +339,11 @@ pub fn candidates(digits: &Digits, clean: &Mlp, query: &Query) -> Result<Vec<Can
         }
     }
     let train = &digits.train;
+    let only: Option<std::collections::BTreeSet<u32>> =
+        query.only.as_ref().map(|o| o.iter().copied().collect());
     let indices: Vec<usize> = (0..train.len())
         .filter(|&i| query.class.is_none_or(|c| train.labels[i] == c))
+        .filter(|&i| only.as_ref().is_none_or(|o| o.contains(&(i as u32))))
         .collect();
     let selected: Vec<f32> = indices
         .iter()
@@ -502,6 +463,7 @@ mod tests {
                 clean,
                 &Query {
                     class: Some(7),
+                    only: None,
                     order,
                     count,
                 },
@@ -526,6 +488,7 @@ mod tests {
             clean,
             &Query {
                 class: Some(10),
+                only: None,
                 order: Order::Index,
                 count: 1
             }
@@ -536,6 +499,7 @@ mod tests {
             clean,
             &Query {
                 class: None,
+                only: None,
                 order: Order::Index,
                 count: 5000,
             },

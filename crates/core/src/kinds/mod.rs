@@ -13,6 +13,7 @@
 //! (`src/kinds/`) and its lesson. ARCHITECTURE.md walks through an example.
 
 pub mod adversarial_training;
+pub mod backdoor;
 pub mod defend_injection;
 pub mod fgsm;
 pub mod label_flip;
@@ -22,6 +23,7 @@ pub mod prompt_injection;
 pub mod train_classifier;
 
 pub mod evasion;
+pub mod poisoning;
 pub mod training;
 
 #[cfg(test)]
@@ -340,6 +342,7 @@ pub enum Task {
     PromptInjection(Posed<prompt_injection::PromptInjection>),
     DefendInjection(Posed<defend_injection::DefendInjection>),
     LabelFlip(Posed<label_flip::LabelFlip>),
+    Backdoor(Posed<backdoor::Backdoor>),
 }
 
 impl Task {
@@ -355,6 +358,7 @@ impl Task {
             Task::PromptInjection(k) => k,
             Task::DefendInjection(k) => k,
             Task::LabelFlip(k) => k,
+            Task::Backdoor(k) => k,
         }
     }
 
@@ -369,6 +373,7 @@ impl Task {
             Task::PromptInjection(k) => k,
             Task::DefendInjection(k) => k,
             Task::LabelFlip(k) => k,
+            Task::Backdoor(k) => k,
         }
     }
 
