@@ -192,6 +192,7 @@ impl Component for ExerciseView {
                 Response::Curve { .. }
                 | Response::Inspected { .. }
                 | Response::Candidates { .. }
+                | Response::PoisonScores { .. }
                 | Response::Loaded { .. } => {}
             },
         }

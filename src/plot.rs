@@ -312,3 +312,96 @@ fn bar_pairs(
         .ok()?;
     root.present().ok()
 }
+
+/// The bins a score histogram draws: `BINS` equal bins from 0 to the largest score.
+const BINS: usize = 40;
+
+/// Track B's detector scores: a histogram (counts per bin), with the removal threshold as a line.
+pub fn score_histogram(
+    canvas: HtmlCanvasElement,
+    scores: &[f32],
+    threshold: Option<f32>,
+) -> Option<()> {
+    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let top = scores
+        .iter()
+        .copied()
+        .filter(|s| s.is_finite())
+        .fold(threshold.unwrap_or(0.0), f32::max)
+        .max(1e-3)
+        * 1.05;
+    let width = top / BINS as f32;
+    let mut counts = [0u32; BINS];
+    for &s in scores.iter().filter(|s| s.is_finite()) {
+        counts[((s.max(0.0) / width) as usize).min(BINS - 1)] += 1;
+    }
+    let most = counts.iter().copied().max().unwrap_or(1).max(1) as f32 * 1.1;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0f32..top, 0f32..most)
+        .ok()?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .x_desc("score")
+        .y_desc("training images")
+        .draw()
+        .ok()?;
+    chart
+        .draw_series(counts.iter().enumerate().map(|(b, &c)| {
+            let x = b as f32 * width;
+            Rectangle::new([(x, 0.0), (x + width * 0.9, c as f32)], ACCURACY.filled())
+        }))
+        .ok()?;
+    if let Some(t) = threshold {
+        chart
+            .draw_series(LineSeries::new([(t, 0.0), (t, most)], LOSS.stroke_width(2)))
+            .ok()?
+            .label("threshold: remove to the right")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], LOSS));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(FONT)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .ok()?;
+    }
+    root.present().ok()
+}
+
+/// A detector's ROC curve (false-positive rate, true-positive rate) with the chance diagonal.
+pub fn roc_curve(canvas: HtmlCanvasElement, points: &[(f32, f32)]) -> Option<()> {
+    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0f32..1f32, 0f32..1f32)
+        .ok()?;
+    chart
+        .configure_mesh()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .x_desc("clean images flagged (false-positive rate)")
+        .y_desc("poisons flagged")
+        .draw()
+        .ok()?;
+    chart
+        .draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.3)))
+        .ok()?;
+    chart
+        .draw_series(LineSeries::new(
+            points.iter().copied(),
+            LOSS.stroke_width(2),
+        ))
+        .ok()?;
+    root.present().ok()
+}

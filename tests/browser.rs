@@ -233,6 +233,10 @@ fn same_results_as_native() {
                 include_str!("../lessons/backdoor/lesson.md"),
                 include_str!("../lessons/backdoor/exercises.toml"),
             ),
+            "find-poisons" => (
+                include_str!("../lessons/find-poisons/lesson.md"),
+                include_str!("../lessons/find-poisons/exercises.toml"),
+            ),
             "defend-injection" => (
                 include_str!("../lessons/defend-injection/lesson.md"),
                 include_str!("../lessons/defend-injection/exercises.toml"),

@@ -9,6 +9,7 @@ pub mod adversarial_training;
 pub mod backdoor;
 pub mod defend_injection;
 pub mod fgsm;
+pub mod find_poisons;
 pub mod label_flip;
 pub mod pgd_targeted;
 pub mod pixel_attack;
@@ -62,6 +63,7 @@ pub fn view(props: KindProps) -> Html {
         Task::DefendInjection(_) => html! { <defend_injection::View ..props /> },
         Task::LabelFlip(_) => html! { <label_flip::View ..props /> },
         Task::Backdoor(_) => html! { <backdoor::View ..props /> },
+        Task::FindPoisons(_) => html! { <find_poisons::View ..props /> },
     }
 }
 

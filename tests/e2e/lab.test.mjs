@@ -722,3 +722,35 @@ test('Track B: a backdoor painted in a corner, its poisons picked at random, pas
     await context.close();
   }
 });
+
+test('Track B: the poisons are found with a detector and a threshold on one class, the removal passes, and a bad threshold is refused', { timeout: 2 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  const id = 'find-the-poisons';
+  try {
+    await page.goto(route('/lesson/find-poisons'));
+    await waitForText(testid(page, `${id}-removed`), '0 training images marked for removal');
+    await waitForText(testid(page, `${id}-above`), /training images in every class score above the threshold/, LONG_TIMEOUT);
+    // A threshold that is not a number is said so, and the removal is kept.
+    await testid(page, `${id}-threshold`).fill('high');
+    await waitForText(testid(page, `${id}-above`), "Threshold: 'high' is not a number");
+    await testid(page, `${id}-remove`).click();
+    await waitForText(testid(page, `${id}-error`), "Threshold: 'high' is not a number");
+    await waitForText(testid(page, `${id}-removed`), '0 training images marked for removal');
+    // The reference: distance to the class centre, class 5 only, above 0.95.
+    await testid(page, `${id}-detector`).selectOption('centroid-distance');
+    await testid(page, `${id}-class`).selectOption('5');
+    await testid(page, `${id}-threshold`).fill('0.95');
+    await waitForText(testid(page, `${id}-above`), /\d+ training images in class 5 score above the threshold/, LONG_TIMEOUT);
+    await testid(page, `${id}-remove`).click();
+    await waitForText(testid(page, `${id}-removed`), /^1[01]\d training images marked for removal \(scored with distance to the class centre\)/);
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-measuring`), /model.*epoch/, LONG_TIMEOUT);
+    const grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    assert.match(grade, /you removed 72 of the 72 poisons/);
+    await waitForText(testid(page, `${id}-readout`), /72 of the 72 poisons \(recall 100%\)/);
+    await waitForText(testid(page, `${id}-bars`), 'cleaned model');
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});

@@ -10,6 +10,7 @@ use crate::injection::{Assistants, Conversation, PromptSettings};
 use crate::kinds::adversarial_training::AdvTrainConfig;
 use crate::kinds::backdoor::{BackdoorPlan, BackdoorReport};
 use crate::kinds::fgsm::FgsmSettings;
+use crate::kinds::find_poisons::{DetectionReport, Removal};
 use crate::kinds::label_flip::{Flip, LabelFlips};
 use crate::kinds::pixel_attack::PixelEdits;
 use crate::kinds::Task;
@@ -46,6 +47,7 @@ pub enum Settings {
     Defences(Defences),
     Flips(LabelFlips),
     Backdoor(BackdoorPlan),
+    Removal(Removal),
 }
 
 /// What a grade was measured on, for the page to show beside it.
@@ -61,6 +63,9 @@ pub enum Details {
     /// Clean accuracy and attack success of the clean and the poisoned model, and test images
     /// clean and triggered with the poisoned model's answers.
     Backdoor(BackdoorReport),
+    /// Clean accuracy and attack success of the unpoisoned, poisoned and cleaned models, and
+    /// how well the detector and the learner's removal found the poisons.
+    Detection(DetectionReport),
 }
 
 /// The thing a grader judges. Floats travel as little-endian f32 bytes in base64 so that a
@@ -80,6 +85,8 @@ pub enum Artefact {
     Flips { flips: Vec<Flip> },
     /// A backdoor to plant (the grader stamps, relabels and retrains).
     Backdoor { plan: BackdoorPlan },
+    /// Training images to remove (the grader retrains on the rest).
+    Removal { removal: Removal },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -126,7 +133,8 @@ impl Artefact {
             Artefact::Text { .. }
             | Artefact::Defences { .. }
             | Artefact::Flips { .. }
-            | Artefact::Backdoor { .. } => Err("expected perturbed images".into()),
+            | Artefact::Backdoor { .. }
+            | Artefact::Removal { .. } => Err("expected perturbed images".into()),
         }
     }
     pub(crate) fn model(&self) -> std::result::Result<Mlp, String> {
@@ -138,7 +146,8 @@ impl Artefact {
             Artefact::Text { .. }
             | Artefact::Defences { .. }
             | Artefact::Flips { .. }
-            | Artefact::Backdoor { .. } => Err("expected trained model weights".into()),
+            | Artefact::Backdoor { .. }
+            | Artefact::Removal { .. } => Err("expected trained model weights".into()),
         }
     }
     /// SHA-256 of the model this artefact *is*, when it is one.
@@ -149,7 +158,8 @@ impl Artefact {
             | Artefact::Text { .. }
             | Artefact::Defences { .. }
             | Artefact::Flips { .. }
-            | Artefact::Backdoor { .. } => None,
+            | Artefact::Backdoor { .. }
+            | Artefact::Removal { .. } => None,
         }
     }
 }

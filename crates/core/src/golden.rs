@@ -10,11 +10,12 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The lessons the figures come from, by id (each caller reads them its own way).
-pub const LESSONS: [&str; 6] = [
+pub const LESSONS: [&str; 7] = [
     "first-model",
     "fgsm",
     "label-flipping",
     "backdoor",
+    "find-poisons",
     "defend-injection",
     "adaptive-attack",
 ];
@@ -71,6 +72,18 @@ pub fn compute(
             "bars": bars,
         }),
     );
+    let found = reference("find-poisons")?;
+    if let crate::exercise::Details::Detection(report) = &found.details {
+        figures.insert(
+            "find_poisons_reference".into(),
+            json!({
+                "passed": found.grade.passed,
+                "figures": found.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
+                "bars": report.bars,
+                "auc": report.auc,
+            }),
+        );
+    }
     if session.context().assistants.is_some() {
         for (id, key) in [
             ("defend-injection", "defend_reference_details"),

@@ -8,6 +8,7 @@
 pub mod attacks;
 pub mod course;
 pub mod defence;
+pub mod detectors;
 pub mod digits;
 pub mod error;
 pub mod exercise;

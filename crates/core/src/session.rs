@@ -4,10 +4,12 @@
 //! they are tested natively.
 
 use crate::attacks::{fgsm_curve, saliency};
+use crate::detectors::Detector;
 use crate::digits::Digits;
 use crate::exercise::{Artefact, Base64, Context, Details, Exercise, Settings};
 use crate::grade::Grade;
 use crate::injection::{load_model, Assistants};
+use crate::kinds::find_poisons::{FindPoisons, Scores};
 use crate::kinds::label_flip::{candidates, Candidate, Query};
 use crate::kinds::pixel_attack::{apply_edits, PixelEdit};
 use crate::kinds::{Measurement, Start};
@@ -45,6 +47,13 @@ pub enum Request {
     /// Training images for the poisoning gallery and its selection helpers, with the clean
     /// (shipped target) model's view of each.
     Candidates { job: u32, query: Query },
+    /// Every training image of a find-the-poisons task's suspect set, scored by `detector` over
+    /// the hidden activations of the recipe trained on it.
+    PoisonScores {
+        job: u32,
+        task: Box<FindPoisons>,
+        detector: Detector,
+    },
     /// Stop a running training job after its current epoch.
     Stop { job: u32 },
 }
@@ -92,6 +101,10 @@ pub enum Response {
     Candidates {
         job: u32,
         candidates: Vec<Candidate>,
+    },
+    PoisonScores {
+        job: u32,
+        scores: Scores,
     },
 }
 
@@ -288,6 +301,7 @@ impl Request {
             Request::FgsmCurve { .. } | Request::Inspect { .. } | Request::Candidates { .. } => {
                 &[Resource::Digits, Resource::TargetModel]
             }
+            Request::PoisonScores { .. } => &[Resource::Digits],
             Request::Load { .. } | Request::Stop { .. } => &[],
         }
     }
@@ -299,6 +313,7 @@ impl Request {
             | Request::FgsmCurve { job, .. }
             | Request::Inspect { job, .. }
             | Request::Candidates { job, .. }
+            | Request::PoisonScores { job, .. }
             | Request::Stop { job } => Some(*job),
             Request::Load { .. } => None,
         }
@@ -315,7 +330,8 @@ impl Response {
             | Response::Done { job, .. }
             | Response::Curve { job, .. }
             | Response::Inspected { job, .. }
-            | Response::Candidates { job, .. } => Some(*job),
+            | Response::Candidates { job, .. }
+            | Response::PoisonScores { job, .. } => Some(*job),
             Response::Failed { job, .. } => *job,
             Response::Loaded { .. } => None,
         }
@@ -566,6 +582,20 @@ impl Session {
                         job: *job,
                         candidates,
                     },
+                    Err(e) => fail(*job, e),
+                })
+            }
+            Request::PoisonScores {
+                job,
+                task,
+                detector,
+            } => {
+                let answer = self
+                    .context()
+                    .digits()
+                    .and_then(|d| task.scores(d, *detector));
+                Some(match answer {
+                    Ok(scores) => Response::PoisonScores { job: *job, scores },
                     Err(e) => fail(*job, e),
                 })
             }

@@ -244,6 +244,7 @@ fn check_reports_insane_task_numbers() {
                 Task::DefendInjection(p) => p.task.max_utility_drop = -0.5,
                 Task::LabelFlip(p) => p.task.max_recall = 2.0,
                 Task::Backdoor(p) => p.task.max_trigger_pixels = 0,
+                Task::FindPoisons(p) => p.task.max_success = f32::NAN,
             }
         }
     }
@@ -263,7 +264,7 @@ fn check_reports_insane_task_numbers() {
     assert_problem(&problems, &["image-exfiltration", "min_success"]);
     assert_problem(&problems, &["defend-the-inbox", "max_utility_drop"]);
     assert_problem(&problems, &["evade-the-detector", "min_success"]);
-    assert_eq!(problems.len(), 12, "{problems:#?}");
+    assert_eq!(problems.len(), 13, "{problems:#?}");
 }
 
 #[test]

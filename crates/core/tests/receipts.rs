@@ -514,3 +514,30 @@ fn an_edited_backdoor_is_caught() {
     });
     assert_forged(&verdict(&json), "trigger pixel 0 has value 2");
 }
+
+/// Track B's defence: a receipt whose removal was edited is caught.
+#[test]
+fn an_edited_removal_is_caught() {
+    let r = receipt("find-the-poisons", Which::Solution);
+    assert!(verdict(&r.to_json()).passed());
+    let json = edited(&r, |v| {
+        v["artefact"]["removal"]["removed"]
+            .as_array_mut()
+            .unwrap()
+            .truncate(60);
+    });
+    assert_forged(
+        &verdict(&json),
+        "its removed images are not the ones its settings record",
+    );
+    // Both edited: most poisons stay, the re-grade fails the claimed pass.
+    let json = edited(&r, |v| {
+        for place in [["artefact", "removal"], ["settings", "removal"]] {
+            v[place[0]][place[1]]["removed"]
+                .as_array_mut()
+                .unwrap()
+                .truncate(60);
+        }
+    });
+    assert_forged(&verdict(&json), "claims a pass");
+}

@@ -16,6 +16,7 @@ pub mod adversarial_training;
 pub mod backdoor;
 pub mod defend_injection;
 pub mod fgsm;
+pub mod find_poisons;
 pub mod label_flip;
 pub mod pgd_targeted;
 pub mod pixel_attack;
@@ -343,6 +344,7 @@ pub enum Task {
     DefendInjection(Posed<defend_injection::DefendInjection>),
     LabelFlip(Posed<label_flip::LabelFlip>),
     Backdoor(Posed<backdoor::Backdoor>),
+    FindPoisons(Posed<find_poisons::FindPoisons>),
 }
 
 impl Task {
@@ -359,6 +361,7 @@ impl Task {
             Task::DefendInjection(k) => k,
             Task::LabelFlip(k) => k,
             Task::Backdoor(k) => k,
+            Task::FindPoisons(k) => k,
         }
     }
 
@@ -374,6 +377,7 @@ impl Task {
             Task::DefendInjection(k) => k,
             Task::LabelFlip(k) => k,
             Task::Backdoor(k) => k,
+            Task::FindPoisons(k) => k,
         }
     }
 

@@ -1,0 +1,257 @@
+//! Track B's defence view: the detector, the histogram of its scores (the worker trains the
+//! recipe on the suspect set and scores every training image) with the threshold line, and the
+//! removal the threshold marks; after a grade, the three models' bars, the detector's ROC and
+//! how many poisons the removal caught.
+
+use super::{ask, KindProps};
+use crate::app::Lab;
+use crate::plot;
+use mlsec_core::detectors::Detector;
+use mlsec_core::exercise::{Details, Settings};
+use mlsec_core::kinds::find_poisons::{above, DetectionReport, Removal, Scores};
+use mlsec_core::kinds::Task;
+use mlsec_core::session::{Request, Response};
+use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+const DETECTORS: [(Detector, &str); 3] = [
+    (Detector::SpectralSignatures, "spectral-signatures"),
+    (Detector::ActivationClustering, "activation-clustering"),
+    (Detector::CentroidDistance, "centroid-distance"),
+];
+
+#[function_component(View)]
+pub fn view(props: &KindProps) -> Html {
+    let lab = use_context::<Lab>().expect("lab context");
+    let task = match &props.exercise.task {
+        Task::FindPoisons(posed) => Some(posed.task.clone()),
+        _ => None,
+    };
+    let removal = match &props.settings {
+        Settings::Removal(r) => r.clone(),
+        _ => Removal::default(),
+    };
+    let detector = use_state(|| removal.detector);
+    let class = use_state(|| "all".to_string());
+    let threshold = use_state(|| "2".to_string());
+    let scores = use_state(|| None::<Scores>);
+    let id = props.exercise.id.clone();
+    let busy = props.busy;
+
+    // Scores for the chosen detector, asked of the worker whenever it changes.
+    {
+        let (lab, scores, on_error, task) = (
+            lab.clone(),
+            scores.clone(),
+            props.on_error.clone(),
+            task.clone(),
+        );
+        use_effect_with(*detector, move |&detector| {
+            scores.set(None);
+            let answer = Callback::from(move |response| match response {
+                Response::PoisonScores { scores: s, .. } => scores.set(Some(s)),
+                Response::Failed { message, .. } => on_error.emit(message),
+                _ => {}
+            });
+            let job = task.map(|task| {
+                let task = Box::new(task);
+                ask(
+                    &lab,
+                    |job| Request::PoisonScores {
+                        job,
+                        task,
+                        detector,
+                    },
+                    answer,
+                )
+            });
+            let worker = lab.worker.clone();
+            move || {
+                if let Some(job) = job {
+                    worker.forget(job)
+                }
+            }
+        });
+    }
+    let shown_class: Option<u8> = class.parse().ok();
+    let parsed: Option<f32> = threshold
+        .trim()
+        .parse()
+        .ok()
+        .filter(|t: &f32| t.is_finite());
+    let histogram = use_node_ref();
+    {
+        let histogram = histogram.clone();
+        let deps = ((*scores).clone(), shown_class, parsed.map(f32::to_bits));
+        use_effect_with(deps, move |(scores, class, bits)| {
+            if let (Some(c), Some(s)) = (histogram.cast::<HtmlCanvasElement>(), scores) {
+                let values: Vec<f32> = s
+                    .scores
+                    .iter()
+                    .zip(&s.labels)
+                    .filter(|(_, l)| class.is_none_or(|c| **l == c))
+                    .map(|(v, _)| *v)
+                    .collect();
+                plot::score_histogram(c, &values, bits.map(f32::from_bits));
+            }
+        });
+    }
+    let marked = match (&*scores, parsed) {
+        (Some(s), Some(t)) => Some(above(s, shown_class, t)),
+        _ => None,
+    };
+    let remove = {
+        let (on_edit, on_error, marked, detector) = (
+            props.on_edit.clone(),
+            props.on_error.clone(),
+            marked.clone(),
+            *detector,
+        );
+        let threshold = threshold.clone();
+        Callback::from(move |_: MouseEvent| match &marked {
+            Some(removed) => on_edit.emit(Settings::Removal(Removal {
+                detector,
+                removed: removed.clone(),
+            })),
+            None => on_error.emit(format!(
+                "Threshold: '{}' is not a number (or the scores are still being computed)",
+                *threshold
+            )),
+        })
+    };
+    let clear = {
+        let (on_edit, detector) = (props.on_edit.clone(), *detector);
+        Callback::from(move |_: MouseEvent| {
+            on_edit.emit(Settings::Removal(Removal {
+                detector,
+                removed: vec![],
+            }))
+        })
+    };
+    let on_detector = {
+        let detector = detector.clone();
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            if let Some((d, _)) = DETECTORS.iter().find(|(_, v)| *v == select.value()) {
+                detector.set(*d);
+            }
+        })
+    };
+    let on_class = {
+        let class = class.clone();
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            class.set(select.value());
+        })
+    };
+    let on_threshold = {
+        let threshold = threshold.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            threshold.set(input.value());
+        })
+    };
+    let where_ = match shown_class {
+        Some(c) => format!("in class {c}"),
+        None => "in every class".into(),
+    };
+    let status = match (&*scores, &marked) {
+        (None, _) => {
+            "Scoring the training images (the worker trains the recipe on them first)…".to_string()
+        }
+        (Some(_), Some(m)) => format!(
+            "{} training images {where_} score above the threshold.",
+            m.len()
+        ),
+        (Some(_), None) => format!("Threshold: '{}' is not a number.", *threshold),
+    };
+    let report = match &props.run.details {
+        Details::Detection(r) => Some(r.clone()),
+        _ => None,
+    };
+    let max_success = task.as_ref().map_or(0.0, |t| t.max_success);
+    html! {
+        <>
+            <div class="fields">
+                <label class="field">{ "Detector" }
+                    <select onchange={on_detector} disabled={busy} data-testid={format!("{id}-detector")}>
+                        { for DETECTORS.iter().map(|(d, v)| html! { <option value={*v} selected={*d == *detector}>{ d.name() }</option> }) }
+                    </select>
+                </label>
+                <label class="field">{ "Show class" }
+                    <select onchange={on_class} disabled={busy} data-testid={format!("{id}-class")}>
+                        <option value="all" selected={shown_class.is_none()}>{ "all" }</option>
+                        { for (0..10u8).map(|c| html! { <option value={c.to_string()} selected={shown_class == Some(c)}>{ c }</option> }) }
+                    </select>
+                </label>
+                <label class="field">{ "Threshold" }
+                    <input type="text" inputmode="decimal" value={(*threshold).clone()} oninput={on_threshold} disabled={busy} data-testid={format!("{id}-threshold")} />
+                </label>
+            </div>
+            <canvas ref={histogram} width="560" height="240" class="chart" data-testid={format!("{id}-histogram")}
+                    aria-label={format!("Histogram of the detector's scores {where_}, with the threshold")}></canvas>
+            <p class="note" data-testid={format!("{id}-above")}>{ status }</p>
+            <div class="actions">
+                <button onclick={remove} disabled={busy} data-testid={format!("{id}-remove")}>{ "Remove above the threshold" }</button>
+                <button onclick={clear} disabled={busy} data-testid={format!("{id}-clear")}>{ "Keep everything" }</button>
+            </div>
+            <p data-testid={format!("{id}-removed")}>
+                { format!("{} training images marked for removal (scored with {}).", removal.removed.len(), removal.detector.name()) }
+            </p>
+            { props.children.clone() }
+            if let Some(report) = report {
+                <Results id={id.clone()} report={report} max_success={max_success} />
+            }
+        </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ResultsProps {
+    id: String,
+    report: DetectionReport,
+    max_success: f32,
+}
+
+#[function_component(Results)]
+fn results(props: &ResultsProps) -> Html {
+    let (bars, roc) = (use_node_ref(), use_node_ref());
+    {
+        let (bars, roc, limit) = (bars.clone(), roc.clone(), props.max_success);
+        use_effect_with(props.report.clone(), move |report| {
+            if let Some(c) = bars.cast::<HtmlCanvasElement>() {
+                plot::backdoor_chart(c, &report.bars, f64::from(limit));
+            }
+            if let Some(c) = roc.cast::<HtmlCanvasElement>() {
+                plot::roc_curve(c, &report.roc);
+            }
+        });
+    }
+    let r = &props.report;
+    let id = &props.id;
+    let removed = r.removed_poisons + r.removed_clean;
+    let precision = f64::from(r.removed_poisons) / f64::from(removed.max(1));
+    let recall = f64::from(r.removed_poisons) / f64::from(r.poisons.max(1));
+    html! {
+        <div class="results">
+            <p data-testid={format!("{id}-readout")}>
+                { format!("Your removal: {} of the {} poisons (recall {:.0}%) and {} of the {} clean images; {:.0}% of what you removed were poisons (precision). The {} ROC below has an area of {:.2} (1 is a perfect ranking, 0.5 a coin toss).",
+                          r.removed_poisons, r.poisons, recall * 100.0, r.removed_clean, r.clean, precision * 100.0, r.detector.name(), r.auc) }
+            </p>
+            <canvas ref={roc} width="360" height="300" class="chart" data-testid={format!("{id}-roc")}
+                    aria-label={format!("ROC curve of {}, area {:.2}", r.detector.name(), r.auc)}></canvas>
+            <canvas ref={bars} width="560" height="260" class="chart" data-testid={format!("{id}-chart")}
+                    aria-label="Attack success and clean accuracy of the unpoisoned (1), poisoned (2) and cleaned (3) models"></canvas>
+            <table data-testid={format!("{id}-bars")}>
+                <thead><tr><th>{ "model" }</th><th>{ "clean accuracy" }</th><th>{ "attack success" }</th></tr></thead>
+                <tbody>
+                    { for r.bars.iter().enumerate().map(|(n, b)| html! {
+                        <tr><td>{ format!("{}. {}", n + 1, b.model) }</td>
+                            <td>{ format!("{:.1}%", b.clean_accuracy * 100.0) }</td>
+                            <td>{ format!("{:.1}%", b.attack_success * 100.0) }</td></tr>
+                    }) }
+                </tbody>
+            </table>
+        </div>
+    }
+}
