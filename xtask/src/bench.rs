@@ -204,9 +204,10 @@ pub fn bench(root: &Path) -> Result<()> {
         get("wasm_tokens_per_s").map_or("n/a".into(), |v| format!("{v:.0}"))
     );
     println!(
-        "  Track B grades in the browser (retrain clean and poisoned, evaluate): label flipping {}, backdoor {}   (budget 2 s)",
+        "  Track B grades in the browser (retrain clean and poisoned, evaluate): label flipping {}, backdoor {}; find the poisons (three trainings and the detector) {}   (budget 2 s)",
         ms("wasm_label_flip_grade_ms"),
-        ms("wasm_backdoor_grade_ms")
+        ms("wasm_backdoor_grade_ms"),
+        ms("wasm_find_poisons_grade_ms")
     );
     println!(
         "  PyTorch doing the same (two trainings, batch 32, then evaluation): {};  ratio browser / PyTorch: {}",
