@@ -159,6 +159,17 @@ pub fn digit(
     Some(())
 }
 
+/// The pixel (0–63) of an 8×8 painter canvas under a click, if the click is on the grid.
+pub fn cell_at(e: &web_sys::MouseEvent) -> Option<u32> {
+    let canvas: HtmlCanvasElement = e.target()?.dyn_into().ok()?;
+    let cell = f64::from(canvas.client_width().max(1)) / 8.0;
+    let (x, y) = (
+        (f64::from(e.offset_x()) / cell) as u32,
+        (f64::from(e.offset_y()) / cell) as u32,
+    );
+    (x < 8 && y < 8).then_some(y * 8 + x)
+}
+
 /// Side of one gallery thumbnail, in canvas pixels (an 8×8 image at 4 px a pixel, a gap of 4).
 pub const THUMB: f64 = 36.0;
 

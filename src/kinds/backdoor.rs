@@ -86,15 +86,9 @@ pub fn view(props: &KindProps) -> Html {
         let (emit, brightness, on_error) =
             (emit.clone(), brightness.clone(), props.on_error.clone());
         Callback::from(move |e: MouseEvent| {
-            let canvas: HtmlCanvasElement = e.target_unchecked_into();
-            let cell = f64::from(canvas.client_width().max(1)) / 8.0;
-            let (x, y) = (
-                (f64::from(e.offset_x()) / cell) as u32,
-                (f64::from(e.offset_y()) / cell) as u32,
-            );
-            if x >= 8 || y >= 8 {
+            let Some(pixel) = plot::cell_at(&e) else {
                 return;
-            }
+            };
             let value: f32 = match brightness.trim().parse() {
                 Ok(v) if (0.0..=1.0).contains(&v) => v,
                 _ => {
@@ -104,7 +98,6 @@ pub fn view(props: &KindProps) -> Html {
                     ))
                 }
             };
-            let pixel = y * 8 + x;
             // A click on a trigger pixel removes it; elsewhere it adds one at the brightness.
             emit(&move |plan: &mut BackdoorPlan| {
                 if let Some(at) = plan.trigger.iter().position(|t| t.pixel == pixel) {

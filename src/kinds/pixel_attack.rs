@@ -57,16 +57,9 @@ pub fn view(props: &KindProps) -> Html {
         let (edits, inspection, on_edit) =
             (edits.clone(), inspection.clone(), props.on_edit.clone());
         Callback::from(move |e: MouseEvent| {
-            let canvas: HtmlCanvasElement = e.target_unchecked_into();
-            let cell = f64::from(canvas.client_width().max(1)) / 8.0;
-            let (x, y) = (
-                (f64::from(e.offset_x()) / cell) as u32,
-                (f64::from(e.offset_y()) / cell) as u32,
-            );
-            if x >= 8 || y >= 8 {
+            let Some(pixel) = plot::cell_at(&e) else {
                 return;
-            }
-            let pixel = y * 8 + x;
+            };
             let value = if ink { 1.0 } else { 0.0 };
             // One edit per pixel (the core puts them in pixel order for the run); painting a
             // pixel back to its original value removes its edit.

@@ -5,7 +5,7 @@
 //! the learner picks which images to remove. The grader retrains on what is left and checks that
 //! the poisons went, few clean images went with them, and the backdoor no longer works.
 
-use super::backdoor::check_poisons;
+use super::backdoor::{check_poisons, BackdoorPlan};
 use super::pixel_attack::PixelEdit;
 use super::poisoning::{graded, poisoned, triggered_test, Measured, ModelBars, Retraining};
 #[cfg(test)]
@@ -53,13 +53,6 @@ pub struct Removal {
     pub removed: Vec<u32>,
 }
 
-/// The backdoor hidden in the training split.
-struct Hidden {
-    target: u8,
-    trigger: Vec<PixelEdit>,
-    poisons: Vec<u32>,
-}
-
 /// What a detection grade was measured on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DetectionReport {
@@ -83,7 +76,8 @@ pub struct Scores {
 }
 
 impl FindPoisons {
-    fn hidden(&self, digits: &Digits) -> Hidden {
+    /// The backdoor hidden in the training split.
+    fn hidden(&self, digits: &Digits) -> BackdoorPlan {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.poison_seed);
         let target = rng.random_range(0..CLASSES as u8);
         let (left, top) = match rng.random_range(0..4u8) {
@@ -100,7 +94,7 @@ impl FindPoisons {
             })
             .collect();
         let poisons = super::backdoor::random_poisons(digits, target, self.poisons, rng.random());
-        Hidden {
+        BackdoorPlan {
             target,
             trigger,
             poisons,
@@ -108,7 +102,7 @@ impl FindPoisons {
     }
 
     /// The training split as the exercise ships it: the hidden backdoor planted.
-    fn poisoned(&self, digits: &Digits, hidden: &Hidden) -> Digits {
+    fn poisoned(&self, digits: &Digits, hidden: &BackdoorPlan) -> Digits {
         poisoned(digits, &hidden.poisons, &hidden.trigger, hidden.target)
     }
 
@@ -155,7 +149,7 @@ impl FindPoisons {
         &self,
         models: &[&Mlp],
         removal: &Removal,
-        hidden: &Hidden,
+        hidden: &BackdoorPlan,
         data: &Digits,
         test: &Images,
     ) -> Result<(Grade, Details)> {
