@@ -3,16 +3,16 @@
 //! Run; after a grade, clean accuracy against attack success for both models, and test digits
 //! clean and triggered with the poisoned model's answers.
 
-use super::{ask, KindProps};
+use super::{ask_candidates, KindProps};
 use crate::app::Lab;
 use crate::plot::{self, THUMB};
 use mlsec_core::exercise::{Details, Settings};
+use mlsec_core::fields::{parse_real, parse_whole};
 use mlsec_core::kinds::backdoor::{BackdoorPlan, BackdoorReport};
 use mlsec_core::kinds::label_flip::{Candidate, Order, Query, MAX_CANDIDATES};
 use mlsec_core::kinds::pixel_attack::PixelEdit;
 use mlsec_core::kinds::poisoning::stamp;
 use mlsec_core::kinds::Task;
-use mlsec_core::session::{Request, Response};
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -58,12 +58,7 @@ pub fn view(props: &KindProps) -> Html {
                 order: Order::Index,
                 count: MAX_CANDIDATES,
             };
-            let answer = Callback::from(move |response| match response {
-                Response::Candidates { candidates, .. } => shown.set(candidates),
-                Response::Failed { message, .. } => on_error.emit(message),
-                _ => {}
-            });
-            let job = ask(&lab, |job| Request::Candidates { job, query }, answer);
+            let job = ask_candidates(&lab, query, move |c| shown.set(c), on_error);
             let worker = lab.worker.clone();
             move || worker.forget(job)
         });
@@ -89,14 +84,9 @@ pub fn view(props: &KindProps) -> Html {
             let Some(pixel) = plot::cell_at(&e) else {
                 return;
             };
-            let value: f32 = match brightness.trim().parse() {
-                Ok(v) if (0.0..=1.0).contains(&v) => v,
-                _ => {
-                    return on_error.emit(format!(
-                        "Brightness: '{}' is not a number from 0 to 1",
-                        *brightness
-                    ))
-                }
+            let value = match parse_real("Brightness", &brightness, 0.0..=1.0) {
+                Ok(v) => v as f32,
+                Err(message) => return on_error.emit(message),
             };
             // A click on a trigger pixel removes it; elsewhere it adds one at the brightness.
             emit(&move |plan: &mut BackdoorPlan| {
@@ -145,18 +135,11 @@ pub fn view(props: &KindProps) -> Html {
         let (lab, emit, on_error) = (lab.clone(), emit.clone(), props.on_error.clone());
         let (count, seed, target) = (count.clone(), seed.clone(), plan.target);
         Callback::from(move |_: MouseEvent| {
-            let count: usize = match count.trim().parse() {
-                Ok(n) if n as u32 <= max_poisons => n,
-                _ => {
-                    return on_error.emit(format!(
-                        "Poisons: '{}' is not a whole number from 0 to {max_poisons}",
-                        *count
-                    ))
-                }
-            };
-            let seed: u64 = match seed.trim().parse() {
-                Ok(n) => n,
-                _ => return on_error.emit(format!("Seed: '{}' is not a whole number", *seed)),
+            let parsed = parse_whole("Poisons to pick", &count, 0..=u64::from(max_poisons))
+                .and_then(|count| Ok((count as usize, parse_whole("Seed", &seed, 0..=u64::MAX)?)));
+            let (count, seed) = match parsed {
+                Ok(both) => both,
+                Err(message) => return on_error.emit(message),
             };
             let query = Query {
                 class: None,
@@ -164,22 +147,18 @@ pub fn view(props: &KindProps) -> Html {
                 order: Order::Random { seed },
                 count: MAX_CANDIDATES,
             };
-            let (emit, on_error) = (emit.clone(), on_error.clone());
-            let answer = Callback::from(move |response| match response {
-                Response::Candidates { candidates, .. } => {
-                    let mut picked: Vec<u32> = candidates
-                        .iter()
-                        .filter(|c| c.label != target)
-                        .take(count)
-                        .map(|c| c.index)
-                        .collect();
-                    picked.sort();
-                    emit(&move |plan: &mut BackdoorPlan| plan.poisons = picked.clone());
-                }
-                Response::Failed { message, .. } => on_error.emit(message),
-                _ => {}
-            });
-            ask(&lab, |job| Request::Candidates { job, query }, answer);
+            let emit = emit.clone();
+            let pick = move |candidates: Vec<Candidate>| {
+                let mut picked: Vec<u32> = candidates
+                    .iter()
+                    .filter(|c| c.label != target)
+                    .take(count)
+                    .map(|c| c.index)
+                    .collect();
+                picked.sort();
+                emit(&move |plan: &mut BackdoorPlan| plan.poisons = picked.clone());
+            };
+            ask_candidates(&lab, query, pick, on_error.clone());
         })
     };
     let on_target = {

@@ -8,6 +8,7 @@ use crate::app::Lab;
 use crate::plot;
 use mlsec_core::detectors::Detector;
 use mlsec_core::exercise::{Details, Settings};
+use mlsec_core::fields::parse_real;
 use mlsec_core::kinds::find_poisons::{above, DetectionReport, Removal, Scores};
 use mlsec_core::kinds::Task;
 use mlsec_core::session::{Request, Response};
@@ -34,36 +35,27 @@ pub fn view(props: &KindProps) -> Html {
     let detector = use_state(|| removal.detector);
     let class = use_state(|| "all".to_string());
     let threshold = use_state(|| "2".to_string());
-    let scores = use_state(|| None::<Scores>);
+    let all_scores = use_state(|| None::<Vec<Scores>>);
     let id = props.exercise.id.clone();
     let busy = props.busy;
 
-    // Scores for the chosen detector, asked of the worker whenever it changes.
+    // Every detector's scores, asked of the worker once (it trains the recipe on the suspect set).
     {
-        let (lab, scores, on_error, task) = (
+        let (lab, all_scores, on_error, task) = (
             lab.clone(),
-            scores.clone(),
+            all_scores.clone(),
             props.on_error.clone(),
             task.clone(),
         );
-        use_effect_with(*detector, move |&detector| {
-            scores.set(None);
+        use_effect_with((), move |_| {
             let answer = Callback::from(move |response| match response {
-                Response::PoisonScores { scores: s, .. } => scores.set(Some(s)),
+                Response::PoisonScores { scores, .. } => all_scores.set(Some(scores)),
                 Response::Failed { message, .. } => on_error.emit(message),
                 _ => {}
             });
             let job = task.map(|task| {
                 let task = Box::new(task);
-                ask(
-                    &lab,
-                    |job| Request::PoisonScores {
-                        job,
-                        task,
-                        detector,
-                    },
-                    answer,
-                )
+                ask(&lab, |job| Request::PoisonScores { job, task }, answer)
             });
             let worker = lab.worker.clone();
             move || {
@@ -73,16 +65,19 @@ pub fn view(props: &KindProps) -> Html {
             }
         });
     }
+    let scores: Option<Scores> = all_scores
+        .as_ref()
+        .and_then(|all| all.iter().find(|s| s.detector == *detector).cloned());
     let shown_class: Option<u8> = class.parse().ok();
-    let parsed: Option<f32> = threshold
-        .trim()
-        .parse()
-        .ok()
-        .filter(|t: &f32| t.is_finite());
+    let parsed = parse_real("Threshold", &threshold, f64::MIN..=f64::MAX).map(|t| t as f32);
     let histogram = use_node_ref();
     {
         let histogram = histogram.clone();
-        let deps = ((*scores).clone(), shown_class, parsed.map(f32::to_bits));
+        let deps = (
+            scores.clone(),
+            shown_class,
+            parsed.clone().ok().map(f32::to_bits),
+        );
         use_effect_with(deps, move |(scores, class, bits)| {
             if let (Some(c), Some(s)) = (histogram.cast::<HtmlCanvasElement>(), scores) {
                 let values: Vec<f32> = s
@@ -96,9 +91,11 @@ pub fn view(props: &KindProps) -> Html {
             }
         });
     }
-    let marked = match (&*scores, parsed) {
-        (Some(s), Some(t)) => Some(above(s, shown_class, t)),
-        _ => None,
+    // What "remove above the threshold" would mark, or why nothing can be marked yet.
+    let marked: Result<Vec<u32>, String> = match (&scores, &parsed) {
+        (_, Err(message)) => Err(message.clone()),
+        (None, _) => Err("the scores are still being computed".into()),
+        (Some(s), Ok(t)) => Ok(above(s, shown_class, *t)),
     };
     let remove = {
         let (on_edit, on_error, marked, detector) = (
@@ -107,16 +104,12 @@ pub fn view(props: &KindProps) -> Html {
             marked.clone(),
             *detector,
         );
-        let threshold = threshold.clone();
         Callback::from(move |_: MouseEvent| match &marked {
-            Some(removed) => on_edit.emit(Settings::Removal(Removal {
+            Ok(removed) => on_edit.emit(Settings::Removal(Removal {
                 detector,
                 removed: removed.clone(),
             })),
-            None => on_error.emit(format!(
-                "Threshold: '{}' is not a number (or the scores are still being computed)",
-                *threshold
-            )),
+            Err(message) => on_error.emit(message.clone()),
         })
     };
     let clear = {
@@ -155,15 +148,15 @@ pub fn view(props: &KindProps) -> Html {
         Some(c) => format!("in class {c}"),
         None => "in every class".into(),
     };
-    let status = match (&*scores, &marked) {
+    let status = match (&scores, &marked) {
         (None, _) => {
             "Scoring the training images (the worker trains the recipe on them first)…".to_string()
         }
-        (Some(_), Some(m)) => format!(
+        (Some(_), Ok(m)) => format!(
             "{} training images {where_} score above the threshold.",
             m.len()
         ),
-        (Some(_), None) => format!("Threshold: '{}' is not a number.", *threshold),
+        (Some(_), Err(message)) => format!("{message}."),
     };
     let report = match &props.run.details {
         Details::Detection(r) => Some(r.clone()),

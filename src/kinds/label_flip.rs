@@ -3,13 +3,13 @@
 //! whose picks the learner sees and edits, and the list of flips that the shell's Run submits.
 //! The worker answers the gallery; the grade is the worker's retraining.
 
-use super::{ask, KindProps};
+use super::{ask_candidates, KindProps};
 use crate::app::Lab;
 use crate::plot::{self, THUMB};
 use mlsec_core::exercise::Settings;
+use mlsec_core::fields::parse_whole;
 use mlsec_core::kinds::label_flip::{Candidate, Flip, LabelFlips, Order, Query};
 use mlsec_core::kinds::Task;
-use mlsec_core::session::{Request, Response};
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -51,18 +51,11 @@ pub fn view(props: &KindProps) -> Html {
         let (class, order, count, seed) =
             (class.clone(), order.clone(), count.clone(), seed.clone());
         Callback::from(move |_: ()| {
-            let count: u32 = match count.trim().parse() {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    return on_error.emit(format!(
-                        "Show: '{}' is not a whole number of images",
-                        *count
-                    ))
-                }
-            };
-            let seed: u64 = match seed.trim().parse() {
-                Ok(n) => n,
-                _ => return on_error.emit(format!("Seed: '{}' is not a whole number", *seed)),
+            let parsed = parse_whole("Show", &count, 1..=u64::from(u32::MAX))
+                .and_then(|count| Ok((count as u32, parse_whole("Seed", &seed, 0..=u64::MAX)?)));
+            let (count, seed) = match parsed {
+                Ok(both) => both,
+                Err(message) => return on_error.emit(message),
             };
             let query = Query {
                 class: class.parse().ok(),
@@ -70,13 +63,8 @@ pub fn view(props: &KindProps) -> Html {
                 order: order_of(&order, seed),
                 count,
             };
-            let (shown, on_error) = (shown.clone(), on_error.clone());
-            let answer = Callback::from(move |response| match response {
-                Response::Candidates { candidates, .. } => shown.set(candidates),
-                Response::Failed { message, .. } => on_error.emit(message),
-                _ => {}
-            });
-            ask(&lab, |job| Request::Candidates { job, query }, answer);
+            let shown = shown.clone();
+            ask_candidates(&lab, query, move |c| shown.set(c), on_error.clone());
         })
     };
     {

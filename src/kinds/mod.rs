@@ -19,6 +19,7 @@ pub mod train_classifier;
 use crate::app::Lab;
 use crate::plot;
 use mlsec_core::exercise::{Details, Exercise, Settings};
+use mlsec_core::kinds::label_flip::{Candidate, Query};
 use mlsec_core::kinds::Task;
 use mlsec_core::session::{Request, Response};
 use mlsec_core::train::EpochReport;
@@ -79,6 +80,22 @@ pub fn ask(lab: &Lab, make: impl FnOnce(u32) -> Request, on_answer: Callback<Res
     }));
     lab.worker.send(make(job));
     job
+}
+
+/// Asks the worker for the training images `query` describes (the poisoning galleries): they go
+/// to `on_candidates`, a failure to `on_error`. Returns the job, as [`ask`] does.
+pub fn ask_candidates(
+    lab: &Lab,
+    query: Query,
+    on_candidates: impl Fn(Vec<Candidate>) + 'static,
+    on_error: Callback<String>,
+) -> u32 {
+    let answer = Callback::from(move |response| match response {
+        Response::Candidates { candidates, .. } => on_candidates(candidates),
+        Response::Failed { message, .. } => on_error.emit(message),
+        _ => {}
+    });
+    ask(lab, |job| Request::Candidates { job, query }, answer)
 }
 
 /// The training curves of Track 0 and adversarial training, drawn as epochs arrive.

@@ -25,6 +25,13 @@ pub enum Detector {
 }
 
 impl Detector {
+    /// Every detector, in the order the page offers them.
+    pub const ALL: [Detector; 3] = [
+        Detector::SpectralSignatures,
+        Detector::ActivationClustering,
+        Detector::CentroidDistance,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Detector::SpectralSignatures => "spectral signatures",

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 /// What a field accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +82,49 @@ pub fn filled<S: Serialize + DeserializeOwned>(
     }
     serde_json::from_value(Value::Object(map))
         .map_err(|e| format!("these settings are not valid: {e}"))
+}
+
+/// A whole number typed into a view's own control (a seed, a count: not one of the settings'
+/// fields), parsed by the fields' rules and messages, then held to `range`.
+pub fn parse_whole(
+    label: &'static str,
+    text: &str,
+    range: RangeInclusive<u64>,
+) -> Result<u64, String> {
+    let number = Number::Whole { max: *range.end() };
+    let n = parse_field(&field("", label, number), text)?
+        .as_u64()
+        .unwrap_or_default();
+    if n < *range.start() {
+        return Err(format!(
+            "{label}: {} must be a whole number from {} to {}",
+            crate::quoted(text.trim()),
+            range.start(),
+            range.end()
+        ));
+    }
+    Ok(n)
+}
+
+/// A real number typed into a view's own control (a brightness, a threshold), parsed by the
+/// fields' rules and messages, then held to `range`.
+pub fn parse_real(
+    label: &'static str,
+    text: &str,
+    range: RangeInclusive<f64>,
+) -> Result<f64, String> {
+    let n = parse_field(&field("", label, Number::Real), text)?
+        .as_f64()
+        .unwrap_or_default();
+    if !range.contains(&n) {
+        return Err(format!(
+            "{label}: {} must be a number from {} to {}",
+            crate::quoted(text.trim()),
+            range.start(),
+            range.end()
+        ));
+    }
+    Ok(n)
 }
 
 /// 2^53: every whole number below it is exact as an f64.

@@ -4,7 +4,6 @@
 //! they are tested natively.
 
 use crate::attacks::{fgsm_curve, saliency};
-use crate::detectors::Detector;
 use crate::digits::Digits;
 use crate::exercise::{Artefact, Base64, Context, Details, Exercise, Settings};
 use crate::grade::Grade;
@@ -47,13 +46,9 @@ pub enum Request {
     /// Training images for the poisoning gallery and its selection helpers, with the clean
     /// (shipped target) model's view of each.
     Candidates { job: u32, query: Query },
-    /// Every training image of a find-the-poisons task's suspect set, scored by `detector` over
-    /// the hidden activations of the recipe trained on it.
-    PoisonScores {
-        job: u32,
-        task: Box<FindPoisons>,
-        detector: Detector,
-    },
+    /// Every training image of a find-the-poisons task's suspect set, scored by each detector
+    /// over the hidden activations of the recipe trained on it.
+    PoisonScores { job: u32, task: Box<FindPoisons> },
     /// Stop a running training job after its current epoch.
     Stop { job: u32 },
 }
@@ -104,7 +99,8 @@ pub enum Response {
     },
     PoisonScores {
         job: u32,
-        scores: Scores,
+        /// One per detector ([`crate::detectors::Detector::ALL`]).
+        scores: Vec<Scores>,
     },
 }
 
@@ -585,15 +581,8 @@ impl Session {
                     Err(e) => fail(*job, e),
                 })
             }
-            Request::PoisonScores {
-                job,
-                task,
-                detector,
-            } => {
-                let answer = self
-                    .context()
-                    .digits()
-                    .and_then(|d| task.scores(d, *detector));
+            Request::PoisonScores { job, task } => {
+                let answer = self.context().digits().and_then(|d| task.scores(d));
                 Some(match answer {
                     Ok(scores) => Response::PoisonScores { job: *job, scores },
                     Err(e) => fail(*job, e),

@@ -122,3 +122,43 @@ fn train_digits(drafts: &BTreeMap<String, String>) -> Result<Settings, String> {
     let task = &exercise("train-digits").task;
     task.settings_from(&task.starter(), drafts)
 }
+
+/// A view's own controls (the poisoning galleries' count and seed, the trigger's brightness, the
+/// detector threshold) parse by the same rules, echo what was typed, and state their range.
+#[test]
+fn a_views_own_numbers_parse_with_the_fields_messages() {
+    use mlsec_core::fields::{parse_real, parse_whole};
+    assert_eq!(parse_whole("Seed", " 7 ", 0..=u64::MAX), Ok(7));
+    assert_eq!(
+        parse_whole("Seed", "x", 0..=u64::MAX),
+        Err("Seed: 'x' is not a whole number".into())
+    );
+    assert_eq!(
+        parse_whole("Show", "0", 1..=400),
+        Err("Show: '0' must be a whole number from 1 to 400".into())
+    );
+    assert_eq!(
+        parse_whole("Poisons to pick", "72", 0..=71),
+        Err("Poisons to pick: '72' must be a whole number from 0 to 71".into())
+    );
+    assert_eq!(parse_real("Brightness", "0.5", 0.0..=1.0), Ok(0.5));
+    assert_eq!(
+        parse_real("Brightness", "1.5", 0.0..=1.0),
+        Err("Brightness: '1.5' must be a number from 0 to 1".into())
+    );
+    assert_eq!(
+        parse_real("Threshold", "high", f64::MIN..=f64::MAX),
+        Err("Threshold: 'high' is not a number".into())
+    );
+    assert_eq!(
+        parse_real("Threshold", "NaN", f64::MIN..=f64::MAX),
+        Err("Threshold: 'NaN' is not a finite number".into())
+    );
+    // A 10 MB paste is echoed by its head and length, not whole.
+    let paste = "9".repeat(10_000_000);
+    let told = parse_whole("Seed", &paste, 0..=u64::MAX).unwrap_err();
+    assert!(
+        told.len() < 200 && told.contains("(10000000 characters)"),
+        "{told}"
+    );
+}

@@ -6,7 +6,8 @@
 
 use super::pixel_attack::PixelEdit;
 use super::poisoning::{
-    check_trigger, graded, poisoned, stamp, triggered_test, Measured, ModelBars, Retraining,
+    check_images, check_trigger, graded, poisoned, stamp, triggered_test, Measured, ModelBars,
+    Retraining,
 };
 #[cfg(test)]
 use super::Task;
@@ -73,7 +74,7 @@ impl Backdoor {
             return Err(format!("target label {} is not a digit 0–9", plan.target));
         }
         check_trigger(&plan.trigger, self.max_trigger_pixels)?;
-        check_poisons(&plan.poisons, self.max_poisons)
+        check_images(&plan.poisons, self.max_poisons, "poisoned images")
     }
 
     fn measure(&self, plan: &BackdoorPlan, ctx: &Context) -> Result<Retraining> {
@@ -142,34 +143,6 @@ impl Backdoor {
             }),
         ))
     }
-}
-
-/// Why `poisons` are not a set of at most `max` training images, if they are not.
-pub(crate) fn check_poisons(poisons: &[u32], max: u32) -> std::result::Result<(), String> {
-    if poisons.len() > max as usize {
-        return Err(format!(
-            "{} poisoned images is over the budget of {max} ({} too many)",
-            poisons.len(),
-            poisons.len() - max as usize
-        ));
-    }
-    let mut seen = BTreeMap::new();
-    for (n, &index) in poisons.iter().enumerate() {
-        if index as usize >= TRAIN_ROWS {
-            return Err(format!(
-                "there is no training image {index} (they are numbered 0–{})",
-                TRAIN_ROWS - 1
-            ));
-        }
-        if let Some(first) = seen.insert(index, n) {
-            return Err(format!(
-                "training image {index} is listed twice (entries {} and {})",
-                first + 1,
-                n + 1
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The first test image of each class but the target, clean and triggered.

@@ -5,9 +5,11 @@
 //! the learner picks which images to remove. The grader retrains on what is left and checks that
 //! the poisons went, few clean images went with them, and the backdoor no longer works.
 
-use super::backdoor::{check_poisons, BackdoorPlan};
+use super::backdoor::BackdoorPlan;
 use super::pixel_attack::PixelEdit;
-use super::poisoning::{graded, poisoned, triggered_test, Measured, ModelBars, Retraining};
+use super::poisoning::{
+    check_images, graded, poisoned, triggered_test, Measured, ModelBars, Retraining,
+};
 #[cfg(test)]
 use super::Task;
 use super::{ExerciseKind, Start};
@@ -68,9 +70,11 @@ pub struct DetectionReport {
     pub clean: u32,
 }
 
-/// The training images' detector scores, with the labels they carry in the poisoned set.
+/// The training images' scores under one detector, with the labels they carry in the poisoned
+/// set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
+    pub detector: Detector,
     pub scores: Vec<f32>,
     pub labels: Vec<u8>,
 }
@@ -106,20 +110,24 @@ impl FindPoisons {
         poisoned(digits, &hidden.poisons, &hidden.trigger, hidden.target)
     }
 
-    /// The recipe trained on the poisoned training split, and every training image's score
-    /// under `detector` (what the page's histogram shows).
-    pub fn scores(&self, digits: &Digits, detector: Detector) -> Result<Scores> {
+    /// The recipe trained once on the poisoned training split, and every training image's score
+    /// under each detector (what the page's histogram shows; switching detectors then needs no
+    /// new training).
+    pub fn scores(&self, digits: &Digits) -> Result<Vec<Scores>> {
         let data = self.poisoned(digits, &self.hidden(digits));
         let mut trainer = Trainer::new(&data, self.recipe.clone(), None)?;
         while !trainer.finished() {
             trainer.run_epoch()?;
         }
-        Ok(score(trainer.model(), &data, detector)?)
+        let activations = trainer.model().activations(&data.train.pixels)?;
+        Ok(Detector::ALL
+            .iter()
+            .map(|&d| score(&activations, &data, d))
+            .collect())
     }
 
     pub fn check(&self, removal: &Removal) -> std::result::Result<(), String> {
-        check_poisons(&removal.removed, TRAIN_ROWS as u32)
-            .map_err(|e| e.replace("poisoned images", "removed images"))
+        check_images(&removal.removed, TRAIN_ROWS as u32, "removed images")
     }
 
     fn measure(&self, removal: &Removal, ctx: &Context) -> Result<Retraining> {
@@ -207,7 +215,8 @@ impl FindPoisons {
                 unpoisoned.clean_right
             ),
         );
-        let scores = score(models[1], data, removal.detector)?;
+        let activations = models[1].activations(&data.train.pixels)?;
+        let scores = score(&activations, data, removal.detector);
         let truth: Vec<bool> = (0..data.train.len() as u32)
             .map(|i| poisons.contains(&i))
             .collect();
@@ -229,13 +238,13 @@ impl FindPoisons {
     }
 }
 
-/// Every training image of `data` scored by `detector` over `model`'s hidden activations.
-fn score(model: &Mlp, data: &Digits, detector: Detector) -> Result<Scores> {
-    let activations = model.activations(&data.train.pixels)?;
-    Ok(Scores {
-        scores: detector.scores(&activations, &data.train.labels),
+/// Every training image of `data` scored by `detector` over its hidden `activations`.
+fn score(activations: &[Vec<f32>], data: &Digits, detector: Detector) -> Scores {
+    Scores {
+        detector,
+        scores: detector.scores(activations, &data.train.labels),
         labels: data.train.labels.clone(),
-    })
+    }
 }
 
 /// `data` without the training images `removed`.
@@ -392,12 +401,8 @@ mod tests {
             .map(|i| hidden.poisons.contains(&i))
             .collect();
         println!("target {} trigger {:?}", hidden.target, hidden.trigger);
-        for detector in [
-            Detector::SpectralSignatures,
-            Detector::ActivationClustering,
-            Detector::CentroidDistance,
-        ] {
-            let scores = task.scores(digits, detector).unwrap();
+        for scores in task.scores(digits).unwrap() {
+            let detector = scores.detector;
             println!("{detector:?}: AUC {:.3}", roc(&scores.scores, &truth).1);
             let in_target: Vec<usize> = (0..truth.len())
                 .filter(|&i| scores.labels[i] == hidden.target)

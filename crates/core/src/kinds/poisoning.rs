@@ -4,7 +4,7 @@
 
 use super::pixel_attack::PixelEdit;
 use super::Measurement;
-use crate::digits::{Digits, Images, PIXELS};
+use crate::digits::{Digits, Images, PIXELS, TRAIN_ROWS};
 use crate::exercise::{Context, Details};
 use crate::grade::Grade;
 use crate::mlp::Mlp;
@@ -36,13 +36,6 @@ impl Retraining {
             .collect::<Result<_>>()?;
         Ok(Retraining { runs, judge })
     }
-
-    /// Every part measured in one go, then judged (a grade from scratch: the CLI, receipts).
-    pub fn run(mut self: Box<Self>, ctx: &Context) -> Result<(Grade, Details)> {
-        while self.step(ctx)? {}
-        let models: Vec<&Mlp> = self.runs.iter().map(|(_, t)| t.model()).collect();
-        (self.judge)(&models)
-    }
 }
 
 impl Measurement for Retraining {
@@ -73,14 +66,50 @@ impl Measurement for Retraining {
     }
 }
 
-/// A grade from scratch for a kind whose measurement is a [`Retraining`]: rules the measurement
-/// refuses become a rejected grade (an artefact is judged, not refused).
+/// A grade from scratch for a kind whose measurement is a [`Retraining`] (the CLI, receipts):
+/// every part measured in one go, then judged the way the worker's job judges it. Rules the
+/// measurement refuses become a rejected grade (an artefact is judged, not refused).
 pub(crate) fn graded(measure: Result<Retraining>, ctx: &Context) -> Result<(Grade, Details)> {
-    match measure {
-        Ok(r) => Box::new(r).run(ctx),
-        Err(Error::InvalidInput(why)) => Ok((Grade::rejected(why), Details::None)),
-        Err(e) => Err(e),
+    let mut retraining = match measure {
+        Ok(r) => Box::new(r),
+        Err(Error::InvalidInput(why)) => return Ok((Grade::rejected(why), Details::None)),
+        Err(e) => return Err(e),
+    };
+    while retraining.step(ctx)? {}
+    Ok(retraining.grade())
+}
+
+/// Why `indices` are not a set of at most `max` training images, if they are not: too many, one
+/// out of range, one listed twice. `what` names them in the messages ("poisoned images").
+pub(crate) fn check_images(
+    indices: &[u32],
+    max: u32,
+    what: &str,
+) -> std::result::Result<(), String> {
+    if indices.len() > max as usize {
+        return Err(format!(
+            "{} {what} is over the budget of {max} ({} too many)",
+            indices.len(),
+            indices.len() - max as usize
+        ));
     }
+    let mut seen = std::collections::BTreeMap::new();
+    for (n, &index) in indices.iter().enumerate() {
+        if index as usize >= TRAIN_ROWS {
+            return Err(format!(
+                "there is no training image {index} (they are numbered 0–{})",
+                TRAIN_ROWS - 1
+            ));
+        }
+        if let Some(first) = seen.insert(index, n) {
+            return Err(format!(
+                "training image {index} is listed twice (entries {} and {})",
+                first + 1,
+                n + 1
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Why `trigger` is not a trigger of at most `max_pixels` pixels, if it is not: empty, too many
