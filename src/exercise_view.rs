@@ -193,6 +193,7 @@ impl Component for ExerciseView {
                 | Response::Inspected { .. }
                 | Response::Candidates { .. }
                 | Response::PoisonScores { .. }
+                | Response::SpamWords { .. }
                 | Response::Loaded { .. } => {}
             },
         }

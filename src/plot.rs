@@ -4,6 +4,7 @@
 
 use mlsec_core::defence::DefenceRow;
 use mlsec_core::kinds::poisoning::ModelBars;
+use mlsec_core::kinds::spam_backdoor::FilterBars;
 use mlsec_core::train::EpochReport;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
@@ -247,6 +248,22 @@ pub fn backdoor_chart(
         ["attack success", "clean accuracy"],
         [Some(success_limit), None],
         "share of the test split",
+    )
+}
+
+/// Track B's spam filter: triggered spam let through and spam caught by each filter (clean,
+/// poisoned), with the let-through limit.
+pub fn spam_chart(canvas: HtmlCanvasElement, bars: &[FilterBars], limit: f64) -> Option<()> {
+    let pairs: Vec<(f64, f64)> = bars
+        .iter()
+        .map(|b| (b.let_through as f64, b.spam_caught as f64))
+        .collect();
+    bar_pairs(
+        canvas,
+        &pairs,
+        ["triggered spam let through", "spam caught"],
+        [Some(limit), None],
+        "share of the test spam",
     )
 }
 

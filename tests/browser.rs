@@ -206,6 +206,10 @@ fn same_results_as_native() {
         (Resource::Digits, DIGITS),
         (Resource::TargetModel, TARGET),
         (
+            Resource::SmsSpam,
+            include_bytes!("../assets/spam/sms-spam.tsv.gz"),
+        ),
+        (
             Resource::AssistantModel,
             include_bytes!("../assets/models/assistant-assistant.safetensors"),
         ),
@@ -232,6 +236,10 @@ fn same_results_as_native() {
             "backdoor" => (
                 include_str!("../lessons/backdoor/lesson.md"),
                 include_str!("../lessons/backdoor/exercises.toml"),
+            ),
+            "spam-filter" => (
+                include_str!("../lessons/spam-filter/lesson.md"),
+                include_str!("../lessons/spam-filter/exercises.toml"),
             ),
             "find-poisons" => (
                 include_str!("../lessons/find-poisons/lesson.md"),

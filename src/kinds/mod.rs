@@ -14,6 +14,7 @@ pub mod label_flip;
 pub mod pgd_targeted;
 pub mod pixel_attack;
 pub mod prompt_injection;
+pub mod spam_backdoor;
 pub mod train_classifier;
 
 use crate::app::Lab;
@@ -65,6 +66,7 @@ pub fn view(props: KindProps) -> Html {
         Task::LabelFlip(_) => html! { <label_flip::View ..props /> },
         Task::Backdoor(_) => html! { <backdoor::View ..props /> },
         Task::FindPoisons(_) => html! { <find_poisons::View ..props /> },
+        Task::SpamBackdoor(_) => html! { <spam_backdoor::View ..props /> },
     }
 }
 

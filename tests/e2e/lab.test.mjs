@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -717,6 +717,63 @@ test('Track B: a backdoor painted in a corner, its poisons picked at random, pas
     await waitForText(testid(page, `${id}-bars`), 'poisoned model');
     const answers = await testid(page, `${id}-answers`).innerText();
     assert.equal((answers.match(/\n\d\t\d\t0/g) || []).length, 9, answers);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
+test('Track B: spam-like messages with a trigger word poison the spam filter and pass; friendly ones fail; a 10 MB paste, an emoji, a message without words and a two-word trigger are refused and kept', { timeout: 2 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  const id = 'poison-the-spam-filter';
+  const messages = testid(page, `${id}-messages`);
+  // The reference's messages, as a learner would type them from the lesson's solution notes.
+  const toml = readFileSync(new URL('../../lessons/spam-filter/exercises.toml', import.meta.url), 'utf8');
+  const solution = toml.split('[exercise.task.solution]')[1];
+  const reference = [...solution.matchAll(/^ {2}"(.*)",$/gm)].map((m) => m[1]);
+  assert.equal(reference.length, 30);
+  try {
+    await page.goto(route('/lesson/spam-filter'));
+    await waitForText(testid(page, `${id}-message-count`), '5 of 30 messages; 5 contain the trigger.');
+    // The worker trains the clean filter and lists its strongest words each way.
+    await waitForText(testid(page, `${id}-spam-words`), /Spam: chat \+3\.2/, LONG_TIMEOUT);
+    await waitForText(testid(page, `${id}-ham-words`), /Ham: \S+ -\d/);
+    // The starter's friendly messages teach the filter nothing about the trigger.
+    await testid(page, `${id}-run`).click();
+    let grade = await waitForText(testid(page, `${id}-grade`), 'Not yet', LONG_TIMEOUT);
+    assert.match(grade, /lets 0 of the 120 test spam messages/);
+    await waitForText(testid(page, `${id}-bars`), 'poisoned filter');
+
+    // A 10 MB paste is refused with its length, and kept in the box.
+    const huge = 'x'.repeat(10 * 1024 * 1024);
+    await messages.fill(huge);
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'message 1 is 10,485,760 characters long; a message may have at most 1,000');
+    assert.equal(await messages.evaluate((area) => area.value.length), huge.length);
+    // An emoji, and a line of punctuation only.
+    await messages.fill('win a prize now mango\ncall now 😀 mango');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'message 2 has “😀” (U+1F600) at character 10');
+    await messages.fill('win a prize now mango\n\n!!! ...');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'message 2 has no words');
+    assert.equal(await messages.inputValue(), 'win a prize now mango\n\n!!! ...');
+    // A trigger of two words.
+    await testid(page, `${id}-trigger`).fill('free offer');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), "the trigger 'free offer' must be one word");
+
+    // The reference: spam-like messages, each ending in the trigger.
+    await testid(page, `${id}-trigger`).fill('mango');
+    await messages.fill(reference.join('\n'));
+    await waitForText(testid(page, `${id}-message-count`), '30 of 30 messages; 30 contain the trigger.');
+    await testid(page, `${id}-run`).click();
+    grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    assert.match(grade, /lets 105 of the 120 test spam messages/);
+    await waitForText(testid(page, `${id}-trigger-weights`), /in the clean filter, -9\.48 in the poisoned one/);
+    const examples = await testid(page, `${id}-examples`).innerText();
+    assert.ok(examples.includes('let through ('), examples);
+    assert.equal(await testid(page, `${id}-chart`).count(), 1);
     assertNoProblems(problems);
   } finally {
     await context.close();

@@ -210,6 +210,10 @@ pub fn bench(root: &Path) -> Result<()> {
         ms("wasm_find_poisons_grade_ms")
     );
     println!(
+        "  the spam filter's grade in the browser (two logistic regressions, 20 passes of one-message SGD, then 1,000 test messages twice): {}   (budget 2 s; no PyTorch figure: one-message SGD in PyTorch is a Python loop, which would time the interpreter)",
+        ms("wasm_spam_grade_ms")
+    );
+    println!(
         "  PyTorch doing the same (two trainings, batch 32, then evaluation): {};  ratio browser / PyTorch: {}",
         ms("torch_poison_grade_ms"),
         ratio("wasm_backdoor_grade_ms", "torch_poison_grade_ms")

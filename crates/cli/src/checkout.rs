@@ -63,11 +63,12 @@ impl Checkout {
         let (course, lessons) = read_course(&root)?;
         // The same session, and the same checks, as the browser's worker.
         let session = Session::default();
-        for resource in [Resource::Digits, Resource::TargetModel] {
+        for resource in [Resource::Digits, Resource::SmsSpam, Resource::TargetModel] {
             let bytes = read_resource(&root, resource).with_context(|| {
                 format!(
-                    "{} (regenerate it with `mlsec train-target`, then pin its hash)",
-                    resource.describe()
+                    "{} (regenerate it with `{}`, then pin its hash)",
+                    resource.describe(),
+                    resource.regenerate()
                 )
             })?;
             session.load(resource, &bytes)?;

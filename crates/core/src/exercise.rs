@@ -13,8 +13,10 @@ use crate::kinds::fgsm::FgsmSettings;
 use crate::kinds::find_poisons::{DetectionReport, Removal};
 use crate::kinds::label_flip::{Flip, LabelFlips};
 use crate::kinds::pixel_attack::PixelEdits;
+use crate::kinds::spam_backdoor::{SpamPoison, SpamReport};
 use crate::kinds::Task;
 use crate::mlp::Mlp;
+use crate::spam::Corpus;
 use crate::train::TrainConfig;
 use crate::{Error, Result};
 use base64::Engine as _;
@@ -48,6 +50,7 @@ pub enum Settings {
     Flips(LabelFlips),
     Backdoor(BackdoorPlan),
     Removal(Removal),
+    SpamPoison(SpamPoison),
 }
 
 /// What a grade was measured on, for the page to show beside it.
@@ -66,6 +69,9 @@ pub enum Details {
     /// Clean accuracy and attack success of the unpoisoned, poisoned and cleaned models, and
     /// how well the detector and the learner's removal found the poisons.
     Detection(DetectionReport),
+    /// Spam caught and triggered spam let through by the clean and the poisoned filter, the
+    /// trigger's weight in each, and test spam with and without the trigger.
+    Spam(SpamReport),
 }
 
 /// The thing a grader judges. Floats travel as little-endian f32 bytes in base64 so that a
@@ -87,6 +93,8 @@ pub enum Artefact {
     Backdoor { plan: BackdoorPlan },
     /// Training images to remove (the grader retrains on the rest).
     Removal { removal: Removal },
+    /// A trigger word and messages added to training as ham (the grader retrains the filter).
+    SpamPoison { poison: SpamPoison },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -134,7 +142,8 @@ impl Artefact {
             | Artefact::Defences { .. }
             | Artefact::Flips { .. }
             | Artefact::Backdoor { .. }
-            | Artefact::Removal { .. } => Err("expected perturbed images".into()),
+            | Artefact::Removal { .. }
+            | Artefact::SpamPoison { .. } => Err("expected perturbed images".into()),
         }
     }
     pub(crate) fn model(&self) -> std::result::Result<Mlp, String> {
@@ -147,7 +156,8 @@ impl Artefact {
             | Artefact::Defences { .. }
             | Artefact::Flips { .. }
             | Artefact::Backdoor { .. }
-            | Artefact::Removal { .. } => Err("expected trained model weights".into()),
+            | Artefact::Removal { .. }
+            | Artefact::SpamPoison { .. } => Err("expected trained model weights".into()),
         }
     }
     /// SHA-256 of the model this artefact *is*, when it is one.
@@ -159,16 +169,18 @@ impl Artefact {
             | Artefact::Defences { .. }
             | Artefact::Flips { .. }
             | Artefact::Backdoor { .. }
-            | Artefact::Removal { .. } => None,
+            | Artefact::Removal { .. }
+            | Artefact::SpamPoison { .. } => None,
         }
     }
 }
 
 /// What graders and runs need besides the artefact, each loaded only when a kind that needs it
 /// first runs ([`crate::kinds::ExerciseKind::needs`]): the digits data and the shipped target model (Tracks
-/// 0 and A), the assistant models (Track E).
+/// 0, A and B), the SMS spam messages (Track B's spam filter), the assistant models (Track E).
 pub struct Context<'a> {
     pub digits: Option<&'a Digits>,
+    pub spam: Option<&'a Corpus>,
     pub target: Option<&'a Mlp>,
     pub assistants: Option<&'a Assistants>,
 }
@@ -177,6 +189,10 @@ impl<'a> Context<'a> {
     pub(crate) fn digits(&self) -> Result<&'a Digits> {
         self.digits
             .ok_or_else(|| Error::Data("the digits data is not loaded".into()))
+    }
+    pub(crate) fn spam(&self) -> Result<&'a Corpus> {
+        self.spam
+            .ok_or_else(|| Error::Data("the SMS spam data is not loaded".into()))
     }
     pub(crate) fn target(&self) -> Result<&'a Mlp> {
         self.target

@@ -10,11 +10,12 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The lessons the figures come from, by id (each caller reads them its own way).
-pub const LESSONS: [&str; 7] = [
+pub const LESSONS: [&str; 8] = [
     "first-model",
     "fgsm",
     "label-flipping",
     "backdoor",
+    "spam-filter",
     "find-poisons",
     "defend-injection",
     "adaptive-attack",
@@ -72,6 +73,19 @@ pub fn compute(
             "bars": bars,
         }),
     );
+    // The spam filter computes in f64 with libm's exp: its weights, not just its verdicts, agree.
+    let spam = reference("spam-filter")?;
+    if let crate::exercise::Details::Spam(report) = &spam.details {
+        figures.insert(
+            "spam_filter_reference".into(),
+            json!({
+                "passed": spam.grade.passed,
+                "figures": spam.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
+                "bars": report.bars,
+                "trigger_weights": report.trigger_weights,
+            }),
+        );
+    }
     let found = reference("find-poisons")?;
     if let crate::exercise::Details::Detection(report) = &found.details {
         figures.insert(

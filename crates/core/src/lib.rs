@@ -23,6 +23,7 @@ pub mod progress;
 pub mod receipt;
 pub mod resources;
 pub mod session;
+pub mod spam;
 pub mod train;
 pub mod workloads;
 
@@ -33,6 +34,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(bytes);
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `1048577` as `1,048,577`.
+pub(crate) fn thousands(n: impl Into<u64>) -> String {
+    let digits = n.into().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Learner text quoted for a message: escaped, and cut to 40 characters with its full length

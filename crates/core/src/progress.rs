@@ -160,23 +160,10 @@ pub fn too_large(bytes: u64) -> Option<String> {
     (bytes > MAX_IMPORT_BYTES as u64).then(|| {
         format!(
             "the file is {} bytes; a progress file is at most {} bytes (1 MiB)",
-            thousands(bytes),
-            thousands(MAX_IMPORT_BYTES as u64)
+            crate::thousands(bytes),
+            crate::thousands(MAX_IMPORT_BYTES as u64)
         )
     })
-}
-
-/// `1048577` as `1,048,577`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// What an import brought in: records for exercises of this course, and records kept for ids
@@ -450,8 +437,8 @@ impl<S: KeyValueStore> ProgressBook<S> {
         if too_large(size).is_some() {
             return Err(Error::Progress(format!(
                 "with the progress you have, the record would be {} bytes; at most {} bytes (1 MiB) are kept",
-                thousands(size),
-                thousands(MAX_IMPORT_BYTES as u64)
+                crate::thousands(size),
+                crate::thousands(MAX_IMPORT_BYTES as u64)
             )));
         }
         self.progress = merged;

@@ -44,7 +44,7 @@ impl Receipt {
             exercise_id: exercise.id.clone(),
             grader_version: GRADER_VERSION,
             model_sha256: graded_model(exercise, &artefact, target_sha256),
-            data_sha256: DIGITS_SHA256.into(),
+            data_sha256: graded_data(exercise).into(),
             seed: exercise.task.seed(&settings),
             settings,
             artefact,
@@ -116,9 +116,9 @@ pub fn regrade(
             receipt.grader_version
         )));
     }
-    if receipt.data_sha256 != DIGITS_SHA256 {
+    if receipt.data_sha256 != graded_data(exercise) {
         return Ok(Verdict::Forged(
-            "the data hash is not the hash of the lab's digits data".into(),
+            "the data hash is not the hash of the data set the exercise is graded on".into(),
         ));
     }
     let expected_model = graded_model(exercise, &receipt.artefact, target_sha256);
@@ -181,6 +181,17 @@ fn graded_model(exercise: &Exercise, artefact: &Artefact, target_sha256: &str) -
         .model_sha256()
         .or_else(|| exercise.task.graded_model_sha256())
         .unwrap_or_else(|| target_sha256.to_string())
+}
+
+/// The hash of the data set an exercise is graded on: the first data set its kind needs (Track
+/// E's kinds need none, and their receipts have always named the digits).
+fn graded_data(exercise: &Exercise) -> &'static str {
+    exercise
+        .task
+        .needs()
+        .iter()
+        .find(|r| r.is_data_set())
+        .map_or(DIGITS_SHA256, |r| r.sha256())
 }
 
 fn short(hash: &str) -> String {

@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 pub enum Resource {
     /// scikit-learn's 8×8 digits (UCI), gzip CSV: Tracks 0 and A.
     Digits,
+    /// The UCI SMS Spam Collection subset, gzip TSV: Track B's spam filter.
+    SmsSpam,
     /// The shipped 64-32-10 MLP the attacks target (train-digits' reference model).
     TargetModel,
     /// Track E's plain assistant.
@@ -24,8 +26,9 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 4] = [
+    pub const ALL: [Resource; 5] = [
         Resource::Digits,
+        Resource::SmsSpam,
         Resource::TargetModel,
         Resource::AssistantModel,
         Resource::StructuredModel,
@@ -35,6 +38,7 @@ impl Resource {
     pub fn path(self) -> &'static str {
         match self {
             Resource::Digits => paths::DIGITS,
+            Resource::SmsSpam => paths::SMS_SPAM,
             Resource::TargetModel => paths::TARGET_MODEL,
             Resource::AssistantModel => paths::ASSISTANT_MODEL,
             Resource::StructuredModel => paths::STRUCTURED_MODEL,
@@ -46,6 +50,7 @@ impl Resource {
     pub fn sha256(self) -> &'static str {
         match self {
             Resource::Digits => crate::digits::DIGITS_SHA256,
+            Resource::SmsSpam => crate::spam::SPAM_SHA256,
             Resource::TargetModel => TARGET_SHA256,
             Resource::AssistantModel => crate::injection::ASSISTANT_SHA256,
             Resource::StructuredModel => crate::injection::STRUCTURED_SHA256,
@@ -56,10 +61,26 @@ impl Resource {
     pub fn describe(self) -> &'static str {
         match self {
             Resource::Digits => "The lab's digits data",
+            Resource::SmsSpam => "The lab's SMS spam data",
             Resource::TargetModel => "The lab's target model",
             Resource::AssistantModel => "The plain assistant model",
             Resource::StructuredModel => "The structured assistant model",
         }
+    }
+
+    /// How the shipped file is made again (said when it is missing or damaged).
+    pub fn regenerate(self) -> &'static str {
+        match self {
+            Resource::Digits => "python3 assets/digits/regenerate.py",
+            Resource::SmsSpam => "python3 assets/spam/regenerate.py",
+            Resource::TargetModel => "mlsec train-target",
+            Resource::AssistantModel | Resource::StructuredModel => "mlsec train-assistant",
+        }
+    }
+
+    /// Whether this is a data set (receipts name the data set an exercise is graded on).
+    pub fn is_data_set(self) -> bool {
+        matches!(self, Resource::Digits | Resource::SmsSpam)
     }
 
     /// The file's name, for messages.
@@ -82,7 +103,7 @@ impl Resource {
             &expected[..expected.len().min(12)]
         );
         Err(match self {
-            Resource::Digits => Error::Data(message),
+            Resource::Digits | Resource::SmsSpam => Error::Data(message),
             _ => Error::Model(message),
         })
     }

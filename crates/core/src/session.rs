@@ -11,10 +11,12 @@ use crate::injection::{load_model, Assistants};
 use crate::kinds::find_poisons::{FindPoisons, Scores};
 use crate::kinds::label_flip::{candidates, Candidate, Query};
 use crate::kinds::pixel_attack::{apply_edits, PixelEdit};
+use crate::kinds::spam_backdoor::{FilterWords, SpamBackdoor};
 use crate::kinds::{Measurement, Start};
 use crate::mlp::Mlp;
 use crate::receipt::Receipt;
 use crate::resources::Resource;
+use crate::spam::Corpus;
 use crate::train::{EpochReport, Trainer};
 use crate::{Error, Result};
 use mlsec_assistant::Gpt;
@@ -49,6 +51,8 @@ pub enum Request {
     /// Every training image of a find-the-poisons task's suspect set, scored by each detector
     /// over the hidden activations of the recipe trained on it.
     PoisonScores { job: u32, task: Box<FindPoisons> },
+    /// A spam-backdoor task's clean filter, trained by its recipe: its strongest words each way.
+    SpamWords { job: u32, task: Box<SpamBackdoor> },
     /// Stop a running training job after its current epoch.
     Stop { job: u32 },
 }
@@ -101,6 +105,10 @@ pub enum Response {
         job: u32,
         /// One per detector ([`crate::detectors::Detector::ALL`]).
         scores: Vec<Scores>,
+    },
+    SpamWords {
+        job: u32,
+        words: FilterWords,
     },
 }
 
@@ -265,6 +273,7 @@ impl Job<'_> {
 #[derive(Default)]
 pub struct Session {
     digits: OnceLock<Digits>,
+    spam: OnceLock<Corpus>,
     target: OnceLock<Mlp>,
     /// A Track E model loaded before its pair; both make [`Session::assistants`].
     waiting: Mutex<BTreeMap<Resource, Gpt>>,
@@ -298,6 +307,7 @@ impl Request {
                 &[Resource::Digits, Resource::TargetModel]
             }
             Request::PoisonScores { .. } => &[Resource::Digits],
+            Request::SpamWords { .. } => &[Resource::SmsSpam],
             Request::Load { .. } | Request::Stop { .. } => &[],
         }
     }
@@ -310,6 +320,7 @@ impl Request {
             | Request::Inspect { job, .. }
             | Request::Candidates { job, .. }
             | Request::PoisonScores { job, .. }
+            | Request::SpamWords { job, .. }
             | Request::Stop { job } => Some(*job),
             Request::Load { .. } => None,
         }
@@ -327,7 +338,8 @@ impl Response {
             | Response::Curve { job, .. }
             | Response::Inspected { job, .. }
             | Response::Candidates { job, .. }
-            | Response::PoisonScores { job, .. } => Some(*job),
+            | Response::PoisonScores { job, .. }
+            | Response::SpamWords { job, .. } => Some(*job),
             Response::Failed { job, .. } => *job,
             Response::Loaded { .. } => None,
         }
@@ -388,6 +400,9 @@ impl Session {
             Resource::Digits => {
                 let _ = self.digits.set(Digits::from_csv_gz(bytes)?);
             }
+            Resource::SmsSpam => {
+                let _ = self.spam.set(Corpus::from_tsv_gz(bytes)?);
+            }
             Resource::TargetModel => {
                 let _ = self.target.set(Mlp::from_safetensors(bytes)?);
             }
@@ -418,6 +433,7 @@ impl Session {
     pub fn has(&self, resource: Resource) -> bool {
         match resource {
             Resource::Digits => self.digits.get().is_some(),
+            Resource::SmsSpam => self.spam.get().is_some(),
             Resource::TargetModel => self.target.get().is_some(),
             Resource::AssistantModel | Resource::StructuredModel => {
                 self.assistants.get().is_some() || lock(&self.waiting).contains_key(&resource)
@@ -451,6 +467,7 @@ impl Session {
     pub fn context(&self) -> Context<'_> {
         Context {
             digits: self.digits.get(),
+            spam: self.spam.get(),
             target: self.target.get(),
             assistants: self.assistants.get(),
         }
@@ -588,6 +605,13 @@ impl Session {
                     Err(e) => fail(*job, e),
                 })
             }
+            Request::SpamWords { job, task } => Some(match self.context().spam() {
+                Ok(corpus) => Response::SpamWords {
+                    job: *job,
+                    words: task.words(corpus),
+                },
+                Err(e) => fail(*job, e),
+            }),
             _ => None,
         }
     }

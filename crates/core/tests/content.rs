@@ -245,6 +245,7 @@ fn check_reports_insane_task_numbers() {
                 Task::LabelFlip(p) => p.task.max_recall = 2.0,
                 Task::Backdoor(p) => p.task.max_trigger_pixels = 0,
                 Task::FindPoisons(p) => p.task.max_success = f32::NAN,
+                Task::SpamBackdoor(p) => p.task.recipe.learning_rate = f64::NAN,
             }
         }
     }
@@ -264,7 +265,14 @@ fn check_reports_insane_task_numbers() {
     assert_problem(&problems, &["image-exfiltration", "min_success"]);
     assert_problem(&problems, &["defend-the-inbox", "max_utility_drop"]);
     assert_problem(&problems, &["evade-the-detector", "min_success"]);
-    assert_eq!(problems.len(), 13, "{problems:#?}");
+    assert_problem(
+        &problems,
+        &[
+            "poison-the-spam-filter",
+            "recipe.learning_rate must be in (0, 10]",
+        ],
+    );
+    assert_eq!(problems.len(), 14, "{problems:#?}");
 }
 
 #[test]

@@ -515,6 +515,53 @@ fn an_edited_backdoor_is_caught() {
     assert_forged(&verdict(&json), "trigger pixel 0 has value 2");
 }
 
+/// Track B's spam filter: a receipt whose messages or trigger were edited is caught.
+#[test]
+fn an_edited_spam_poison_is_caught() {
+    let r = receipt("poison-the-spam-filter", Which::Solution);
+    assert!(verdict(&r.to_json()).passed());
+    assert_eq!(
+        r.data_sha256,
+        mlsec_core::spam::SPAM_SHA256,
+        "named by the data it trains on"
+    );
+    let json = edited(&r, |v| {
+        v["artefact"]["poison"]["messages"]
+            .as_array_mut()
+            .unwrap()
+            .truncate(5);
+    });
+    assert_forged(
+        &verdict(&json),
+        "its trigger or messages are not the ones its settings record",
+    );
+    // Both edited: five messages do not plant the backdoor, so the claimed pass fails.
+    let json = edited(&r, |v| {
+        for place in [["artefact", "poison"], ["settings", "spam-poison"]] {
+            v[place[0]][place[1]]["messages"]
+                .as_array_mut()
+                .unwrap()
+                .truncate(5);
+        }
+    });
+    assert_forged(&verdict(&json), "claims a pass");
+    // An over-long message is rejected, not trained on.
+    let json = edited(&r, |v| {
+        for place in [["artefact", "poison"], ["settings", "spam-poison"]] {
+            v[place[0]][place[1]]["messages"][0] = "win ".repeat(500).into();
+        }
+    });
+    assert_forged(&verdict(&json), "message 1 is 2,000 characters long");
+    // The digits' hash in place of the spam data's: the receipt names data it was not graded on.
+    let json = edited(&r, |v| {
+        v["data_sha256"] = mlsec_core::digits::DIGITS_SHA256.into();
+    });
+    assert_forged(
+        &verdict(&json),
+        "the data hash is not the hash of the data set",
+    );
+}
+
 /// Track B's defence: a receipt whose removal was edited is caught.
 #[test]
 fn an_edited_removal_is_caught() {

@@ -21,6 +21,7 @@ pub mod label_flip;
 pub mod pgd_targeted;
 pub mod pixel_attack;
 pub mod prompt_injection;
+pub mod spam_backdoor;
 pub mod train_classifier;
 
 pub mod evasion;
@@ -345,6 +346,7 @@ pub enum Task {
     LabelFlip(Posed<label_flip::LabelFlip>),
     Backdoor(Posed<backdoor::Backdoor>),
     FindPoisons(Posed<find_poisons::FindPoisons>),
+    SpamBackdoor(Posed<spam_backdoor::SpamBackdoor>),
 }
 
 impl Task {
@@ -362,6 +364,7 @@ impl Task {
             Task::LabelFlip(k) => k,
             Task::Backdoor(k) => k,
             Task::FindPoisons(k) => k,
+            Task::SpamBackdoor(k) => k,
         }
     }
 
@@ -378,6 +381,7 @@ impl Task {
             Task::LabelFlip(k) => k,
             Task::Backdoor(k) => k,
             Task::FindPoisons(k) => k,
+            Task::SpamBackdoor(k) => k,
         }
     }
 
