@@ -2,7 +2,6 @@
 //! shipped in `assets/digits/digits.csv.gz`. Fixed split: first 1,437 rows train, last 360 test.
 
 use crate::{Error, Result};
-use std::io::Read;
 
 pub const PIXELS: usize = 64;
 pub const CLASSES: usize = 10;
@@ -54,15 +53,7 @@ impl Digits {
     /// Parses the gzip-compressed CSV exactly as shipped. Refuses anything that is not 1,797 rows
     /// of 64 integer pixels in 0..=16 followed by a label in 0..=9.
     pub fn from_csv_gz(bytes: &[u8]) -> Result<Self> {
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(bytes)
-            .read_to_string(&mut text)
-            .map_err(|e| {
-                Error::Data(format!(
-                    "digits.csv.gz is not a readable gzip text file: {e}"
-                ))
-            })?;
-        Self::from_csv(&text)
+        Self::from_csv(&crate::gunzip_text(bytes, "digits.csv.gz")?)
     }
 
     pub fn from_csv(text: &str) -> Result<Self> {

@@ -36,6 +36,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The text inside a shipped gzip file called `name` (a data set), or why it is not readable.
+pub(crate) fn gunzip_text(bytes: &[u8], name: &str) -> Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::Data(format!("{name} is not a readable gzip text file: {e}")))?;
+    Ok(text)
+}
+
 /// `1048577` as `1,048,577`.
 pub(crate) fn thousands(n: impl Into<u64>) -> String {
     let digits = n.into().to_string();

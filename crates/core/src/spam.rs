@@ -11,7 +11,6 @@
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
-use std::io::Read;
 
 pub const ROWS: usize = 4000;
 pub const TRAIN_ROWS: usize = 3000;
@@ -35,15 +34,7 @@ pub struct Corpus {
 impl Corpus {
     /// Parses the gzip-compressed file exactly as shipped.
     pub fn from_tsv_gz(bytes: &[u8]) -> Result<Self> {
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(bytes)
-            .read_to_string(&mut text)
-            .map_err(|e| {
-                Error::Data(format!(
-                    "sms-spam.tsv.gz is not a readable gzip text file: {e}"
-                ))
-            })?;
-        Self::from_tsv(&text)
+        Self::from_tsv(&crate::gunzip_text(bytes, "sms-spam.tsv.gz")?)
     }
 
     /// Refuses anything that is not 4,000 lines of `ham` or `spam`, a tab, and a message.

@@ -502,6 +502,15 @@ mod tests {
         );
     }
 
+    /// The split the lesson and ATTRIBUTION.md describe.
+    #[test]
+    fn the_shipped_messages_are_split_as_the_lesson_says() {
+        let corpus = session().context().spam().unwrap();
+        let spam = |messages: &[spam::Message]| messages.iter().filter(|m| m.spam).count();
+        assert_eq!((corpus.train.len(), spam(&corpus.train)), (3000, 394));
+        assert_eq!((corpus.test.len(), spam(&corpus.test)), (1000, 139));
+    }
+
     #[test]
     fn the_clean_filter_shows_its_strongest_words() {
         let Task::SpamBackdoor(posed) = &exercise("poison-the-spam-filter").task else {
