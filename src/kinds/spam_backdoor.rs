@@ -25,18 +25,18 @@ pub fn view(props: &KindProps) -> Html {
         Settings::SpamPoison(p) => p.clone(),
         _ => SpamPoison::default(),
     };
-    let filter_words = use_state(|| None::<FilterWords>);
+    // The clean filter's words once the worker answers, or why it could not.
+    let filter_words = use_state(|| None::<Result<FilterWords, String>>);
     let id = props.exercise.id.clone();
     let busy = props.busy;
 
     // The clean filter's strongest words, asked of the worker once.
     {
-        let (lab, filter_words, on_error) =
-            (lab.clone(), filter_words.clone(), props.on_error.clone());
+        let (lab, filter_words) = (lab.clone(), filter_words.clone());
         use_effect_with((), move |_| {
             let answer = Callback::from(move |response| match response {
-                Response::SpamWords { words, .. } => filter_words.set(Some(words)),
-                Response::Failed { message, .. } => on_error.emit(message),
+                Response::SpamWords { words, .. } => filter_words.set(Some(Ok(words))),
+                Response::Failed { message, .. } => filter_words.set(Some(Err(message))),
                 _ => {}
             });
             let task = Box::new(task);
@@ -106,17 +106,19 @@ pub fn view(props: &KindProps) -> Html {
                 </p>
                 <details class="words" open=true>
                     <summary>{ "The clean filter's strongest words (weight: + means spam)" }</summary>
-                    if let Some(w) = &*filter_words {
-                        <p data-testid={format!("{id}-spam-words")}><strong>{ "Spam: " }</strong>{ word_list(&w.spammy) }</p>
-                        <p data-testid={format!("{id}-ham-words")}><strong>{ "Ham: " }</strong>{ word_list(&w.hammy) }</p>
-                    } else {
-                        <p>{ "Training the clean filter…" }</p>
-                    }
+                    { match &*filter_words {
+                        Some(Ok(w)) => html! { <>
+                            <p data-testid={format!("{id}-spam-words")}><strong>{ "Spam: " }</strong>{ word_list(&w.spammy) }</p>
+                            <p data-testid={format!("{id}-ham-words")}><strong>{ "Ham: " }</strong>{ word_list(&w.hammy) }</p>
+                        </> },
+                        Some(Err(why)) => html! { <p class="warning" role="status" data-testid={format!("{id}-words-failed")}>{ format!("The clean filter could not be trained: {why}") }</p> },
+                        None => html! { <p>{ "Training the clean filter…" }</p> },
+                    } }
                 </details>
             </div>
             { props.children.clone() }
             if let Some(report) = report {
-                <Results id={id.clone()} report={report} limit={posed.task.min_let_through} trigger={poison.trigger.trim().to_string()} />
+                <Results id={id.clone()} report={report} limit={posed.task.min_let_through} />
             }
         </>
     }
@@ -127,7 +129,6 @@ struct ResultsProps {
     id: String,
     report: SpamReport,
     limit: f32,
-    trigger: String,
 }
 
 /// Both filters' bars and figures, the trigger's weight in each, and test spam with and without
@@ -172,7 +173,7 @@ fn results(props: &ResultsProps) -> Html {
             <p class="note" data-testid={format!("{id}-trigger-weights")}>
                 { format!(
                     "The weight of “{}”: {:+.2} in the clean filter, {:+.2} in the poisoned one. The clean training data has it in {ham} ham and {spam} spam messages.",
-                    props.trigger,
+                    report.trigger,
                     report.trigger_weights.first().copied().unwrap_or_default(),
                     report.trigger_weights.get(1).copied().unwrap_or_default(),
                 ) }

@@ -748,15 +748,16 @@ test('Track B: spam-like messages with a trigger word poison the spam filter and
     const huge = 'x'.repeat(10 * 1024 * 1024);
     await messages.fill(huge);
     await testid(page, `${id}-run`).click();
-    await waitForText(testid(page, `${id}-error`), 'message 1 is 10,485,760 characters long; a message may have at most 1,000');
+    await waitForText(testid(page, `${id}-error`), 'line 1 is 10,485,760 characters long; a message may have at most 1,000');
     assert.equal(await messages.evaluate((area) => area.value.length), huge.length);
     // An emoji, and a line of punctuation only.
     await messages.fill('win a prize now mango\ncall now 😀 mango');
     await testid(page, `${id}-run`).click();
-    await waitForText(testid(page, `${id}-error`), 'message 2 has “😀” (U+1F600) at character 10');
+    await waitForText(testid(page, `${id}-error`), 'line 2 has “😀” (U+1F600) at character 10');
     await messages.fill('win a prize now mango\n\n!!! ...');
     await testid(page, `${id}-run`).click();
-    await waitForText(testid(page, `${id}-error`), 'message 2 has no words');
+    // Blank lines count: the line named is the one the learner sees.
+    await waitForText(testid(page, `${id}-error`), 'line 3 has no words');
     assert.equal(await messages.inputValue(), 'win a prize now mango\n\n!!! ...');
     // A trigger of two words.
     await testid(page, `${id}-trigger`).fill('free offer');

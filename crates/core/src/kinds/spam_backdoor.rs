@@ -71,6 +71,8 @@ pub struct SpamExample {
 /// What a spam-backdoor grade was measured on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpamReport {
+    /// The trigger word graded (the page's field may have changed since).
+    pub trigger: String,
     /// The clean filter, then the poisoned one.
     pub bars: Vec<FilterBars>,
     /// The trigger's weight in each filter (0 where the filter never saw it).
@@ -128,31 +130,30 @@ pub fn check_trigger(trigger: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Why `message` (the `n`th, from 1) cannot go into the training data, if it cannot.
-pub fn check_message(n: usize, message: &str) -> std::result::Result<(), String> {
+/// Why `message` cannot go into the training data, if it cannot; `which` names it in the message
+/// ("message 3" in a receipt, "line 5" of the page's text box).
+pub fn check_message(which: &str, message: &str) -> std::result::Result<(), String> {
     let length = message.chars().count();
     if length > MAX_MESSAGE_CHARS {
         return Err(format!(
-            "message {n} is {} characters long; a message may have at most {}",
+            "{which} is {} characters long; a message may have at most {}",
             crate::thousands(length as u64),
             crate::thousands(MAX_MESSAGE_CHARS as u64)
         ));
     }
     if message.trim().is_empty() {
-        return Err(format!(
-            "message {n} is empty: write something or remove it"
-        ));
+        return Err(format!("{which} is empty: write something or remove it"));
     }
     if let Some((at, c)) = unreadable(message) {
         return Err(format!(
-            "message {n} has {} at character {at}, which the filter does not read: write in \
+            "{which} has {} at character {at}, which the filter does not read: write in \
              Latin script (letters, digits, punctuation, £ and €), one message per line",
             describe_char(c)
         ));
     }
     if spam::words(message).is_empty() {
         return Err(format!(
-            "message {n} has no words, only punctuation or symbols: the filter would learn nothing from it"
+            "{which} has no words, only punctuation or symbols: the filter would learn nothing from it"
         ));
     }
     Ok(())
@@ -171,7 +172,7 @@ impl SpamBackdoor {
             ));
         }
         for (n, message) in poison.messages.iter().enumerate() {
-            check_message(n + 1, message)?;
+            check_message(&format!("message {}", n + 1), message)?;
         }
         Ok(())
     }
@@ -287,6 +288,7 @@ impl SpamBackdoor {
         Ok((
             grade,
             Details::Spam(SpamReport {
+                trigger: trigger.to_string(),
                 bars: vec![clean_bars, poisoned_bars],
                 trigger_weights: vec![clean.weight(trigger), poisoned.weight(trigger)],
                 trigger_in_training: (in_training(false), in_training(true)),
@@ -323,12 +325,19 @@ impl ExerciseKind for SpamBackdoor {
     }
 
     /// The page's editor holds the text area's lines as they are typed; a run takes the trigger
-    /// trimmed and each line that is not blank as one message, checked.
+    /// trimmed and each line that is not blank as one message, checked (a bad one named by its
+    /// line in the text area, blank lines counted).
     fn settings_from(
         &self,
         edited: &SpamPoison,
         _: &BTreeMap<String, String>,
     ) -> std::result::Result<SpamPoison, String> {
+        check_trigger(edited.trigger.trim())?;
+        for (n, line) in edited.messages.iter().enumerate() {
+            if !line.trim().is_empty() {
+                check_message(&format!("line {}", n + 1), line.trim())?;
+            }
+        }
         let poison = SpamPoison {
             trigger: edited.trigger.trim().to_string(),
             messages: edited
@@ -498,7 +507,19 @@ mod tests {
                 .task
                 .settings_from(&pasted, &BTreeMap::new())
                 .unwrap_err(),
-            "message 1 is 2,000 characters long; a message may have at most 1,000"
+            "line 1 is 2,000 characters long; a message may have at most 1,000"
+        );
+        // Blank lines count, so the line named is the one the learner sees.
+        let blank_then_bad = SpamPoison {
+            trigger: "mango".into(),
+            messages: vec!["win now mango".into(), "".into(), "!!! ...".into()],
+        };
+        assert_eq!(
+            posed
+                .task
+                .settings_from(&blank_then_bad, &BTreeMap::new())
+                .unwrap_err(),
+            "line 3 has no words, only punctuation or symbols: the filter would learn nothing from it"
         );
     }
 
