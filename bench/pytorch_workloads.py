@@ -7,6 +7,8 @@ crates/core/src/workloads.rs, on the same bytes, on the same machine.
 - poisoning grade: what Track B's grader does for one artefact, the exercises' recipe (Adam lr 0.01,
   batch 32, 20 epochs) trained on the clean and on a backdoored training set (36 images stamped
   with a 2x2 corner and relabelled 0), then both evaluated on the clean and the triggered test set
+- membership grade: what Track C's loss-threshold grader does, the overfit target (Adam lr 0.01,
+  batch 32, 200 epochs over 100 training images), then its loss on 200 known and challenge records
 
 Prints one JSON line. Needs torch (installed only for the benchmark; the lab never uses it).
 """
@@ -23,11 +25,11 @@ xtr, ytr, xte, yte = x[:1437], y[:1437], x[1437:], y[1437:]
 torch.manual_seed(1)
 
 
-def train(xtr=xtr, ytr=ytr, batch=64):
+def train(xtr=xtr, ytr=ytr, batch=64, epochs=20):
     model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
-    for _ in range(20):
+    for _ in range(epochs):
         perm = torch.randperm(len(xtr))
         for i in range(0, len(xtr), batch):
             idx = perm[i:i + batch]
@@ -70,6 +72,16 @@ def poison_grade():
     return figures
 
 
+MEMBERS, OTHERS = torch.randperm(1437, generator=torch.Generator().manual_seed(1))[:200].split(100)
+
+
+def membership_grade():
+    model = train(xtr[MEMBERS], ytr[MEMBERS], batch=32, epochs=200)
+    with torch.no_grad():
+        records = torch.cat([MEMBERS, OTHERS])
+        return nn.functional.cross_entropy(model(xtr[records]), ytr[records], reduction="none")
+
+
 def median_ms(fn, runs=7):
     fn()
     fn()  # two untimed warm-up runs, as the lab's benchmarks do
@@ -88,4 +100,5 @@ print(json.dumps({
     "torch_train_ms": round(median_ms(train), 1),
     "torch_pgd_ms": round(median_ms(lambda: pgd(model)), 1),
     "torch_poison_grade_ms": round(median_ms(poison_grade, runs=5), 1),
+    "torch_membership_grade_ms": round(median_ms(membership_grade, runs=5), 1),
 }))

@@ -194,6 +194,7 @@ impl Component for ExerciseView {
                 | Response::Candidates { .. }
                 | Response::PoisonScores { .. }
                 | Response::SpamWords { .. }
+                | Response::MembershipLosses { .. }
                 | Response::Loaded { .. } => {}
             },
         }

@@ -404,8 +404,14 @@ pub fn score_histogram(
     root.present().ok()
 }
 
-/// A detector's ROC curve (false-positive rate, true-positive rate) with the chance diagonal.
-pub fn roc_curve(canvas: HtmlCanvasElement, points: &[(f32, f32)]) -> Option<()> {
+/// An ROC curve (false-positive rate, true-positive rate) with the chance diagonal; the axes
+/// say what is flagged (`negatives`, `positives`), and `marked` puts a dot on one operating point.
+pub fn roc_curve(
+    canvas: HtmlCanvasElement,
+    points: &[(f32, f32)],
+    [negatives, positives]: [&str; 2],
+    marked: Option<(f32, f32)>,
+) -> Option<()> {
     let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
     root.fill(&WHITE).ok()?;
     let mut chart = ChartBuilder::on(&root)
@@ -418,8 +424,8 @@ pub fn roc_curve(canvas: HtmlCanvasElement, points: &[(f32, f32)]) -> Option<()>
         .configure_mesh()
         .label_style(FONT)
         .axis_desc_style(FONT)
-        .x_desc("clean images flagged (false-positive rate)")
-        .y_desc("poisons flagged")
+        .x_desc(negatives)
+        .y_desc(positives)
         .draw()
         .ok()?;
     chart
@@ -430,6 +436,93 @@ pub fn roc_curve(canvas: HtmlCanvasElement, points: &[(f32, f32)]) -> Option<()>
             points.iter().copied(),
             LOSS.stroke_width(2),
         ))
+        .ok()?;
+    if let Some(point) = marked {
+        chart
+            .draw_series([Circle::new(point, 5, LOSS.filled())])
+            .ok()?;
+    }
+    root.present().ok()
+}
+
+/// Track C's loss histograms: the known members' and non-members' losses on a log scale (an
+/// overfit model's member losses sit orders of magnitude below 1), side by side per bin, with the
+/// learner's threshold as a line.
+pub fn loss_histograms(
+    canvas: HtmlCanvasElement,
+    members: &[f64],
+    non_members: &[f64],
+    threshold: Option<f64>,
+) -> Option<()> {
+    const BINS: usize = 30;
+    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let log = |l: f64| l.max(1e-12).log10() as f32;
+    let all = members.iter().chain(non_members).map(|&l| log(l));
+    let (low, high) = all.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
+    let (low, high) = if low.is_finite() {
+        (low.floor(), high.ceil().max(low.floor() + 1.0))
+    } else {
+        (-6.0, 1.0)
+    };
+    let width = (high - low) / BINS as f32;
+    let count = |losses: &[f64]| {
+        let mut counts = [0u32; BINS];
+        for &l in losses {
+            counts[(((log(l) - low) / width) as usize).min(BINS - 1)] += 1;
+        }
+        counts
+    };
+    let (m, n) = (count(members), count(non_members));
+    let most = m.iter().chain(&n).copied().max().unwrap_or(1).max(1) as f32 * 1.25;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(low..high, 0f32..most)
+        .ok()?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .x_label_formatter(&|x| format!("1e{x:.0}"))
+        .x_desc("loss (log scale)")
+        .y_desc("known records")
+        .draw()
+        .ok()?;
+    for (counts, offset, colour, label) in
+        [(m, 0.0, ACCURACY, "members"), (n, 0.5, LOSS, "non-members")]
+    {
+        chart
+            .draw_series(counts.iter().enumerate().map(|(b, &c)| {
+                let x = low + (b as f32 + offset) * width;
+                Rectangle::new([(x, 0.0), (x + width * 0.45, c as f32)], colour.filled())
+            }))
+            .ok()?
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+    }
+    if let Some(t) = threshold.filter(|t| t.is_finite() && *t > 0.0) {
+        let x = log(t).clamp(low, high);
+        chart
+            .draw_series(LineSeries::new(
+                [(x, 0.0), (x, most)],
+                BLACK.stroke_width(2),
+            ))
+            .ok()?
+            .label("threshold: members to the left")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(FONT)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
         .ok()?;
     root.present().ok()
 }

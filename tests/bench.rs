@@ -86,13 +86,18 @@ fn workloads_in_the_browser() {
         include_str!("../lessons/spam-filter/lesson.md"),
         include_str!("../lessons/spam-filter/exercises.toml"),
     );
+    let membership_ms = grade_ms(
+        "membership-inference",
+        include_str!("../lessons/membership-inference/lesson.md"),
+        include_str!("../lessons/membership-inference/exercises.toml"),
+    );
     let find_ms = grade_ms(
         "find-poisons",
         include_str!("../lessons/find-poisons/lesson.md"),
         include_str!("../lessons/find-poisons/exercises.toml"),
     );
     console_log!(
-        "BENCH {{\"wasm_train_ms\": {train_ms:.1}, \"wasm_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}, \"wasm_first_token_ms\": {:.1}, \"wasm_tokens_per_s\": {:.0}, \"decode_tokens\": {}, \"wasm_label_flip_grade_ms\": {flip_ms:.1}, \"wasm_backdoor_grade_ms\": {backdoor_ms:.1}, \"wasm_find_poisons_grade_ms\": {find_ms:.1}, \"wasm_spam_grade_ms\": {spam_ms:.1}}}",
+        "BENCH {{\"wasm_train_ms\": {train_ms:.1}, \"wasm_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}, \"wasm_first_token_ms\": {:.1}, \"wasm_tokens_per_s\": {:.0}, \"decode_tokens\": {}, \"wasm_label_flip_grade_ms\": {flip_ms:.1}, \"wasm_backdoor_grade_ms\": {backdoor_ms:.1}, \"wasm_find_poisons_grade_ms\": {find_ms:.1}, \"wasm_spam_grade_ms\": {spam_ms:.1}, \"wasm_membership_grade_ms\": {membership_ms:.1}}}",
         decode.first_token_ms, decode.tokens_per_s, decode.tokens
     );
 }

@@ -216,7 +216,15 @@ fn results(props: &ResultsProps) -> Html {
                 plot::backdoor_chart(c, &report.bars, f64::from(limit));
             }
             if let Some(c) = roc.cast::<HtmlCanvasElement>() {
-                plot::roc_curve(c, &report.roc);
+                plot::roc_curve(
+                    c,
+                    &report.roc,
+                    [
+                        "clean images flagged (false-positive rate)",
+                        "poisons flagged",
+                    ],
+                    None,
+                );
             }
         });
     }

@@ -11,6 +11,7 @@ pub mod defend_injection;
 pub mod fgsm;
 pub mod find_poisons;
 pub mod label_flip;
+pub mod membership;
 pub mod pgd_targeted;
 pub mod pixel_attack;
 pub mod prompt_injection;
@@ -67,6 +68,7 @@ pub fn view(props: KindProps) -> Html {
         Task::Backdoor(_) => html! { <backdoor::View ..props /> },
         Task::FindPoisons(_) => html! { <find_poisons::View ..props /> },
         Task::SpamBackdoor(_) => html! { <spam_backdoor::View ..props /> },
+        Task::MembershipThreshold(_) => html! { <membership::View ..props /> },
     }
 }
 

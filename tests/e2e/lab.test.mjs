@@ -781,6 +781,44 @@ test('Track B: spam-like messages with a trigger word poison the spam filter and
   }
 });
 
+test('Track C: a loss threshold read off the histograms tells members from non-members and passes; a threshold that is not a number or lies outside the losses is refused with the reason', { timeout: 2 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  const id = 'loss-threshold';
+  const threshold = testid(page, `${id}-threshold`);
+  try {
+    await page.goto(route('/lesson/membership-inference'));
+    // The worker trains the target and measures the known records' losses.
+    await waitForText(testid(page, `${id}-known`), /Among the known records, 50 of 50 members and \d+ of 50 non-members have a loss at or below 1\./, LONG_TIMEOUT);
+    assert.equal(await testid(page, `${id}-histogram`).count(), 1);
+    // Not a number: said under the box as it is typed, and refused on Run.
+    await threshold.fill('small');
+    await waitForText(testid(page, `${id}-known`), "Loss threshold: 'small' is not a number");
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'the threshold is not a number');
+    assert.equal(await threshold.inputValue(), 'small');
+    // Above every loss: rejected with the largest known loss.
+    await threshold.fill('1e9');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-grade`), /Rejected: the threshold 1e9 is above every loss of the known records/, LONG_TIMEOUT);
+    // The starter's threshold calls nearly everyone a member.
+    await threshold.fill('1');
+    await testid(page, `${id}-run`).click();
+    let grade = await waitForText(testid(page, `${id}-grade`), 'Not yet', LONG_TIMEOUT);
+    assert.match(grade, /membership advantage 10\.0%/);
+    // Just above the largest known member loss.
+    await threshold.fill('0.01');
+    await waitForText(testid(page, `${id}-known`), /50 of 50 members and \d+ of 50 non-members have a loss at or below 0\.01/);
+    await testid(page, `${id}-run`).click();
+    grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    assert.match(grade, /50 of the 50 challenge members are called members/);
+    await waitForText(testid(page, `${id}-rates`), /membership advantage\s*48\.0%/);
+    assert.equal(await testid(page, `${id}-roc`).count(), 1);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('Track B: the poisons are found with a detector and a threshold on one class, the removal passes, and a bad threshold is refused', { timeout: 2 * TEST_TIMEOUT }, async () => {
   const { context, page, problems } = await openLab();
   const id = 'find-the-poisons';

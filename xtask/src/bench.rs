@@ -219,6 +219,12 @@ pub fn bench(root: &Path) -> Result<()> {
         ratio("wasm_backdoor_grade_ms", "torch_poison_grade_ms")
     );
     println!(
+        "  Track C's membership grade (the overfit target, 200 epochs over 100 images, then 200 losses): browser {}, PyTorch {};  ratio browser / PyTorch: {}",
+        ms("wasm_membership_grade_ms"),
+        ms("torch_membership_grade_ms"),
+        ratio("wasm_membership_grade_ms", "torch_membership_grade_ms")
+    );
+    println!(
         "  `mlsec grade` on 30 mixed receipts (every exercise, starters and solutions): {}   (budget 60 s on 2 cores)",
         get("cli_grade_30_receipts_ms").map_or("n/a".into(), |v| format!("{:.1} s", v / 1000.0))
     );

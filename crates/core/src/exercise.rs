@@ -12,6 +12,7 @@ use crate::kinds::backdoor::{BackdoorPlan, BackdoorReport};
 use crate::kinds::fgsm::FgsmSettings;
 use crate::kinds::find_poisons::{DetectionReport, Removal};
 use crate::kinds::label_flip::{Flip, LabelFlips};
+use crate::kinds::membership::{LossThreshold, MembershipReport};
 use crate::kinds::pixel_attack::PixelEdits;
 use crate::kinds::spam_backdoor::{SpamPoison, SpamReport};
 use crate::kinds::Task;
@@ -51,6 +52,7 @@ pub enum Settings {
     Backdoor(BackdoorPlan),
     Removal(Removal),
     SpamPoison(SpamPoison),
+    LossThreshold(LossThreshold),
 }
 
 /// What a grade was measured on, for the page to show beside it.
@@ -72,6 +74,9 @@ pub enum Details {
     /// Spam caught and triggered spam let through by the clean and the poisoned filter, the
     /// trigger's weight in each, and test spam with and without the trigger.
     Spam(SpamReport),
+    /// The known and challenge records' losses, the rates and ROC of the learner's threshold,
+    /// and the target's train and test accuracy.
+    Membership(MembershipReport),
 }
 
 /// The thing a grader judges. Floats travel as little-endian f32 bytes in base64 so that a
@@ -95,6 +100,8 @@ pub enum Artefact {
     Removal { removal: Removal },
     /// A trigger word and messages added to training as ham (the grader retrains the filter).
     SpamPoison { poison: SpamPoison },
+    /// A loss threshold for membership inference (the grader trains the target and measures it).
+    Threshold { threshold: f64 },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -143,7 +150,8 @@ impl Artefact {
             | Artefact::Flips { .. }
             | Artefact::Backdoor { .. }
             | Artefact::Removal { .. }
-            | Artefact::SpamPoison { .. } => Err("expected perturbed images".into()),
+            | Artefact::SpamPoison { .. }
+            | Artefact::Threshold { .. } => Err("expected perturbed images".into()),
         }
     }
     pub(crate) fn model(&self) -> std::result::Result<Mlp, String> {
@@ -157,7 +165,8 @@ impl Artefact {
             | Artefact::Flips { .. }
             | Artefact::Backdoor { .. }
             | Artefact::Removal { .. }
-            | Artefact::SpamPoison { .. } => Err("expected trained model weights".into()),
+            | Artefact::SpamPoison { .. }
+            | Artefact::Threshold { .. } => Err("expected trained model weights".into()),
         }
     }
     /// SHA-256 of the model this artefact *is*, when it is one.
@@ -170,7 +179,8 @@ impl Artefact {
             | Artefact::Flips { .. }
             | Artefact::Backdoor { .. }
             | Artefact::Removal { .. }
-            | Artefact::SpamPoison { .. } => None,
+            | Artefact::SpamPoison { .. }
+            | Artefact::Threshold { .. } => None,
         }
     }
 }

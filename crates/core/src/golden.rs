@@ -10,13 +10,14 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The lessons the figures come from, by id (each caller reads them its own way).
-pub const LESSONS: [&str; 8] = [
+pub const LESSONS: [&str; 9] = [
     "first-model",
     "fgsm",
     "label-flipping",
     "backdoor",
     "spam-filter",
     "find-poisons",
+    "membership-inference",
     "defend-injection",
     "adaptive-attack",
 ];
@@ -83,6 +84,19 @@ pub fn compute(
                 "figures": spam.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
                 "bars": report.bars,
                 "trigger_weights": report.trigger_weights,
+            }),
+        );
+    }
+    // Track C: the overfit target's losses, compared through the grade and the ROC they give.
+    let membership = reference("membership-inference")?;
+    if let crate::exercise::Details::Membership(report) = &membership.details {
+        figures.insert(
+            "membership_reference".into(),
+            json!({
+                "passed": membership.grade.passed,
+                "figures": membership.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
+                "auc": report.auc,
+                "accuracy": [report.train_accuracy, report.test_accuracy],
             }),
         );
     }

@@ -114,6 +114,26 @@ impl Mlp {
         Ok(self.layers.hidden(&x)?.to_vec2::<f32>()?)
     }
 
+    /// Each image's cross-entropy loss on its label, from the logits in f64 (a member of an
+    /// overfit model's training set can have a loss of 1e-9, far below what 1 − p in f32 holds).
+    pub fn losses(&self, images: &Images) -> Result<Vec<f64>> {
+        let n = images.len();
+        if n == 0 {
+            return Ok(vec![]);
+        }
+        let x = Tensor::from_slice(&images.pixels[..n * PIXELS], (n, PIXELS), &Device::Cpu)?;
+        let logits = self.forward(&x)?.to_vec2::<f32>()?;
+        Ok(logits
+            .iter()
+            .zip(&images.labels)
+            .map(|(row, &label)| {
+                let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+                let sum: f64 = row.iter().map(|&z| libm::exp(z as f64 - top)).sum();
+                top + libm::log(sum) - row[label as usize] as f64
+            })
+            .collect())
+    }
+
     /// Fraction of `images` classified correctly.
     pub fn accuracy(&self, images: &Images) -> Result<f32> {
         let predicted = self.predict(&images.pixels)?;

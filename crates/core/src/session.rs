@@ -10,6 +10,7 @@ use crate::grade::Grade;
 use crate::injection::{load_model, Assistants};
 use crate::kinds::find_poisons::{FindPoisons, Scores};
 use crate::kinds::label_flip::{candidates, Candidate, Query};
+use crate::kinds::membership::{KnownLosses, MembershipThreshold};
 use crate::kinds::pixel_attack::{apply_edits, PixelEdit};
 use crate::kinds::spam_backdoor::{FilterWords, SpamBackdoor};
 use crate::kinds::{Measurement, Start};
@@ -53,6 +54,11 @@ pub enum Request {
     PoisonScores { job: u32, task: Box<FindPoisons> },
     /// A spam-backdoor task's clean filter, trained by its recipe: its strongest words each way.
     SpamWords { job: u32, task: Box<SpamBackdoor> },
+    /// A membership task's target, trained by its recipe: its losses on the known records.
+    MembershipLosses {
+        job: u32,
+        task: Box<MembershipThreshold>,
+    },
     /// Stop a running training job after its current epoch.
     Stop { job: u32 },
 }
@@ -109,6 +115,10 @@ pub enum Response {
     SpamWords {
         job: u32,
         words: FilterWords,
+    },
+    MembershipLosses {
+        job: u32,
+        known: KnownLosses,
     },
 }
 
@@ -308,6 +318,7 @@ impl Request {
             }
             Request::PoisonScores { .. } => &[Resource::Digits],
             Request::SpamWords { .. } => &[Resource::SmsSpam],
+            Request::MembershipLosses { .. } => &[Resource::Digits],
             Request::Load { .. } | Request::Stop { .. } => &[],
         }
     }
@@ -321,6 +332,7 @@ impl Request {
             | Request::Candidates { job, .. }
             | Request::PoisonScores { job, .. }
             | Request::SpamWords { job, .. }
+            | Request::MembershipLosses { job, .. }
             | Request::Stop { job } => Some(*job),
             Request::Load { .. } => None,
         }
@@ -339,7 +351,8 @@ impl Response {
             | Response::Inspected { job, .. }
             | Response::Candidates { job, .. }
             | Response::PoisonScores { job, .. }
-            | Response::SpamWords { job, .. } => Some(*job),
+            | Response::SpamWords { job, .. }
+            | Response::MembershipLosses { job, .. } => Some(*job),
             Response::Failed { job, .. } => *job,
             Response::Loaded { .. } => None,
         }
@@ -612,6 +625,13 @@ impl Session {
                 },
                 Err(e) => fail(*job, e),
             }),
+            Request::MembershipLosses { job, task } => {
+                let answer = self.context().digits().and_then(|d| task.known_losses(d));
+                Some(match answer {
+                    Ok(known) => Response::MembershipLosses { job: *job, known },
+                    Err(e) => fail(*job, e),
+                })
+            }
             _ => None,
         }
     }

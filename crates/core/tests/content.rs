@@ -246,6 +246,7 @@ fn check_reports_insane_task_numbers() {
                 Task::Backdoor(p) => p.task.max_trigger_pixels = 0,
                 Task::FindPoisons(p) => p.task.max_success = f32::NAN,
                 Task::SpamBackdoor(p) => p.task.recipe.learning_rate = f64::NAN,
+                Task::MembershipThreshold(p) => p.task.members = 5,
             }
         }
     }
@@ -272,7 +273,8 @@ fn check_reports_insane_task_numbers() {
             "recipe.learning_rate must be in (0, 10]",
         ],
     );
-    assert_eq!(problems.len(), 14, "{problems:#?}");
+    assert_problem(&problems, &["loss-threshold", "members must be 10–718"]);
+    assert_eq!(problems.len(), 15, "{problems:#?}");
 }
 
 #[test]
@@ -393,7 +395,10 @@ fn parse_lesson_accepts_bom_crlf_and_no_exercises() {
 fn parse_course_reads_the_shipped_course_and_refuses_unknown_keys() {
     let course = parse_course(&course_text()).unwrap();
     let ids: Vec<&str> = course.tracks.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids, ["foundations", "evasion", "poisoning", "injection"]);
+    assert_eq!(
+        ids,
+        ["foundations", "evasion", "poisoning", "privacy", "injection"]
+    );
     assert_eq!(course.tracks[0].lessons, ["first-model"]);
     let bad = course_text().replacen("[[tracks]]", "[[tracks]]\ncolour = \"red\"", 1);
     match parse_course(&bad) {

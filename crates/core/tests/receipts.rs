@@ -562,6 +562,29 @@ fn an_edited_spam_poison_is_caught() {
     );
 }
 
+/// Track C: a membership receipt whose threshold was edited is caught, and one moved outside the
+/// known losses is rejected with the reason.
+#[test]
+fn an_edited_threshold_is_caught() {
+    let r = receipt("loss-threshold", Which::Solution);
+    assert!(verdict(&r.to_json()).passed());
+    let json = edited(&r, |v| v["artefact"]["threshold"] = 1.0.into());
+    assert_forged(
+        &verdict(&json),
+        "its threshold is not the one its settings record",
+    );
+    let json = edited(&r, |v| {
+        v["artefact"]["threshold"] = 1.0.into();
+        v["settings"]["loss-threshold"]["threshold"] = 1.0.into();
+    });
+    assert_forged(&verdict(&json), "claims a pass");
+    let json = edited(&r, |v| {
+        v["artefact"]["threshold"] = 1e9.into();
+        v["settings"]["loss-threshold"]["threshold"] = 1e9.into();
+    });
+    assert_forged(&verdict(&json), "above every loss of the known records");
+}
+
 /// Track B's defence: a receipt whose removal was edited is caught.
 #[test]
 fn an_edited_removal_is_caught() {

@@ -18,6 +18,7 @@ pub mod defend_injection;
 pub mod fgsm;
 pub mod find_poisons;
 pub mod label_flip;
+pub mod membership;
 pub mod pgd_targeted;
 pub mod pixel_attack;
 pub mod prompt_injection;
@@ -347,6 +348,7 @@ pub enum Task {
     Backdoor(Posed<backdoor::Backdoor>),
     FindPoisons(Posed<find_poisons::FindPoisons>),
     SpamBackdoor(Posed<spam_backdoor::SpamBackdoor>),
+    MembershipThreshold(Posed<membership::MembershipThreshold>),
 }
 
 impl Task {
@@ -365,6 +367,7 @@ impl Task {
             Task::Backdoor(k) => k,
             Task::FindPoisons(k) => k,
             Task::SpamBackdoor(k) => k,
+            Task::MembershipThreshold(k) => k,
         }
     }
 
@@ -382,6 +385,7 @@ impl Task {
             Task::Backdoor(k) => k,
             Task::FindPoisons(k) => k,
             Task::SpamBackdoor(k) => k,
+            Task::MembershipThreshold(k) => k,
         }
     }
 
