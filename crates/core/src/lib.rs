@@ -11,6 +11,7 @@ pub mod course;
 pub mod defence;
 pub mod detectors;
 pub mod digits;
+pub mod dp_sgd;
 pub mod error;
 pub mod exercise;
 pub mod fields;

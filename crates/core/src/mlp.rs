@@ -72,6 +72,15 @@ impl Mlp {
         self.vars.clone()
     }
 
+    /// The parameters' values, each flattened row-major, in `fc1.weight` (32 × 64), `fc1.bias`,
+    /// `fc2.weight` (10 × 32), `fc2.bias` order (what closed-form gradients read).
+    pub fn parameters(&self) -> Result<Vec<Vec<f32>>> {
+        self.vars
+            .iter()
+            .map(|v| Ok(v.as_tensor().flatten_all()?.to_vec1::<f32>()?))
+            .collect()
+    }
+
     /// Logits for a batch `(n, 64)`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.layers.forward(x)

@@ -397,7 +397,13 @@ fn parse_course_reads_the_shipped_course_and_refuses_unknown_keys() {
     let ids: Vec<&str> = course.tracks.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(
         ids,
-        ["foundations", "evasion", "poisoning", "privacy", "injection"]
+        [
+            "foundations",
+            "evasion",
+            "poisoning",
+            "privacy",
+            "injection"
+        ]
     );
     assert_eq!(course.tracks[0].lessons, ["first-model"]);
     let bad = course_text().replacen("[[tracks]]", "[[tracks]]\ncolour = \"red\"", 1);
