@@ -267,6 +267,21 @@ pub fn spam_chart(canvas: HtmlCanvasElement, bars: &[FilterBars], limit: f64) ->
     )
 }
 
+/// The series' legend in the upper right corner, on a light box (every chart's legend looks the
+/// same).
+fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> Option<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(FONT)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .ok()
+}
+
 /// Two bars per numbered group (red left, blue right), each series with an optional level line.
 fn bar_pairs(
     canvas: HtmlCanvasElement,
@@ -330,14 +345,7 @@ fn bar_pairs(
             )
         }))
         .ok()?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(FONT)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .ok()?;
+    legend(&mut chart)?;
     root.present().ok()
 }
 
@@ -392,14 +400,7 @@ pub fn score_histogram(
             .ok()?
             .label("threshold: remove to the right")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], LOSS));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(FONT)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .ok()?;
+        legend(&mut chart)?;
     }
     root.present().ok()
 }
@@ -516,13 +517,6 @@ pub fn loss_histograms(
             .label("threshold: members to the left")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(FONT)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .ok()?;
+    legend(&mut chart)?;
     root.present().ok()
 }

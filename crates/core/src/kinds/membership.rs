@@ -153,21 +153,19 @@ impl MembershipThreshold {
         let all_known = known.members.iter().chain(&known.non_members);
         let lowest = all_known.clone().copied().fold(f64::INFINITY, f64::min);
         let highest = all_known.copied().fold(0.0, f64::max);
-        if t < lowest {
+        // A threshold outside the losses the attacker could see is not a choice from them.
+        let outside = if t < lowest {
+            Some(("below", "smallest", lowest, "no record"))
+        } else if t > highest {
+            Some(("above", "largest", highest, "every record"))
+        } else {
+            None
+        };
+        if let Some((side, end, loss, called)) = outside {
             return Ok((
                 Grade::rejected(format!(
-                    "the threshold {} is below every loss of the known records (the smallest is \
-                     {lowest:.3e}): it would call no record a member. Pick it from the histograms",
-                    show(t)
-                )),
-                Details::None,
-            ));
-        }
-        if t > highest {
-            return Ok((
-                Grade::rejected(format!(
-                    "the threshold {} is above every loss of the known records (the largest is \
-                     {highest:.3e}): it would call every record a member. Pick it from the histograms",
+                    "the threshold {} is {side} every loss of the known records (the {end} is \
+                     {loss:.3e}): it would call {called} a member. Pick it from the histograms",
                     show(t)
                 )),
                 Details::None,
