@@ -259,6 +259,16 @@ pub fn roc(scores: &[f32], poisoned: &[bool]) -> (Vec<(f32, f32)>, f32) {
     (points, area)
 }
 
+/// The largest true-positive rate an ROC curve from [`roc`] reaches while its false-positive
+/// rate stays at or below `fpr` (Carlini et al.'s "TPR at 1% FPR" with `fpr` = 0.01).
+pub fn tpr_at_fpr(points: &[(f32, f32)], fpr: f32) -> f32 {
+    points
+        .iter()
+        .filter(|(f, _)| *f <= fpr)
+        .map(|&(_, t)| t)
+        .fold(0.0, f32::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +355,20 @@ mod tests {
             .map(|i| if i % 2 == 0 { 0.0 } else { 1.0 })
             .collect();
         assert_eq!(roc(&reversed, &poisoned).1, 0.0);
+    }
+
+    /// A hand-built membership case: members score 0.9, 0.8, 0.4, 0.3 and non-members 0.7, 0.2,
+    /// 0.1, 0.05. 14 of the 16 member/non-member pairs are ordered right (AUC 0.875); with no
+    /// false positive, the two top members are found (TPR 0.5); allowing one in four, all of them.
+    #[test]
+    fn tpr_at_a_false_positive_rate_on_a_known_case() {
+        let scores = [0.9, 0.8, 0.4, 0.3, 0.7, 0.2, 0.1, 0.05];
+        let members = [true, true, true, true, false, false, false, false];
+        let (points, auc) = roc(&scores, &members);
+        assert_eq!(auc, 0.875);
+        assert_eq!(tpr_at_fpr(&points, 0.0), 0.5);
+        assert_eq!(tpr_at_fpr(&points, 0.01), 0.5);
+        assert_eq!(tpr_at_fpr(&points, 0.25), 1.0);
+        assert_eq!(tpr_at_fpr(&points, 1.0), 1.0);
     }
 }
