@@ -189,13 +189,9 @@ impl Component for ExerciseView {
                     }
                     self.error = Some(message);
                 }
-                Response::Curve { .. }
-                | Response::Inspected { .. }
-                | Response::Candidates { .. }
-                | Response::PoisonScores { .. }
-                | Response::SpamWords { .. }
-                | Response::MembershipLosses { .. }
-                | Response::Loaded { .. } => {}
+                // Loads, and the answers to a kind's own requests (curves, galleries, scores),
+                // which go to the kind's component, not to the shell.
+                _ => {}
             },
         }
         true

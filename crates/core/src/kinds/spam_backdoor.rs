@@ -163,16 +163,20 @@ impl SpamBackdoor {
     /// Why `poison` breaks the rules, if it does.
     pub fn check(&self, poison: &SpamPoison) -> std::result::Result<(), String> {
         check_trigger(&poison.trigger)?;
-        let count = poison.messages.len();
+        self.check_budget(poison.messages.len())?;
+        for (n, message) in poison.messages.iter().enumerate() {
+            check_message(&format!("message {}", n + 1), message)?;
+        }
+        Ok(())
+    }
+
+    fn check_budget(&self, count: usize) -> std::result::Result<(), String> {
         if count > self.max_messages as usize {
             return Err(format!(
                 "{count} messages is over the budget of {} ({} too many)",
                 self.max_messages,
                 count - self.max_messages as usize
             ));
-        }
-        for (n, message) in poison.messages.iter().enumerate() {
-            check_message(&format!("message {}", n + 1), message)?;
         }
         Ok(())
     }
@@ -267,15 +271,19 @@ impl SpamBackdoor {
                 spam.len(),
             ),
         );
-        let in_training = |spam_label: bool| {
-            corpus
-                .train
-                .iter()
-                .filter(|m| {
-                    m.spam == spam_label && spam::words(&m.text).contains(&trigger.to_lowercase())
-                })
-                .count() as u32
-        };
+        // Clean training messages already holding the trigger, ham and spam, in one pass.
+        let word = trigger.to_lowercase();
+        let trigger_in_training = corpus
+            .train
+            .iter()
+            .filter(|m| spam::words(&m.text).contains(&word))
+            .fold((0, 0), |(ham, spam), m| {
+                if m.spam {
+                    (ham, spam + 1)
+                } else {
+                    (ham + 1, spam)
+                }
+            });
         let examples = caught
             .iter()
             .take(EXAMPLES)
@@ -291,7 +299,7 @@ impl SpamBackdoor {
                 trigger: trigger.to_string(),
                 bars: vec![clean_bars, poisoned_bars],
                 trigger_weights: vec![clean.weight(trigger), poisoned.weight(trigger)],
-                trigger_in_training: (in_training(false), in_training(true)),
+                trigger_in_training,
                 examples,
             }),
         ))
@@ -338,6 +346,7 @@ impl ExerciseKind for SpamBackdoor {
                 check_message(&format!("line {}", n + 1), line.trim())?;
             }
         }
+        // The same rules as `check`, each applied once, with lines named as the page shows them.
         let poison = SpamPoison {
             trigger: edited.trigger.trim().to_string(),
             messages: edited
@@ -347,7 +356,7 @@ impl ExerciseKind for SpamBackdoor {
                 .map(|m| m.trim().to_string())
                 .collect(),
         };
-        self.check(&poison)?;
+        self.check_budget(poison.messages.len())?;
         Ok(poison)
     }
 
