@@ -9,6 +9,9 @@ crates/core/src/workloads.rs, on the same bytes, on the same machine.
   with a 2x2 corner and relabelled 0), then both evaluated on the clean and the triggered test set
 - membership grade: what Track C's loss-threshold grader does, the overfit target (Adam lr 0.01,
   batch 32, 200 epochs over 100 training images), then its loss on 200 known and challenge records
+- shadow-model grade: what Track C's shadow-model grader does for the reference attack, the target
+  (Adam lr 0.01, batch 32, 100 epochs over 250 of a 500-image pool) and 8 shadows of the same
+  recipe, each on a random half of the pool, then every model's logit-scaled confidence on the pool
 
 Prints one JSON line. Needs torch (installed only for the benchmark; the lab never uses it).
 """
@@ -82,6 +85,22 @@ def membership_grade():
         return nn.functional.cross_entropy(model(xtr[records]), ytr[records], reduction="none")
 
 
+POOL = torch.randperm(1437, generator=torch.Generator().manual_seed(2))[:500]
+
+
+def shadow_grade():
+    halves = [POOL[:250]] + [POOL[torch.randperm(500)[:250]] for _ in range(8)]
+    stats = []
+    for half in halves:
+        model = train(xtr[half], ytr[half], batch=32, epochs=100)
+        with torch.no_grad():
+            logits = model(xtr[POOL])
+            own = logits.gather(1, ytr[POOL][:, None])[:, 0]
+            others = logits.scatter(1, ytr[POOL][:, None], float("-inf")).logsumexp(1)
+            stats.append(own - others)
+    return torch.stack(stats)
+
+
 def median_ms(fn, runs=7):
     fn()
     fn()  # two untimed warm-up runs, as the lab's benchmarks do
@@ -101,4 +120,5 @@ print(json.dumps({
     "torch_pgd_ms": round(median_ms(lambda: pgd(model)), 1),
     "torch_poison_grade_ms": round(median_ms(poison_grade, runs=5), 1),
     "torch_membership_grade_ms": round(median_ms(membership_grade, runs=5), 1),
+    "torch_shadow_grade_ms": round(median_ms(shadow_grade, runs=3), 1),
 }))

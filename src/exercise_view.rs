@@ -256,7 +256,9 @@ impl Component for ExerciseView {
                     <button class="primary" onclick={link.callback(|_| Msg::Run)} disabled={busy} data-testid={format!("{id}-run")}>
                         { if trains { "Train and grade" } else { "Run and grade" } }
                     </button>
-                    if busy && trains {
+                    // A training run grades the model so far; a measurement in parts (the
+                    // worker reports them) is abandoned between two parts.
+                    if busy && (trains || self.steps.is_some()) {
                         <button onclick={link.callback(|_| Msg::Stop)} disabled={self.stopping} data-testid={format!("{id}-stop")}>{ "Stop" }</button>
                     }
                     <button onclick={link.callback(|_| Msg::UseSolution)} disabled={busy} data-testid={format!("{id}-use-solution")}

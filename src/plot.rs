@@ -19,6 +19,7 @@ const FONT: (&str, f64) = ("sans-serif", 13.0);
 
 const LOSS: RGBColor = RGBColor(214, 90, 49);
 const ACCURACY: RGBColor = RGBColor(38, 110, 200);
+const THIRD: RGBColor = RGBColor(40, 150, 90);
 
 /// Loss (left axis) and test accuracy (right axis) per epoch.
 pub fn training_curves(
@@ -267,14 +268,15 @@ pub fn spam_chart(canvas: HtmlCanvasElement, bars: &[FilterBars], limit: f64) ->
     )
 }
 
-/// The series' legend in the upper right corner, on a light box (every chart's legend looks the
-/// same).
+/// The series' legend at `position` (a corner the series leave empty), on a light box (every
+/// chart's legend looks the same).
 fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
 ) -> Option<()> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(position)
         .label_font(FONT)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
@@ -345,7 +347,7 @@ fn bar_pairs(
             )
         }))
         .ok()?;
-    legend(&mut chart)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().ok()
 }
 
@@ -400,7 +402,7 @@ pub fn score_histogram(
             .ok()?
             .label("threshold: remove to the right")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], LOSS));
-        legend(&mut chart)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     }
     root.present().ok()
 }
@@ -443,6 +445,136 @@ pub fn roc_curve(
             .draw_series([Circle::new(point, 5, LOSS.filled())])
             .ok()?;
     }
+    root.present().ok()
+}
+
+/// Track C's ROC curves on log-log axes, where an attack's low false-positive end shows (a
+/// linear ROC squeezes it into the corner): each curve with its name, the diagonal of guessing,
+/// and a dashed line at the false-positive rate the grade reads. Rates of 0 sit on the axes'
+/// floor, half a record below the smallest rate the curves can reach.
+pub fn roc_log(
+    canvas: HtmlCanvasElement,
+    curves: &[(&str, &[(f32, f32)])],
+    negatives: u32,
+    fpr_line: f32,
+) -> Option<()> {
+    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let floor = (0.5 / negatives.max(1) as f32).min(fpr_line / 2.0);
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d((floor..1f32).log_scale(), (floor..1f32).log_scale())
+        .ok()?;
+    chart
+        .configure_mesh()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .x_desc("non-members called members (false-positive rate, log)")
+        .y_desc("members found (log)")
+        .draw()
+        .ok()?;
+    chart
+        .draw_series(LineSeries::new(
+            [(floor, floor), (1.0, 1.0)],
+            BLACK.mix(0.3),
+        ))
+        .ok()?;
+    let dashes = (0..12).map(|k| {
+        let (a, b) = (k as f32 / 12.0, (k as f32 + 0.5) / 12.0);
+        let at = |t: f32| floor * (1.0 / floor).powf(t);
+        PathElement::new(
+            vec![(fpr_line, at(a)), (fpr_line, at(b))],
+            BLACK.stroke_width(1),
+        )
+    });
+    chart
+        .draw_series(dashes)
+        .ok()?
+        .label(format!("{}% false positives", fpr_line * 100.0))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
+    for (&(name, points), colour) in curves.iter().zip([LOSS, ACCURACY, THIRD]) {
+        let clamped = points.iter().map(|&(x, y)| (x.max(floor), y.max(floor)));
+        chart
+            .draw_series(LineSeries::new(clamped, colour.stroke_width(2)))
+            .ok()?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+            });
+    }
+    // ROC curves run above the diagonal: the lower right is empty.
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+    root.present().ok()
+}
+
+/// Track C's privacy–accuracy trade-off over the learner's DP-SGD runs: each run's ε against
+/// its test accuracy, filled when its attack was held to the limit, hollow when not; runs with no
+/// ε (σ = 0, shuffled batches) sit on the right edge at "∞". The ε budget and the accuracy floor
+/// are lines.
+pub fn tradeoff(
+    canvas: HtmlCanvasElement,
+    runs: &[(f64, f32, bool)],
+    max_epsilon: f64,
+    accuracy_floor: f32,
+) -> Option<()> {
+    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let finite = runs
+        .iter()
+        .map(|r| r.0)
+        .filter(|e| e.is_finite() && *e < 1e300);
+    let right = finite.fold(max_epsilon, f64::max) * 1.25;
+    let lowest = runs.iter().map(|r| r.1).fold(accuracy_floor, f32::min);
+    let bottom = ((lowest - 0.05).max(0.0) * 20.0).floor() / 20.0;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0f64..right, bottom..1f32)
+        .ok()?;
+    chart
+        .configure_mesh()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .y_label_formatter(&|a| format!("{:.0}%", a * 100.0))
+        .x_desc("ε at δ (right edge: ∞, no guarantee)")
+        .y_desc("test accuracy")
+        .draw()
+        .ok()?;
+    let dashed = |a: (f64, f32), b: (f64, f32)| LineSeries::new([a, b], BLACK.mix(0.4));
+    chart
+        .draw_series(dashed((max_epsilon, bottom), (max_epsilon, 1.0)))
+        .ok()?
+        .label("ε budget")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.4)));
+    chart
+        .draw_series(dashed((0.0, accuracy_floor), (right, accuracy_floor)))
+        .ok()?
+        .label("accuracy floor")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.4)));
+    let at = |e: f64| if e.is_finite() && e < 1e300 { e } else { right };
+    chart
+        .draw_series(
+            runs.iter()
+                .filter(|r| r.2)
+                .map(|&(e, a, _)| Circle::new((at(e), a), 5, ACCURACY.filled())),
+        )
+        .ok()?
+        .label("attack held (AUC within the limit)")
+        .legend(|(x, y)| Circle::new((x + 8, y), 5, ACCURACY.filled()));
+    chart
+        .draw_series(
+            runs.iter()
+                .filter(|r| !r.2)
+                .map(|&(e, a, _)| Circle::new((at(e), a), 5, LOSS.stroke_width(2))),
+        )
+        .ok()?
+        .label("attack not held")
+        .legend(|(x, y)| Circle::new((x + 8, y), 5, LOSS.stroke_width(2)));
+    // The ideal corner (high accuracy at small ε) is the one runs rarely reach.
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().ok()
 }
 
@@ -517,6 +649,6 @@ pub fn loss_histograms(
             .label("threshold: members to the left")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
     }
-    legend(&mut chart)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().ok()
 }

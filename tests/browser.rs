@@ -245,6 +245,14 @@ fn same_results_as_native() {
                 include_str!("../lessons/membership-inference/lesson.md"),
                 include_str!("../lessons/membership-inference/exercises.toml"),
             ),
+            "shadow-models" => (
+                include_str!("../lessons/shadow-models/lesson.md"),
+                include_str!("../lessons/shadow-models/exercises.toml"),
+            ),
+            "dp-sgd" => (
+                include_str!("../lessons/dp-sgd/lesson.md"),
+                include_str!("../lessons/dp-sgd/exercises.toml"),
+            ),
             "find-poisons" => (
                 include_str!("../lessons/find-poisons/lesson.md"),
                 include_str!("../lessons/find-poisons/exercises.toml"),

@@ -8,6 +8,7 @@
 pub mod adversarial_training;
 pub mod backdoor;
 pub mod defend_injection;
+pub mod dp_defence;
 pub mod fgsm;
 pub mod find_poisons;
 pub mod label_flip;
@@ -15,6 +16,7 @@ pub mod membership;
 pub mod pgd_targeted;
 pub mod pixel_attack;
 pub mod prompt_injection;
+pub mod shadow_models;
 pub mod spam_backdoor;
 pub mod train_classifier;
 
@@ -69,6 +71,8 @@ pub fn view(props: KindProps) -> Html {
         Task::FindPoisons(_) => html! { <find_poisons::View ..props /> },
         Task::SpamBackdoor(_) => html! { <spam_backdoor::View ..props /> },
         Task::MembershipThreshold(_) => html! { <membership::View ..props /> },
+        Task::ShadowModels(_) => html! { <shadow_models::View ..props /> },
+        Task::DpSgd(_) => html! { <dp_defence::View ..props /> },
     }
 }
 

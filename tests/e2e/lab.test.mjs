@@ -819,6 +819,93 @@ test('Track C: a loss threshold read off the histograms tells members from non-m
   }
 });
 
+test('Track C: shadow models trained in the worker find members at 1% false positives and pass; Stop abandons the attack, and 0 or too many shadows are refused with the reason', { timeout: 3 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  const id = 'shadow-lira';
+  try {
+    await page.goto(route('/lesson/shadow-models'));
+    await testid(page, `${id}-shadows`).waitFor({ timeout: LONG_TIMEOUT });
+    assert.equal(await testid(page, `${id}-shadows`).inputValue(), '4');
+    // Bad numbers are refused before anything trains, and what was typed stays.
+    await testid(page, `${id}-shadows`).fill('0');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), '0 shadow models');
+    await testid(page, `${id}-shadows`).fill('16');
+    await testid(page, `${id}-epochs`).fill('200');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), '16 shadows × 200 epochs is 3200 epochs of shadow training');
+    assert.equal(await testid(page, `${id}-shadows`).inputValue(), '16');
+    // Stop abandons a running attack.
+    await testid(page, `${id}-epochs`).fill('100');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-measuring`), /shadow \d+ of 16, epoch/, LONG_TIMEOUT);
+    await testid(page, `${id}-stop`).click();
+    await waitForText(testid(page, `${id}-error`), 'nothing was graded', LONG_TIMEOUT);
+    // The starter's short shadows, loss, offline, per-record spread: not better than the loss.
+    await testid(page, `${id}-shadows`).fill('4');
+    await testid(page, `${id}-epochs`).fill('20');
+    await testid(page, `${id}-run`).click();
+    let grade = await waitForText(testid(page, `${id}-grade`), 'Not yet', LONG_TIMEOUT);
+    assert.match(grade, /members found at 1% false positives 0\.8%/);
+    // LiRA as the reference runs it: 8 shadows of the target's 100 epochs, online, global spread.
+    await testid(page, `${id}-shadows`).fill('8');
+    await testid(page, `${id}-epochs`).fill('100');
+    await testid(page, `${id}-statistic`).selectOption('scaled-logit');
+    await testid(page, `${id}-test`).selectOption('online');
+    await testid(page, `${id}-spread`).selectOption('global');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-measuring`), /shadow \d+ of 8, epoch/, LONG_TIMEOUT);
+    grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    assert.match(grade, /your attack finds 10\.4% of the 250 members/);
+    await waitForText(testid(page, `${id}-rates`), /your shadow-model attack\s*10\.4%\s*0\.71/);
+    await waitForText(testid(page, `${id}-rates`), /the target's loss alone\s*2\.0%\s*0\.58/);
+    assert.equal(await testid(page, `${id}-roc`).count(), 1);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
+test('Track C: DP-SGD is graded on ε, the shadow-model attack and accuracy; σ = 0 says ε = ∞, a bad clipping norm is refused, and the reference passes with its table and ε–accuracy chart', { timeout: 3 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  const id = 'dp-sgd-defence';
+  try {
+    await page.goto(route('/lesson/dp-sgd'));
+    await testid(page, `${id}-clip_norm`).waitFor({ timeout: LONG_TIMEOUT });
+    // A clipping norm that is not a number is refused before anything trains; the text stays.
+    await testid(page, `${id}-clip_norm`).fill('none');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), "'none' is not a number");
+    assert.equal(await testid(page, `${id}-clip_norm`).inputValue(), 'none');
+    await testid(page, `${id}-clip_norm`).fill('-1');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'the clipping norm C must be a number above 0');
+    // The starter: no noise, so no privacy, whatever the attack does.
+    await testid(page, `${id}-clip_norm`).fill('1');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-measuring`), /shadow \d+ of 8/, LONG_TIMEOUT);
+    let grade = await waitForText(testid(page, `${id}-grade`), 'Not yet', LONG_TIMEOUT);
+    assert.match(grade, /ε at δ = 1e-5 ∞ > 10\.00/);
+    await waitForText(testid(page, `${id}-no-epsilon`), 'σ = 0 adds no noise');
+    // The reference recipe.
+    for (const [key, value] of [['clip_norm', '0.5'], ['noise_multiplier', '2'], ['batch_size', '150'], ['epochs', '30'], ['learning_rate', '0.05'], ['seed', '1']]) {
+      await testid(page, `${id}-${key}`).fill(value);
+    }
+    await testid(page, `${id}-sampling`).selectOption('poisson');
+    await testid(page, `${id}-run`).click();
+    grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    assert.match(grade, /ε at δ = 1e-5 9\.58 ≤ 10\.00/);
+    const table = await waitForText(testid(page, `${id}-table`), 'your DP-SGD target');
+    assert.match(table, /plain target, confidences∞88\.1%shadow models.*0\.63/);
+    assert.match(table, /your DP-SGD target, confidences9\.5886\.1%/);
+    assert.equal(await testid(page, `${id}-roc`).count(), 1);
+    assert.equal(await testid(page, `${id}-tradeoff`).count(), 1);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('Track B: the poisons are found with a detector and a threshold on one class, the removal passes, and a bad threshold is refused', { timeout: 2 * TEST_TIMEOUT }, async () => {
   const { context, page, problems } = await openLab();
   const id = 'find-the-poisons';

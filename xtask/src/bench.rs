@@ -225,6 +225,23 @@ pub fn bench(root: &Path) -> Result<()> {
         ratio("wasm_membership_grade_ms", "torch_membership_grade_ms")
     );
     println!(
+        "  Track C's shadow-model grade (the target and 8 shadows, 100 epochs over 250 images each, then the pool's statistics): browser {}, PyTorch {};  ratio browser / PyTorch: {}   (budget 5 s in the browser)",
+        ms("wasm_shadow_grade_ms"),
+        ms("torch_shadow_grade_ms"),
+        ratio("wasm_shadow_grade_ms", "torch_shadow_grade_ms")
+    );
+    println!(
+        "  DP-SGD training (the training workload with per-example gradients, clipping and noise): native {}, browser {};  ratio to the lab's own plain training: native {}, browser {}   (budget ≤ 3×)",
+        ms("native_dp_train_ms"),
+        ms("wasm_dp_train_ms"),
+        ratio("native_dp_train_ms", "native_train_ms"),
+        ratio("wasm_dp_train_ms", "wasm_train_ms")
+    );
+    println!(
+        "  Track C's DP-SGD grade (the plain and the private target, 8 plain and 8 private shadows, the label-only attack): browser {}",
+        ms("wasm_dp_grade_ms")
+    );
+    println!(
         "  `mlsec grade` on 30 mixed receipts (every exercise, starters and solutions): {}   (budget 60 s on 2 cores)",
         get("cli_grade_30_receipts_ms").map_or("n/a".into(), |v| format!("{:.1} s", v / 1000.0))
     );

@@ -3,7 +3,7 @@
 
 use mlsec_core::digits::Digits;
 use mlsec_core::mlp::Mlp;
-use mlsec_core::workloads::{median_ms, pgd_test_set, train_digits};
+use mlsec_core::workloads::{median_ms, pgd_test_set, train_digits, train_digits_private};
 use std::time::Instant;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
@@ -22,6 +22,11 @@ fn main() {
         accuracy = train_digits(&digits).unwrap();
         t.elapsed().as_secs_f64() * 1e3
     });
+    let dp_train_ms = median_ms(5, || {
+        let t = Instant::now();
+        train_digits_private(&digits).unwrap();
+        t.elapsed().as_secs_f64() * 1e3
+    });
     let mut robust = 0.0;
     let pgd_ms = median_ms(7, || {
         let t = Instant::now();
@@ -29,6 +34,6 @@ fn main() {
         t.elapsed().as_secs_f64() * 1e3
     });
     println!(
-        "{{\"native_train_ms\": {train_ms:.1}, \"native_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}}}"
+        "{{\"native_train_ms\": {train_ms:.1}, \"native_dp_train_ms\": {dp_train_ms:.1}, \"native_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}}}"
     );
 }

@@ -6,9 +6,86 @@
 //!
 //! What the noise buys is counted by [`crate::accountant`].
 
+use crate::accountant::{self, Spent};
 use crate::digits::{CLASSES, PIXELS};
 use crate::mlp::HIDDEN;
 use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// How a DP-SGD step draws its examples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sampling {
+    /// Each example joins each step on its own with probability q (the batch size over the
+    /// data set's size): what the accountant's analysis assumes.
+    Poisson,
+    /// Fixed-size batches from a shuffled order, as ordinary training does. Common in practice,
+    /// but the Poisson analysis does not cover it (Chua et al. 2024 show the gap can be large),
+    /// so the lab certifies no ε for it.
+    Shuffled,
+}
+
+/// DP-SGD's own settings, beside a training recipe whose batch size is the expected batch.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpSgd {
+    /// C: each example's gradient is scaled down to at most this L2 norm.
+    pub clip_norm: f32,
+    /// σ: the noise's standard deviation is σ · C.
+    pub noise_multiplier: f32,
+    pub sampling: Sampling,
+}
+
+impl DpSgd {
+    /// Why these settings cannot train, if they cannot (σ = 0 can: it is no privacy).
+    pub fn validate(&self) -> Result<(), String> {
+        let c = self.clip_norm;
+        if !(c.is_finite() && c > 0.0) {
+            return Err(format!(
+                "the clipping norm C must be a number above 0, such as 1; got {c}"
+            ));
+        }
+        let sigma = self.noise_multiplier;
+        if !(sigma.is_finite() && sigma >= 0.0) {
+            return Err(format!(
+                "the noise multiplier σ must be a number of 0 or more, such as 1; got {sigma}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Steps in one epoch over `examples` with expected batch `batch`: one pass in expectation.
+    pub fn steps_per_epoch(examples: usize, batch: u32) -> u64 {
+        (examples as u64).div_ceil(u64::from(batch).max(1)).max(1)
+    }
+
+    /// ε at `delta` after `epochs` epochs over `examples` with expected batch `batch`, by the
+    /// Poisson-sampled Gaussian's RDP (ε = ∞ with σ = 0). Shuffled batches get no ε, with why.
+    pub fn epsilon(
+        &self,
+        examples: usize,
+        batch: u32,
+        epochs: u32,
+        delta: f64,
+    ) -> Result<Spent, String> {
+        if self.sampling == Sampling::Shuffled {
+            return Err(
+                "shuffled fixed-size batches are not what the accountant analyses: its ε \
+                        holds for Poisson sampling only"
+                    .into(),
+            );
+        }
+        if !(delta > 0.0 && delta < 1.0 / examples as f64) {
+            return Err(format!(
+                "δ must be above 0 and below 1/N = 1/{examples}: a δ of 1/N or more allows a \
+                 mechanism that publishes one whole record; got {delta}"
+            ));
+        }
+        let q = (f64::from(batch) / examples as f64).min(1.0);
+        let steps = u64::from(epochs) * Self::steps_per_epoch(examples, batch);
+        accountant::epsilon(q, f64::from(self.noise_multiplier), steps, delta)
+    }
+}
 
 /// How many numbers one gradient holds: fc1's weights and biases, then fc2's.
 pub const GRADIENT_LEN: usize = HIDDEN * PIXELS + HIDDEN + CLASSES * HIDDEN + CLASSES;
@@ -115,6 +192,47 @@ mod tests {
     use crate::mlp::Mlp;
     use candle_core::{Device, Tensor};
     use rand::SeedableRng;
+
+    /// ε for the settings a lesson or a learner gives: ∞ without noise, refused for shuffled
+    /// batches and for δ of 1/N or more, each with the reason.
+    #[test]
+    fn epsilon_of_a_run_says_when_there_is_none() {
+        let dp = |sigma: f32, sampling| DpSgd {
+            clip_norm: 1.0,
+            noise_multiplier: sigma,
+            sampling,
+        };
+        // The steps the trainer runs: 23 a pass over 1,437 records in expected batches of 64
+        // (the published 6.94 counts 449 steps in all, not 460).
+        let spent = dp(1.0, Sampling::Poisson)
+            .epsilon(1437, 64, 20, 1e-5)
+            .unwrap();
+        let counted = accountant::epsilon(64.0 / 1437.0, 1.0, 20 * 23, 1e-5).unwrap();
+        assert_eq!(spent, counted);
+        assert!(spent.epsilon > 6.94 && spent.epsilon < 7.1, "{spent:?}");
+        assert_eq!(
+            dp(0.0, Sampling::Poisson)
+                .epsilon(500, 100, 30, 1e-5)
+                .unwrap()
+                .epsilon,
+            f64::INFINITY
+        );
+        let shuffled = dp(1.0, Sampling::Shuffled)
+            .epsilon(500, 100, 30, 1e-5)
+            .unwrap_err();
+        assert!(shuffled.contains("Poisson sampling only"), "{shuffled}");
+        let delta = dp(1.0, Sampling::Poisson)
+            .epsilon(500, 100, 30, 0.002)
+            .unwrap_err();
+        assert!(delta.contains("below 1/N = 1/500"), "{delta}");
+        assert!(dp(f32::NAN, Sampling::Poisson).validate().is_err());
+        assert!(DpSgd {
+            clip_norm: 0.0,
+            ..dp(1.0, Sampling::Poisson)
+        }
+        .validate()
+        .is_err());
+    }
 
     /// A few digits-like inputs: seeded values in [0, 1].
     fn batch(n: usize) -> (Vec<f32>, Vec<u8>) {

@@ -9,11 +9,13 @@ use crate::digits::Digits;
 use crate::injection::{Assistants, Conversation, PromptSettings};
 use crate::kinds::adversarial_training::AdvTrainConfig;
 use crate::kinds::backdoor::{BackdoorPlan, BackdoorReport};
+use crate::kinds::dp_defence::{DpSettings, PrivacyReport};
 use crate::kinds::fgsm::FgsmSettings;
 use crate::kinds::find_poisons::{DetectionReport, Removal};
 use crate::kinds::label_flip::{Flip, LabelFlips};
 use crate::kinds::membership::{LossThreshold, MembershipReport};
 use crate::kinds::pixel_attack::PixelEdits;
+use crate::kinds::shadow_models::{ShadowAttack, ShadowReport};
 use crate::kinds::spam_backdoor::{SpamPoison, SpamReport};
 use crate::kinds::Task;
 use crate::mlp::Mlp;
@@ -53,6 +55,8 @@ pub enum Settings {
     Removal(Removal),
     SpamPoison(SpamPoison),
     LossThreshold(LossThreshold),
+    ShadowAttack(ShadowAttack),
+    Private(DpSettings),
 }
 
 /// What a grade was measured on, for the page to show beside it.
@@ -77,6 +81,12 @@ pub enum Details {
     /// The known and challenge records' losses, the rates and ROC of the learner's threshold,
     /// and the target's train and test accuracy.
     Membership(MembershipReport),
+    /// The learner's shadow-model attack's ROC on the pool beside the target's loss alone, and
+    /// the target's and shadows' test accuracy.
+    Shadow(ShadowReport),
+    /// ε, test accuracy and the fitting attack's ROC for the plain target (with confidences
+    /// and with labels only) and the learner's DP-SGD target.
+    Privacy(PrivacyReport),
 }
 
 /// The thing a grader judges. Floats travel as little-endian f32 bytes in base64 so that a
@@ -102,6 +112,10 @@ pub enum Artefact {
     SpamPoison { poison: SpamPoison },
     /// A loss threshold for membership inference (the grader trains the target and measures it).
     Threshold { threshold: f64 },
+    /// A shadow-model membership attack (the grader trains the target and the shadows).
+    ShadowAttack { attack: ShadowAttack },
+    /// A DP-SGD recipe (the grader trains the private target and the attack's shadows).
+    Private { settings: DpSettings },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -10,7 +10,7 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The lessons the figures come from, by id (each caller reads them its own way).
-pub const LESSONS: [&str; 9] = [
+pub const LESSONS: [&str; 11] = [
     "first-model",
     "fgsm",
     "label-flipping",
@@ -18,6 +18,8 @@ pub const LESSONS: [&str; 9] = [
     "spam-filter",
     "find-poisons",
     "membership-inference",
+    "shadow-models",
+    "dp-sgd",
     "defend-injection",
     "adaptive-attack",
 ];
@@ -97,6 +99,32 @@ pub fn compute(
                 "figures": membership.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
                 "auc": report.auc,
                 "accuracy": [report.train_accuracy, report.test_accuracy],
+            }),
+        );
+    }
+    // Nine models trained in turn, then every record's statistic under each: the shadows' ROC.
+    let shadows = reference("shadow-models")?;
+    if let crate::exercise::Details::Shadow(report) = &shadows.details {
+        figures.insert(
+            "shadow_models_reference".into(),
+            json!({
+                "passed": shadows.grade.passed,
+                "figures": shadows.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
+                "auc": [report.attack.auc, report.loss_threshold.auc],
+                "accuracy": [report.target_test_accuracy, report.shadow_test_accuracy],
+            }),
+        );
+    }
+    // DP-SGD: seeded Poisson draws and Gaussian noise in every step, then the accountant's ε.
+    let private = reference("dp-sgd")?;
+    if let crate::exercise::Details::Privacy(report) = &private.details {
+        figures.insert(
+            "dp_sgd_reference".into(),
+            json!({
+                "passed": private.grade.passed,
+                "figures": private.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
+                "rows": report.rows.iter().map(|r| json!([r.test_accuracy, r.curve.auc])).collect::<Vec<_>>(),
+                "order": report.order,
             }),
         );
     }

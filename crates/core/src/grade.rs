@@ -19,7 +19,12 @@ pub enum Direction {
 pub enum Unit {
     Percent,
     Count,
+    /// A real number such as ε, shown to two decimals; [`INFINITE`] shows as ∞.
+    Real,
 }
+
+/// A figure's stand-in for ∞ (ε with no noise): JSON has no infinity, and receipts carry figures.
+pub const INFINITE: f64 = f64::MAX;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figure {
@@ -66,6 +71,8 @@ impl Figure {
         match unit {
             Unit::Percent => format!("{:.1}%", v * 100.0),
             Unit::Count => format!("{v}"),
+            Unit::Real if v >= INFINITE => "∞".into(),
+            Unit::Real => format!("{v:.2}"),
         }
     }
     /// "test accuracy 93.1% ≥ 95.0% ✗"

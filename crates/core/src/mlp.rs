@@ -123,22 +123,38 @@ impl Mlp {
         Ok(self.layers.hidden(&x)?.to_vec2::<f32>()?)
     }
 
-    /// Each image's cross-entropy loss on its label, from the logits in f64 (a member of an
-    /// overfit model's training set can have a loss of 1e-9, far below what 1 − p in f32 holds).
-    pub fn losses(&self, images: &Images) -> Result<Vec<f64>> {
+    /// Each image's logits, one row per image.
+    fn logit_rows(&self, images: &Images) -> Result<Vec<Vec<f32>>> {
         let n = images.len();
         if n == 0 {
             return Ok(vec![]);
         }
         let x = Tensor::from_slice(&images.pixels[..n * PIXELS], (n, PIXELS), &Device::Cpu)?;
-        let logits = self.forward(&x)?.to_vec2::<f32>()?;
-        Ok(logits
+        Ok(self.forward(&x)?.to_vec2::<f32>()?)
+    }
+
+    /// Each image's cross-entropy loss on its label, from the logits in f64 (a member of an
+    /// overfit model's training set can have a loss of 1e-9, far below what 1 − p in f32 holds).
+    pub fn losses(&self, images: &Images) -> Result<Vec<f64>> {
+        Ok(self
+            .logit_rows(images)?
+            .iter()
+            .zip(&images.labels)
+            .map(|(row, &label)| log_sum_exp(row, None) - row[label as usize] as f64)
+            .collect())
+    }
+
+    /// Each image's confidence in its label on the logit scale, log(p / (1 − p)), in f64: the
+    /// statistic Carlini et al. (2022) model as a Gaussian. It is the label's logit minus the
+    /// log-sum-exp of the other logits, so it stays exact where p rounds to 1.
+    pub fn scaled_confidences(&self, images: &Images) -> Result<Vec<f64>> {
+        Ok(self
+            .logit_rows(images)?
             .iter()
             .zip(&images.labels)
             .map(|(row, &label)| {
-                let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-                let sum: f64 = row.iter().map(|&z| libm::exp(z as f64 - top)).sum();
-                top + libm::log(sum) - row[label as usize] as f64
+                let label = label as usize;
+                row[label] as f64 - log_sum_exp(row, Some(label))
             })
             .collect())
     }
@@ -243,4 +259,16 @@ impl Layers {
     fn hidden(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.fc1.forward(x)?.relu()?)
     }
+}
+
+/// log Σ exp(z) over `row` in f64, leaving out the entry `except`.
+fn log_sum_exp(row: &[f32], except: Option<usize>) -> f64 {
+    let kept = || {
+        row.iter()
+            .enumerate()
+            .filter(move |(j, _)| Some(*j) != except)
+            .map(|(_, &z)| z as f64)
+    };
+    let top = kept().fold(f64::NEG_INFINITY, f64::max);
+    top + libm::log(kept().map(|z| libm::exp(z - top)).sum())
 }

@@ -59,7 +59,8 @@ pub enum Request {
         job: u32,
         task: Box<MembershipThreshold>,
     },
-    /// Stop a running training job after its current epoch.
+    /// Stop a running job between two steps: a training run grades the model so far, a
+    /// measurement is abandoned ([`Job::stop`]).
     Stop { job: u32 },
 }
 
@@ -261,7 +262,7 @@ impl Job<'_> {
         match &self.work {
             Work::Training(trainer) => self.graded_so_far(trainer),
             _ => Err(Error::InvalidInput(
-                "stopped before the table was complete; nothing was graded".into(),
+                "stopped before every part was measured; nothing was graded".into(),
             )),
         }
     }

@@ -4,12 +4,14 @@
 
 use crate::attacks::{pgd, PgdConfig};
 use crate::digits::{Digits, Images, PIXELS};
+use crate::dp_sgd::{per_example_gradients, privatised_gradient, DpSgd, Sampling};
 use crate::mlp::Mlp;
 use crate::{Error, Result};
+use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -104,6 +106,8 @@ pub struct Trainer {
     optimizer: AdamW,
     config: TrainConfig,
     adversary: Option<Adversary>,
+    /// DP-SGD in place of plain mini-batch steps ([`Trainer::private`]).
+    privacy: Option<DpSgd>,
     epoch: u32,
     rng: ChaCha8Rng,
     train: Images,
@@ -148,6 +152,7 @@ impl Trainer {
             optimizer,
             config,
             adversary,
+            privacy: None,
             epoch: 0,
             rng,
             train: digits.train.clone(),
@@ -177,8 +182,23 @@ impl Trainer {
         self.model
     }
 
-    /// Runs one pass over the shuffled training split.
+    /// A trainer that takes DP-SGD steps (Abadi et al. 2016): the recipe's batch size is the
+    /// expected batch, each example's gradient is clipped, and noise is added to their sum. The
+    /// optimiser is the recipe's Adam, fed the privatised gradient (post-processing, so it costs
+    /// no privacy).
+    pub fn private(digits: &Digits, config: TrainConfig, dp: DpSgd) -> Result<Self> {
+        dp.validate().map_err(Error::InvalidInput)?;
+        let mut trainer = Self::new(digits, config, None)?;
+        trainer.privacy = Some(dp);
+        Ok(trainer)
+    }
+
+    /// Runs one pass over the shuffled training split (with DP-SGD: as many steps as one pass
+    /// holds in expectation).
     pub fn run_epoch(&mut self) -> Result<EpochReport> {
+        if let Some(dp) = self.privacy {
+            return self.run_private_epoch(dp);
+        }
         let n = self.train.len();
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.shuffle(&mut self.rng);
@@ -223,6 +243,71 @@ impl Trainer {
             epochs: self.config.epochs,
             train_loss: loss_sum / batches as f32,
             train_accuracy: correct as f32 / n as f32,
+            test_accuracy: self.model.accuracy(&self.test)?,
+        })
+    }
+}
+
+impl Trainer {
+    fn run_private_epoch(&mut self, dp: DpSgd) -> Result<EpochReport> {
+        let n = self.train.len();
+        let batch = self.config.batch_size;
+        let q = (f64::from(batch) / n as f64).min(1.0);
+        let mut order: Vec<usize> = (0..n).collect();
+        if dp.sampling == Sampling::Shuffled {
+            order.shuffle(&mut self.rng);
+        }
+        let mut shuffled = order.chunks(batch as usize);
+        for _ in 0..DpSgd::steps_per_epoch(n, batch) {
+            let chosen: Vec<usize> = match dp.sampling {
+                Sampling::Poisson => (0..n).filter(|_| self.rng.random::<f64>() < q).collect(),
+                Sampling::Shuffled => shuffled.next().unwrap_or_default().to_vec(),
+            };
+            let mut pixels = Vec::with_capacity(chosen.len() * PIXELS);
+            for &i in &chosen {
+                pixels.extend_from_slice(self.train.image(i));
+            }
+            let labels: Vec<u8> = chosen.iter().map(|&i| self.train.labels[i]).collect();
+            let per_example = per_example_gradients(&self.model.parameters()?, &pixels, &labels);
+            // Poisson: divide by the expected batch, so the divisor says nothing about who was
+            // drawn; shuffled batches have a fixed size anyway.
+            let divisor = match dp.sampling {
+                Sampling::Poisson => q * n as f64,
+                Sampling::Shuffled => chosen.len().max(1) as f64,
+            };
+            let gradient = privatised_gradient(
+                per_example,
+                dp.clip_norm,
+                dp.noise_multiplier,
+                divisor as f32,
+                &mut self.rng,
+            );
+            let mut grads = GradStore::default();
+            let mut offset = 0;
+            for var in self.model.vars() {
+                let len = var.elem_count();
+                let g =
+                    Tensor::from_slice(&gradient[offset..offset + len], var.shape(), &Device::Cpu)?;
+                grads.insert(var.as_tensor(), g);
+                offset += len;
+            }
+            self.optimizer.step(&grads)?;
+        }
+        self.epoch += 1;
+        let losses = self.model.losses(&self.train)?;
+        let train_loss = (losses.iter().sum::<f64>() / n.max(1) as f64) as f32;
+        if !train_loss.is_finite() {
+            return Err(Error::InvalidInput(format!(
+                "training diverged in epoch {} (the loss became {train_loss}); try a smaller \
+                 learning rate or clipping norm",
+                self.epoch
+            )));
+        }
+        Ok(EpochReport {
+            epoch: self.epoch,
+            epochs: self.config.epochs,
+            train_loss,
+            train_accuracy: self.model.accuracy(&self.train)?,
             test_accuracy: self.model.accuracy(&self.test)?,
         })
     }

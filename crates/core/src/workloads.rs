@@ -1,11 +1,12 @@
-//! The two workloads DESIGN.md §4 budgets, defined once so the native benchmark
+//! The workloads DESIGN.md §4 budgets (and DP-SGD's training beside plain training), defined once so the native benchmark
 //! (`crates/core/benches/workloads.rs`), the browser benchmark (`tests/bench.rs`) and the
 //! PyTorch reference (`bench/pytorch_workloads.py`) all time the same thing.
 
 use crate::attacks::{pgd, PgdConfig};
 use crate::digits::Digits;
+use crate::dp_sgd::{DpSgd, Sampling};
 use crate::mlp::Mlp;
-use crate::train::{train, TrainConfig};
+use crate::train::{train, TrainConfig, Trainer};
 use crate::Result;
 
 /// Training the digits MLP: 20 epochs, batch 64, Adam at 0.01, on the 1,437 training images.
@@ -26,6 +27,23 @@ pub const PGD: PgdConfig = PgdConfig {
 pub fn train_digits(digits: &Digits) -> Result<f32> {
     let (model, _) = train(digits, TRAIN, None, |_| true)?;
     model.accuracy(&digits.test)
+}
+
+/// DP-SGD on the training workload's recipe (the same epochs and, as the expected batch, the same
+/// batch size; C = 1, σ = 1, Poisson sampling), to compare its cost with plain training.
+pub const DP_SGD: DpSgd = DpSgd {
+    clip_norm: 1.0,
+    noise_multiplier: 1.0,
+    sampling: Sampling::Poisson,
+};
+
+/// Runs the DP-SGD training workload; returns the final test accuracy.
+pub fn train_digits_private(digits: &Digits) -> Result<f32> {
+    let mut trainer = Trainer::private(digits, TRAIN, DP_SGD)?;
+    while !trainer.finished() {
+        trainer.run_epoch()?;
+    }
+    trainer.model().accuracy(&digits.test)
 }
 
 /// Runs the PGD workload against `model`; returns its accuracy on the attacked images.

@@ -247,6 +247,8 @@ fn check_reports_insane_task_numbers() {
                 Task::FindPoisons(p) => p.task.max_success = f32::NAN,
                 Task::SpamBackdoor(p) => p.task.recipe.learning_rate = f64::NAN,
                 Task::MembershipThreshold(p) => p.task.members = 5,
+                Task::ShadowModels(p) => p.task.pool = 501,
+                Task::DpSgd(p) => p.task.delta = 0.01,
             }
         }
     }
@@ -274,7 +276,18 @@ fn check_reports_insane_task_numbers() {
         ],
     );
     assert_problem(&problems, &["loss-threshold", "members must be 10–718"]);
-    assert_eq!(problems.len(), 15, "{problems:#?}");
+    assert_problem(
+        &problems,
+        &["shadow-lira", "pool must be an even number 20–1437"],
+    );
+    assert_problem(
+        &problems,
+        &[
+            "dp-sgd-defence",
+            "delta must be above 0 and below 1 / members = 1/500",
+        ],
+    );
+    assert_eq!(problems.len(), 17, "{problems:#?}");
 }
 
 #[test]

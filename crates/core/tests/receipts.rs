@@ -585,6 +585,53 @@ fn an_edited_threshold_is_caught() {
     assert_forged(&verdict(&json), "above every loss of the known records");
 }
 
+/// Track C: a shadow-model receipt whose attack was edited is caught; one edited consistently is
+/// re-graded (2 shadows fall short of the claimed pass), and 0 shadows are rejected with why.
+#[test]
+fn an_edited_shadow_attack_is_caught() {
+    let r = receipt("shadow-lira", Which::Solution);
+    assert!(verdict(&r.to_json()).passed());
+    let json = edited(&r, |v| v["artefact"]["attack"]["shadows"] = 2.into());
+    assert_forged(
+        &verdict(&json),
+        "its attack is not the one its settings record",
+    );
+    let both = |shadows: u32| {
+        edited(&r, move |v| {
+            v["artefact"]["attack"]["shadows"] = shadows.into();
+            v["settings"]["shadow-attack"]["shadows"] = shadows.into();
+        })
+    };
+    assert_forged(&verdict(&both(2)), "claims a pass");
+    assert_forged(&verdict(&both(0)), "0 shadow models");
+}
+
+/// Track C: a DP-SGD receipt whose recipe was edited is caught; one edited consistently to
+/// σ = 0 is re-graded (no ε, the claimed pass fails), and a negative σ is rejected with why.
+#[test]
+fn an_edited_private_recipe_is_caught() {
+    let r = receipt("dp-sgd-defence", Which::Solution);
+    assert!(verdict(&r.to_json()).passed());
+    let json = edited(&r, |v| {
+        v["artefact"]["settings"]["noise_multiplier"] = 0.0.into()
+    });
+    assert_forged(
+        &verdict(&json),
+        "its recipe is not the one its settings record",
+    );
+    let both = |sigma: serde_json::Value| {
+        edited(&r, move |v| {
+            v["artefact"]["settings"]["noise_multiplier"] = sigma.clone();
+            v["settings"]["private"]["noise_multiplier"] = sigma;
+        })
+    };
+    assert_forged(&verdict(&both(0.0.into())), "claims a pass");
+    assert_forged(
+        &verdict(&both((-1.0).into())),
+        "the noise multiplier σ must be a number of 0 or more",
+    );
+}
+
 /// Track B's defence: a receipt whose removal was edited is caught.
 #[test]
 fn an_edited_removal_is_caught() {

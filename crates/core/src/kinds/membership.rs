@@ -76,7 +76,8 @@ struct Split {
     challenge: [Images; 2],
 }
 
-fn gather(digits: &Digits, indices: &[usize]) -> Images {
+/// The training images at `indices`, in that order.
+pub(crate) fn gather(digits: &Digits, indices: &[usize]) -> Images {
     Images {
         pixels: indices
             .iter()

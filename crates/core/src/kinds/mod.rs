@@ -15,6 +15,7 @@
 pub mod adversarial_training;
 pub mod backdoor;
 pub mod defend_injection;
+pub mod dp_defence;
 pub mod fgsm;
 pub mod find_poisons;
 pub mod label_flip;
@@ -22,6 +23,7 @@ pub mod membership;
 pub mod pgd_targeted;
 pub mod pixel_attack;
 pub mod prompt_injection;
+pub mod shadow_models;
 pub mod spam_backdoor;
 pub mod train_classifier;
 
@@ -349,6 +351,8 @@ pub enum Task {
     FindPoisons(Posed<find_poisons::FindPoisons>),
     SpamBackdoor(Posed<spam_backdoor::SpamBackdoor>),
     MembershipThreshold(Posed<membership::MembershipThreshold>),
+    ShadowModels(Posed<shadow_models::ShadowModels>),
+    DpSgd(Posed<dp_defence::DpDefence>),
 }
 
 impl Task {
@@ -368,6 +372,8 @@ impl Task {
             Task::FindPoisons(k) => k,
             Task::SpamBackdoor(k) => k,
             Task::MembershipThreshold(k) => k,
+            Task::ShadowModels(k) => k,
+            Task::DpSgd(k) => k,
         }
     }
 
@@ -386,6 +392,8 @@ impl Task {
             Task::FindPoisons(k) => k,
             Task::SpamBackdoor(k) => k,
             Task::MembershipThreshold(k) => k,
+            Task::ShadowModels(k) => k,
+            Task::DpSgd(k) => k,
         }
     }
 

@@ -19,7 +19,7 @@ pub(crate) type Judge = Box<dyn FnOnce(&[&Mlp]) -> Result<(Grade, Details)> + Se
 /// The grade's measurement: the recipe trained on each training set in turn (the clean data, the
 /// poisoned data, …), one epoch per part, then judged.
 pub(crate) struct Retraining {
-    runs: Vec<(&'static str, Trainer)>,
+    runs: Vec<(String, Trainer)>,
     judge: Judge,
 }
 
@@ -32,9 +32,15 @@ impl Retraining {
     ) -> Result<Self> {
         let runs = sets
             .into_iter()
-            .map(|(name, data)| Ok((name, Trainer::new(data, recipe.clone(), None)?)))
+            .map(|(name, data)| Ok((name.to_string(), Trainer::new(data, recipe.clone(), None)?)))
             .collect::<Result<_>>()?;
-        Ok(Retraining { runs, judge })
+        Ok(Self::from_runs(runs, judge))
+    }
+
+    /// Trainers built by the caller (each with its own recipe, plain or DP-SGD), trained in
+    /// turn and judged in this order.
+    pub fn from_runs(runs: Vec<(String, Trainer)>, judge: Judge) -> Self {
+        Retraining { runs, judge }
     }
 }
 
