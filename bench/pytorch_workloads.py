@@ -9,6 +9,8 @@ crates/core/src/workloads.rs, on the same bytes, on the same machine.
   with a 2x2 corner and relabelled 0), then both evaluated on the clean and the triggered test set
 - membership grade: what Track C's loss-threshold grader does, the overfit target (Adam lr 0.01,
   batch 32, 200 epochs over 100 training images), then its loss on 200 known and challenge records
+- inversion: Track C's reference model inversion, 10 classes x 500 gradient steps from the average
+  digit with an L2 pull towards it
 - shadow-model grade: what Track C's shadow-model grader does for the reference attack, the target
   (Adam lr 0.01, batch 32, 100 epochs over 250 of a 500-image pool) and 8 shadows of the same
   recipe, each on a random half of the pool, then every model's logit-scaled confidence on the pool
@@ -101,6 +103,20 @@ def shadow_grade():
     return torch.stack(stats)
 
 
+def inversion(model):
+    # Track C's reference inversion: the average digit as start, 500 steps of 0.05 on the sum of
+    # the 10 classes' cross-entropies, L2 weight 0.05 towards the start, pixels kept in [0, 1].
+    start = xtr.mean(0).repeat(10, 1)
+    x, goal = start.clone(), torch.arange(10)
+    for _ in range(500):
+        x.requires_grad_(True)
+        loss = nn.functional.cross_entropy(model(x), goal, reduction="sum")
+        (g,) = torch.autograd.grad(loss, x)
+        with torch.no_grad():
+            x = (x - 0.05 * (g + 2 * 0.05 * (x - start))).clamp(0, 1)
+    return x
+
+
 def median_ms(fn, runs=7):
     fn()
     fn()  # two untimed warm-up runs, as the lab's benchmarks do
@@ -121,4 +137,5 @@ print(json.dumps({
     "torch_poison_grade_ms": round(median_ms(poison_grade, runs=5), 1),
     "torch_membership_grade_ms": round(median_ms(membership_grade, runs=5), 1),
     "torch_shadow_grade_ms": round(median_ms(shadow_grade, runs=3), 1),
+    "torch_inversion_ms": round(median_ms(lambda: inversion(model)), 1),
 }))

@@ -125,6 +125,7 @@ impl Component for ExerciseView {
                         self.stopping = false;
                         self.run = Rc::new(RunView {
                             epochs: exercise.task.epochs(&settings).unwrap_or(0),
+                            settings: Some(settings.clone()),
                             ..RunView::default()
                         });
                         let job = self.lab.worker.job(ctx.link().callback(Msg::Worker));

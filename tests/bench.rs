@@ -7,7 +7,7 @@ use mlsec_core::digits::Digits;
 use mlsec_core::mlp::Mlp;
 use mlsec_core::workloads::{
     assistant_decode, assistant_prompts, median_ms, pgd_test_set, train_digits,
-    train_digits_private,
+    train_digits_private, invert_digits,
 };
 use wasm_bindgen_test::*;
 
@@ -38,6 +38,11 @@ fn workloads_in_the_browser() {
     let pgd_ms = median_ms(7, || {
         let t = now();
         robust = pgd_test_set(&digits, &target).unwrap();
+        now() - t
+    });
+    let inversion_ms = median_ms(7, || {
+        let t = now();
+        invert_digits(&digits, &target).unwrap();
         now() - t
     });
     let assistant = mlsec_assistant::Gpt::from_safetensors(include_bytes!(
@@ -113,7 +118,7 @@ fn workloads_in_the_browser() {
         include_str!("../lessons/find-poisons/exercises.toml"),
     );
     console_log!(
-        "BENCH {{\"wasm_train_ms\": {train_ms:.1}, \"wasm_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}, \"wasm_first_token_ms\": {:.1}, \"wasm_tokens_per_s\": {:.0}, \"decode_tokens\": {}, \"wasm_label_flip_grade_ms\": {flip_ms:.1}, \"wasm_backdoor_grade_ms\": {backdoor_ms:.1}, \"wasm_find_poisons_grade_ms\": {find_ms:.1}, \"wasm_spam_grade_ms\": {spam_ms:.1}, \"wasm_membership_grade_ms\": {membership_ms:.1}, \"wasm_shadow_grade_ms\": {shadow_ms:.1}, \"wasm_dp_train_ms\": {dp_train_ms:.1}, \"wasm_dp_grade_ms\": {dp_ms:.1}}}",
+        "BENCH {{\"wasm_train_ms\": {train_ms:.1}, \"wasm_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}, \"wasm_first_token_ms\": {:.1}, \"wasm_tokens_per_s\": {:.0}, \"decode_tokens\": {}, \"wasm_label_flip_grade_ms\": {flip_ms:.1}, \"wasm_backdoor_grade_ms\": {backdoor_ms:.1}, \"wasm_find_poisons_grade_ms\": {find_ms:.1}, \"wasm_spam_grade_ms\": {spam_ms:.1}, \"wasm_membership_grade_ms\": {membership_ms:.1}, \"wasm_shadow_grade_ms\": {shadow_ms:.1}, \"wasm_dp_train_ms\": {dp_train_ms:.1}, \"wasm_dp_grade_ms\": {dp_ms:.1}, \"wasm_inversion_ms\": {inversion_ms:.1}}}",
         decode.first_token_ms, decode.tokens_per_s, decode.tokens
     );
 }

@@ -241,6 +241,10 @@ fn same_results_as_native() {
                 include_str!("../lessons/spam-filter/lesson.md"),
                 include_str!("../lessons/spam-filter/exercises.toml"),
             ),
+            "model-inversion" => (
+                include_str!("../lessons/model-inversion/lesson.md"),
+                include_str!("../lessons/model-inversion/exercises.toml"),
+            ),
             "membership-inference" => (
                 include_str!("../lessons/membership-inference/lesson.md"),
                 include_str!("../lessons/membership-inference/exercises.toml"),

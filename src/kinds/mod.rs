@@ -11,6 +11,7 @@ pub mod defend_injection;
 pub mod dp_defence;
 pub mod fgsm;
 pub mod find_poisons;
+pub mod inversion;
 pub mod label_flip;
 pub mod membership;
 pub mod pgd_targeted;
@@ -40,6 +41,9 @@ pub struct RunView {
     pub epochs: u32,
     /// What the last grade was measured on.
     pub details: Details,
+    /// The settings the run in progress or the last one used (the number fields applied), for a
+    /// kind that replays a run (the inversion's snapshots).
+    pub settings: Option<Settings>,
 }
 
 #[derive(Properties, PartialEq, Clone)]
@@ -73,6 +77,7 @@ pub fn view(props: KindProps) -> Html {
         Task::MembershipThreshold(_) => html! { <membership::View ..props /> },
         Task::ShadowModels(_) => html! { <shadow_models::View ..props /> },
         Task::DpSgd(_) => html! { <dp_defence::View ..props /> },
+        Task::ModelInversion(_) => html! { <inversion::View ..props /> },
     }
 }
 

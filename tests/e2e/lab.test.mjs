@@ -781,6 +781,42 @@ test('Track B: spam-like messages with a trigger word poison the spam filter and
   }
 });
 
+test('Track C: model inversion from a grey start is static the evaluator rejects; from the average digit it passes, with the strip replayed and the table; bad settings are refused with the reason', { timeout: 2 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  const id = 'invert-the-digits';
+  try {
+    await page.goto(route('/lesson/model-inversion'));
+    await testid(page, `${id}-steps`).waitFor({ timeout: LONG_TIMEOUT });
+    // Refused before anything runs, with what was typed kept.
+    await testid(page, `${id}-jitter`).fill('3');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'jitter must be 0, 1 or 2 pixels');
+    await testid(page, `${id}-jitter`).fill('0');
+    await testid(page, `${id}-step_size`).fill('0');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'with 0 nothing moves');
+    // The starter: the target is sure of everything, the evaluator recognises 5.
+    await testid(page, `${id}-step_size`).fill('0.1');
+    await testid(page, `${id}-run`).click();
+    let grade = await waitForText(testid(page, `${id}-grade`), 'Not yet', LONG_TIMEOUT);
+    assert.match(grade, /the target is at least 50% sure of 10 of the 10; the independent evaluator reads 5 of them/);
+    // The reference: the average digit, an L2 pull back to it.
+    await testid(page, `${id}-start`).selectOption('average');
+    await testid(page, `${id}-step_size`).fill('0.05');
+    await testid(page, `${id}-l2`).fill('0.05');
+    await testid(page, `${id}-run`).click();
+    grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    assert.match(grade, /reconstructions the evaluator recognises 9 ≥ 8; mean likeness to the class averages 0\.67 ≥ 0\.55/);
+    // The worker replays the run: the strip steps through to the last snapshot.
+    await waitForText(testid(page, `${id}-step`), 'step 500 of 500', LONG_TIMEOUT);
+    await waitForText(testid(page, `${id}-table`), /9100%8 ✗/);
+    assert.equal(await testid(page, `${id}-strip`).count(), 1);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('Track C: a loss threshold read off the histograms tells members from non-members and passes; a threshold that is not a number or lies outside the losses is refused with the reason', { timeout: 2 * TEST_TIMEOUT }, async () => {
   const { context, page, problems } = await openLab();
   const id = 'loss-threshold';

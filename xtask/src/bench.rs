@@ -231,6 +231,13 @@ pub fn bench(root: &Path) -> Result<()> {
         ratio("wasm_shadow_grade_ms", "torch_shadow_grade_ms")
     );
     println!(
+        "  Track C's inversion (10 classes × 500 gradient steps on the target): native {}, browser {}, PyTorch {};  ratio browser / PyTorch: {}",
+        ms("native_inversion_ms"),
+        ms("wasm_inversion_ms"),
+        ms("torch_inversion_ms"),
+        ratio("wasm_inversion_ms", "torch_inversion_ms")
+    );
+    println!(
         "  DP-SGD training (the training workload with per-example gradients, clipping and noise): native {}, browser {};  ratio to the lab's own plain training: native {}, browser {}   (budget ≤ 3×)",
         ms("native_dp_train_ms"),
         ms("wasm_dp_train_ms"),

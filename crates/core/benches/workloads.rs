@@ -3,7 +3,9 @@
 
 use mlsec_core::digits::Digits;
 use mlsec_core::mlp::Mlp;
-use mlsec_core::workloads::{median_ms, pgd_test_set, train_digits, train_digits_private};
+use mlsec_core::workloads::{
+    invert_digits, median_ms, pgd_test_set, train_digits, train_digits_private,
+};
 use std::time::Instant;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
@@ -33,7 +35,12 @@ fn main() {
         robust = pgd_test_set(&digits, &target).unwrap();
         t.elapsed().as_secs_f64() * 1e3
     });
+    let inversion_ms = median_ms(7, || {
+        let t = Instant::now();
+        invert_digits(&digits, &target).unwrap();
+        t.elapsed().as_secs_f64() * 1e3
+    });
     println!(
-        "{{\"native_train_ms\": {train_ms:.1}, \"native_dp_train_ms\": {dp_train_ms:.1}, \"native_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}}}"
+        "{{\"native_inversion_ms\": {inversion_ms:.1}, \"native_train_ms\": {train_ms:.1}, \"native_dp_train_ms\": {dp_train_ms:.1}, \"native_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}}}"
     );
 }

@@ -16,7 +16,7 @@ pub fn input_gradient(model: &Mlp, images: &[f32], labels: &[u8]) -> Result<Tens
 }
 
 /// ∂ cross-entropy(model(x), targets) / ∂x, for a batch already in tensor form.
-fn gradient_wrt(model: &Layers, x: &Tensor, targets: &Tensor) -> Result<Tensor> {
+pub(crate) fn gradient_wrt(model: &Layers, x: &Tensor, targets: &Tensor) -> Result<Tensor> {
     let x = Var::from_tensor(x)?;
     let loss = candle_nn::loss::cross_entropy(&model.forward(x.as_tensor())?, targets)?;
     let grads = loss.backward()?;

@@ -4,6 +4,8 @@
 use crate::{Error, Result};
 
 pub const PIXELS: usize = 64;
+/// Each image is SIDE × SIDE pixels, row by row.
+pub const SIDE: usize = 8;
 pub const CLASSES: usize = 10;
 pub const ROWS: usize = 1797;
 pub const TRAIN_ROWS: usize = 1437;

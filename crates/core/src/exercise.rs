@@ -7,11 +7,13 @@ use crate::attacks::PgdConfig;
 use crate::defence::{DefenceRow, Defences};
 use crate::digits::Digits;
 use crate::injection::{Assistants, Conversation, PromptSettings};
+use crate::inversion::InversionSettings;
 use crate::kinds::adversarial_training::AdvTrainConfig;
 use crate::kinds::backdoor::{BackdoorPlan, BackdoorReport};
 use crate::kinds::dp_defence::{DpSettings, PrivacyReport};
 use crate::kinds::fgsm::FgsmSettings;
 use crate::kinds::find_poisons::{DetectionReport, Removal};
+use crate::kinds::inversion::InversionReport;
 use crate::kinds::label_flip::{Flip, LabelFlips};
 use crate::kinds::membership::{LossThreshold, MembershipReport};
 use crate::kinds::pixel_attack::PixelEdits;
@@ -57,6 +59,7 @@ pub enum Settings {
     LossThreshold(LossThreshold),
     ShadowAttack(ShadowAttack),
     Private(DpSettings),
+    Inversion(InversionSettings),
 }
 
 /// What a grade was measured on, for the page to show beside it.
@@ -87,6 +90,9 @@ pub enum Details {
     /// ε, test accuracy and the fitting attack's ROC for the plain target (with confidences
     /// and with labels only) and the learner's DP-SGD target.
     Privacy(PrivacyReport),
+    /// What the target and the independent evaluator make of each reconstruction, its likeness
+    /// to its class average, and the reconstructions and averages themselves.
+    Inversion(InversionReport),
 }
 
 /// The thing a grader judges. Floats travel as little-endian f32 bytes in base64 so that a

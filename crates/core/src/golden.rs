@@ -10,13 +10,14 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The lessons the figures come from, by id (each caller reads them its own way).
-pub const LESSONS: [&str; 11] = [
+pub const LESSONS: [&str; 12] = [
     "first-model",
     "fgsm",
     "label-flipping",
     "backdoor",
     "spam-filter",
     "find-poisons",
+    "model-inversion",
     "membership-inference",
     "shadow-models",
     "dp-sgd",
@@ -99,6 +100,20 @@ pub fn compute(
                 "figures": membership.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
                 "auc": report.auc,
                 "accuracy": [report.train_accuracy, report.test_accuracy],
+            }),
+        );
+    }
+    // Inversion: 500 gradient steps on the shipped target, then the evaluator trained and asked
+    // (the images themselves differ in their last bits between native and WebAssembly: candle's
+    // matrix products do; the figures agree).
+    let inverted = reference("model-inversion")?;
+    if let crate::exercise::Details::Inversion(report) = &inverted.details {
+        figures.insert(
+            "model_inversion_reference".into(),
+            json!({
+                "passed": inverted.grade.passed,
+                "figures": inverted.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
+                "evaluator_reads": report.reconstructions.iter().map(|r| r.evaluator_label).collect::<Vec<_>>(),
             }),
         );
     }

@@ -18,6 +18,7 @@ pub mod fields;
 pub mod golden;
 pub mod grade;
 pub mod injection;
+pub mod inversion;
 pub mod kinds;
 pub mod markdown;
 pub mod mlp;

@@ -8,7 +8,9 @@ use crate::digits::Digits;
 use crate::exercise::{Artefact, Base64, Context, Details, Exercise, Settings};
 use crate::grade::Grade;
 use crate::injection::{load_model, Assistants};
+use crate::inversion::{frames, Frame, InversionSettings};
 use crate::kinds::find_poisons::{FindPoisons, Scores};
+use crate::kinds::inversion::average_digit;
 use crate::kinds::label_flip::{candidates, Candidate, Query};
 use crate::kinds::membership::{KnownLosses, MembershipThreshold};
 use crate::kinds::pixel_attack::{apply_edits, PixelEdit};
@@ -58,6 +60,11 @@ pub enum Request {
     MembershipLosses {
         job: u32,
         task: Box<MembershipThreshold>,
+    },
+    /// An inversion's snapshots, replayed on the target for the view to play back.
+    InversionFrames {
+        job: u32,
+        settings: Box<InversionSettings>,
     },
     /// Stop a running job between two steps: a training run grades the model so far, a
     /// measurement is abandoned ([`Job::stop`]).
@@ -120,6 +127,10 @@ pub enum Response {
     MembershipLosses {
         job: u32,
         known: KnownLosses,
+    },
+    InversionFrames {
+        job: u32,
+        frames: Vec<Frame>,
     },
 }
 
@@ -320,6 +331,7 @@ impl Request {
             Request::PoisonScores { .. } => &[Resource::Digits],
             Request::SpamWords { .. } => &[Resource::SmsSpam],
             Request::MembershipLosses { .. } => &[Resource::Digits],
+            Request::InversionFrames { .. } => &[Resource::Digits, Resource::TargetModel],
             Request::Load { .. } | Request::Stop { .. } => &[],
         }
     }
@@ -334,6 +346,7 @@ impl Request {
             | Request::PoisonScores { job, .. }
             | Request::SpamWords { job, .. }
             | Request::MembershipLosses { job, .. }
+            | Request::InversionFrames { job, .. }
             | Request::Stop { job } => Some(*job),
             Request::Load { .. } => None,
         }
@@ -353,7 +366,8 @@ impl Response {
             | Response::Candidates { job, .. }
             | Response::PoisonScores { job, .. }
             | Response::SpamWords { job, .. }
-            | Response::MembershipLosses { job, .. } => Some(*job),
+            | Response::MembershipLosses { job, .. }
+            | Response::InversionFrames { job, .. } => Some(*job),
             Response::Failed { job, .. } => *job,
             Response::Loaded { .. } => None,
         }
@@ -630,6 +644,17 @@ impl Session {
                 let answer = self.context().digits().and_then(|d| task.known_losses(d));
                 Some(match answer {
                     Ok(known) => Response::MembershipLosses { job: *job, known },
+                    Err(e) => fail(*job, e),
+                })
+            }
+            Request::InversionFrames { job, settings } => {
+                let ctx = self.context();
+                let answer = ctx.target().and_then(|t| {
+                    let average = average_digit(&ctx.digits()?.train);
+                    frames(t, &average, settings)
+                });
+                Some(match answer {
+                    Ok(frames) => Response::InversionFrames { job: *job, frames },
                     Err(e) => fail(*job, e),
                 })
             }

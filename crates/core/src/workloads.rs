@@ -5,6 +5,7 @@
 use crate::attacks::{pgd, PgdConfig};
 use crate::digits::Digits;
 use crate::dp_sgd::{DpSgd, Sampling};
+use crate::inversion::{invert, InversionSettings, StartImage};
 use crate::mlp::Mlp;
 use crate::train::{train, TrainConfig, Trainer};
 use crate::Result;
@@ -44,6 +45,26 @@ pub fn train_digits_private(digits: &Digits) -> Result<f32> {
         trainer.run_epoch()?;
     }
     trainer.model().accuracy(&digits.test)
+}
+
+/// Model inversion as Track C's reference runs it: all 10 classes at once, 500 steps of size 0.05
+/// from the average digit, L2 weight 0.05 towards it.
+pub const INVERSION: InversionSettings = InversionSettings {
+    steps: 500,
+    step_size: 0.05,
+    l2: 0.05,
+    total_variation: 0.0,
+    blur_every: 0,
+    jitter: 0,
+    start: StartImage::Average,
+    seed: 1,
+};
+
+/// Runs the inversion workload against `model`; returns the reconstructions' mean pixel.
+pub fn invert_digits(digits: &Digits, model: &Mlp) -> Result<f32> {
+    let average = crate::kinds::inversion::average_digit(&digits.train);
+    let images = invert(model, &average, &INVERSION, |_, _| {})?;
+    Ok(images.iter().sum::<f32>() / images.len() as f32)
 }
 
 /// Runs the PGD workload against `model`; returns its accuracy on the attacked images.

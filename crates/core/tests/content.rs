@@ -249,6 +249,7 @@ fn check_reports_insane_task_numbers() {
                 Task::MembershipThreshold(p) => p.task.members = 5,
                 Task::ShadowModels(p) => p.task.pool = 501,
                 Task::DpSgd(p) => p.task.delta = 0.01,
+                Task::ModelInversion(p) => p.task.min_recognised = 11,
             }
         }
     }
@@ -287,7 +288,11 @@ fn check_reports_insane_task_numbers() {
             "delta must be above 0 and below 1 / members = 1/500",
         ],
     );
-    assert_eq!(problems.len(), 17, "{problems:#?}");
+    assert_problem(
+        &problems,
+        &["invert-the-digits", "min_recognised must be 1–10"],
+    );
+    assert_eq!(problems.len(), 18, "{problems:#?}");
 }
 
 #[test]

@@ -585,6 +585,34 @@ fn an_edited_threshold_is_caught() {
     assert_forged(&verdict(&json), "above every loss of the known records");
 }
 
+/// Track C: an inversion receipt whose reconstructions were touched up is caught (one pixel of
+/// one image moved by 0.2), and one whose images are not whole floats is rejected with why.
+#[test]
+fn edited_reconstructions_are_caught() {
+    let r = receipt("invert-the-digits", Which::Solution);
+    assert!(verdict(&r.to_json()).passed());
+    let Artefact::Images { pixels } = &r.artefact else {
+        panic!("an inversion's artefact is its images")
+    };
+    let mut values: Vec<f32> = pixels
+        .0
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    values[3 * 64 + 27] = (values[3 * 64 + 27] + 0.2).min(1.0);
+    let json = edited(&r, |v| {
+        v["artefact"] = serde_json::to_value(Artefact::images(&values)).unwrap()
+    });
+    assert_forged(
+        &verdict(&json),
+        "its reconstructions are not what its settings make",
+    );
+    let json = edited(&r, |v| {
+        v["artefact"]["pixels"] = Value::String("AAA=".into())
+    });
+    assert_forged(&verdict(&json), "not a whole number of 32-bit floats");
+}
+
 /// Track C: a shadow-model receipt whose attack was edited is caught; one edited consistently is
 /// re-graded (2 shadows fall short of the claimed pass), and 0 shadows are rejected with why.
 #[test]

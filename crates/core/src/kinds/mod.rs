@@ -18,6 +18,7 @@ pub mod defend_injection;
 pub mod dp_defence;
 pub mod fgsm;
 pub mod find_poisons;
+pub mod inversion;
 pub mod label_flip;
 pub mod membership;
 pub mod pgd_targeted;
@@ -353,6 +354,7 @@ pub enum Task {
     MembershipThreshold(Posed<membership::MembershipThreshold>),
     ShadowModels(Posed<shadow_models::ShadowModels>),
     DpSgd(Posed<dp_defence::DpDefence>),
+    ModelInversion(Posed<inversion::ModelInversion>),
 }
 
 impl Task {
@@ -374,6 +376,7 @@ impl Task {
             Task::MembershipThreshold(k) => k,
             Task::ShadowModels(k) => k,
             Task::DpSgd(k) => k,
+            Task::ModelInversion(k) => k,
         }
     }
 
@@ -394,6 +397,7 @@ impl Task {
             Task::MembershipThreshold(k) => k,
             Task::ShadowModels(k) => k,
             Task::DpSgd(k) => k,
+            Task::ModelInversion(k) => k,
         }
     }
 
