@@ -6,8 +6,8 @@
 use mlsec_core::digits::Digits;
 use mlsec_core::mlp::Mlp;
 use mlsec_core::workloads::{
-    assistant_decode, assistant_prompts, median_ms, pgd_test_set, train_digits,
-    train_digits_private, invert_digits,
+    assistant_decode, assistant_prompts, invert_digits, median_ms, pgd_test_set, train_digits,
+    train_digits_private,
 };
 use wasm_bindgen_test::*;
 

@@ -4,7 +4,7 @@
 
 use crate::attacks::{pgd, PgdConfig};
 use crate::digits::{Digits, Images, PIXELS};
-use crate::dp_sgd::{per_example_gradients, privatised_gradient, DpSgd, Sampling};
+use crate::dp_sgd::{clipped_gradient_sum, noisy_mean, DpSgd, Sampling};
 use crate::mlp::Mlp;
 use crate::{Error, Result};
 use candle_core::backprop::GradStore;
@@ -268,15 +268,16 @@ impl Trainer {
                 pixels.extend_from_slice(self.train.image(i));
             }
             let labels: Vec<u8> = chosen.iter().map(|&i| self.train.labels[i]).collect();
-            let per_example = per_example_gradients(&self.model.parameters()?, &pixels, &labels);
+            let sum =
+                clipped_gradient_sum(&self.model.parameters()?, &pixels, &labels, dp.clip_norm);
             // Poisson: divide by the expected batch, so the divisor says nothing about who was
             // drawn; shuffled batches have a fixed size anyway.
             let divisor = match dp.sampling {
                 Sampling::Poisson => q * n as f64,
                 Sampling::Shuffled => chosen.len().max(1) as f64,
             };
-            let gradient = privatised_gradient(
-                per_example,
+            let gradient = noisy_mean(
+                &sum,
                 dp.clip_norm,
                 dp.noise_multiplier,
                 divisor as f32,
