@@ -210,6 +210,10 @@ fn same_results_as_native() {
             include_bytes!("../assets/spam/sms-spam.tsv.gz"),
         ),
         (
+            Resource::Census,
+            include_bytes!("../assets/adult/adult.tsv.gz"),
+        ),
+        (
             Resource::AssistantModel,
             include_bytes!("../assets/models/assistant-assistant.safetensors"),
         ),
@@ -244,6 +248,10 @@ fn same_results_as_native() {
             "model-inversion" => (
                 include_str!("../lessons/model-inversion/lesson.md"),
                 include_str!("../lessons/model-inversion/exercises.toml"),
+            ),
+            "attribute-inference" => (
+                include_str!("../lessons/attribute-inference/lesson.md"),
+                include_str!("../lessons/attribute-inference/exercises.toml"),
             ),
             "membership-inference" => (
                 include_str!("../lessons/membership-inference/lesson.md"),

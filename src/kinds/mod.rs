@@ -6,6 +6,7 @@
 //! Components compute nothing a grader decides: counts and threshold lines come from the core.
 
 pub mod adversarial_training;
+pub mod attribute_inference;
 pub mod backdoor;
 pub mod defend_injection;
 pub mod dp_defence;
@@ -78,6 +79,7 @@ pub fn view(props: KindProps) -> Html {
         Task::ShadowModels(_) => html! { <shadow_models::View ..props /> },
         Task::DpSgd(_) => html! { <dp_defence::View ..props /> },
         Task::ModelInversion(_) => html! { <inversion::View ..props /> },
+        Task::AttributeInference(_) => html! { <attribute_inference::View ..props /> },
     }
 }
 

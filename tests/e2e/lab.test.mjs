@@ -817,6 +817,34 @@ test('Track C: model inversion from a grey start is static the evaluator rejects
   }
 });
 
+test('Track C: attribute inference beats the prior on the census model\'s training people and not on strangers; an unknown value is refused with the values there are', { timeout: 2 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  const id = 'infer-marital-status';
+  try {
+    await page.goto(route('/lesson/attribute-inference'));
+    await testid(page, `${id}-candidates`).waitFor({ timeout: LONG_TIMEOUT });
+    // A value the data set does not have: refused with the ones it has; the typed text stays.
+    await testid(page, `${id}-candidates`).fill('Single, Married-civ-spouse');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'the data set has no marital_status "Single"; its values are: Married-civ-spouse, Never-married', LONG_TIMEOUT);
+    assert.equal(await testid(page, `${id}-candidates`).inputValue(), 'Single, Married-civ-spouse');
+    // The starter: the prior alone.
+    await testid(page, `${id}-candidates`).fill('Married-civ-spouse, Never-married, Divorced, Widowed, Separated, Married-spouse-absent, Married-AF-spouse');
+    await testid(page, `${id}-run`).click();
+    let grade = await waitForText(testid(page, `${id}-grade`), 'Not yet', LONG_TIMEOUT);
+    assert.match(grade, /gain over the prior on the model's training people 0\.0%/);
+    // The model's confidence weighted by 2.
+    await testid(page, `${id}-confidence_weight`).fill('2');
+    await testid(page, `${id}-run`).click();
+    grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    assert.match(grade, /16\.5% ≥ 10\.0%/);
+    await waitForText(testid(page, `${id}-table`), /your attack63\.5%50\.0%the prior alone \(always Married-civ-spouse\)47\.0%45\.0%/);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('Track C: a loss threshold read off the histograms tells members from non-members and passes; a threshold that is not a number or lies outside the losses is refused with the reason', { timeout: 2 * TEST_TIMEOUT }, async () => {
   const { context, page, problems } = await openLab();
   const id = 'loss-threshold';

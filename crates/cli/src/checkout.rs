@@ -63,7 +63,12 @@ impl Checkout {
         let (course, lessons) = read_course(&root)?;
         // The same session, and the same checks, as the browser's worker.
         let session = Session::default();
-        for resource in [Resource::Digits, Resource::SmsSpam, Resource::TargetModel] {
+        for resource in [
+            Resource::Digits,
+            Resource::SmsSpam,
+            Resource::Census,
+            Resource::TargetModel,
+        ] {
             let bytes = read_resource(&root, resource).with_context(|| {
                 format!(
                     "{} (regenerate it with `{}`, then pin its hash)",

@@ -142,7 +142,13 @@ fn track_e_receipts_regrade_and_missing_assistant_models_break_only_track_e() {
 
     // A copy of the lab without the assistant models.
     let root = dir.0.join("lab");
-    for sub in ["lessons", "assets/digits", "assets/spam", "assets/models"] {
+    for sub in [
+        "lessons",
+        "assets/digits",
+        "assets/spam",
+        "assets/adult",
+        "assets/models",
+    ] {
         copy_dir(&PathBuf::from(ROOT).join(sub), &root.join(sub));
     }
     for f in [

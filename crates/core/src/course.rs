@@ -14,6 +14,7 @@ pub mod paths {
     pub const COURSE: &str = "lessons/course.toml";
     pub const DIGITS: &str = "assets/digits/digits.csv.gz";
     pub const SMS_SPAM: &str = "assets/spam/sms-spam.tsv.gz";
+    pub const CENSUS: &str = "assets/adult/adult.tsv.gz";
     pub const TARGET_MODEL: &str = "assets/models/digits-mlp.safetensors";
     /// Track E's two assistant models (see `mlsec_core::injection`).
     pub const ASSISTANT_MODEL: &str = "assets/models/assistant-assistant.safetensors";

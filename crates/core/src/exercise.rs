@@ -4,11 +4,13 @@
 //! settings, run and grade live in its module under [`crate::kinds`].
 
 use crate::attacks::PgdConfig;
+use crate::census::Census;
 use crate::defence::{DefenceRow, Defences};
 use crate::digits::Digits;
 use crate::injection::{Assistants, Conversation, PromptSettings};
 use crate::inversion::InversionSettings;
 use crate::kinds::adversarial_training::AdvTrainConfig;
+use crate::kinds::attribute_inference::{AttributeAttack, AttributeReport};
 use crate::kinds::backdoor::{BackdoorPlan, BackdoorReport};
 use crate::kinds::dp_defence::{DpSettings, PrivacyReport};
 use crate::kinds::fgsm::FgsmSettings;
@@ -60,6 +62,7 @@ pub enum Settings {
     ShadowAttack(ShadowAttack),
     Private(DpSettings),
     Inversion(InversionSettings),
+    AttributeAttack(AttributeAttack),
 }
 
 /// What a grade was measured on, for the page to show beside it.
@@ -93,6 +96,9 @@ pub enum Details {
     /// What the target and the independent evaluator make of each reconstruction, its likeness
     /// to its class average, and the reconstructions and averages themselves.
     Inversion(InversionReport),
+    /// The attribute attack's and the prior's accuracy on members and non-members, and the
+    /// census model's own accuracy.
+    Attribute(AttributeReport),
 }
 
 /// The thing a grader judges. Floats travel as little-endian f32 bytes in base64 so that a
@@ -120,6 +126,8 @@ pub enum Artefact {
     Threshold { threshold: f64 },
     /// A shadow-model membership attack (the grader trains the target and the shadows).
     ShadowAttack { attack: ShadowAttack },
+    /// An attribute-inference attack (the grader trains the census model and runs it).
+    AttributeAttack { attack: AttributeAttack },
     /// A DP-SGD recipe (the grader trains the private target and the attack's shadows).
     Private { settings: DpSettings },
 }
@@ -194,6 +202,7 @@ impl Artefact {
 pub struct Context<'a> {
     pub digits: Option<&'a Digits>,
     pub spam: Option<&'a Corpus>,
+    pub census: Option<&'a Census>,
     pub target: Option<&'a Mlp>,
     pub assistants: Option<&'a Assistants>,
 }
@@ -206,6 +215,10 @@ impl<'a> Context<'a> {
     pub(crate) fn spam(&self) -> Result<&'a Corpus> {
         self.spam
             .ok_or_else(|| Error::Data("the SMS spam data is not loaded".into()))
+    }
+    pub(crate) fn census(&self) -> Result<&'a Census> {
+        self.census
+            .ok_or_else(|| Error::Data("the census data is not loaded".into()))
     }
     pub(crate) fn target(&self) -> Result<&'a Mlp> {
         self.target

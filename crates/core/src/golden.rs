@@ -10,7 +10,7 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The lessons the figures come from, by id (each caller reads them its own way).
-pub const LESSONS: [&str; 12] = [
+pub const LESSONS: [&str; 13] = [
     "first-model",
     "fgsm",
     "label-flipping",
@@ -18,6 +18,7 @@ pub const LESSONS: [&str; 12] = [
     "spam-filter",
     "find-poisons",
     "model-inversion",
+    "attribute-inference",
     "membership-inference",
     "shadow-models",
     "dp-sgd",
@@ -114,6 +115,19 @@ pub fn compute(
                 "passed": inverted.grade.passed,
                 "figures": inverted.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
                 "evaluator_reads": report.reconstructions.iter().map(|r| r.evaluator_label).collect::<Vec<_>>(),
+            }),
+        );
+    }
+    // Attribute inference: the census model in plain f64, so every figure agrees exactly.
+    let inferred = reference("attribute-inference")?;
+    if let crate::exercise::Details::Attribute(report) = &inferred.details {
+        figures.insert(
+            "attribute_inference_reference".into(),
+            json!({
+                "passed": inferred.grade.passed,
+                "figures": inferred.grade.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
+                "guesses": [report.attack.members, report.attack.non_members],
+                "accuracy": [report.train_accuracy, report.test_accuracy],
             }),
         );
     }

@@ -7,6 +7,7 @@
 
 pub mod accountant;
 pub mod attacks;
+pub mod census;
 pub mod course;
 pub mod defence;
 pub mod detectors;

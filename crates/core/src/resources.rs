@@ -17,6 +17,8 @@ pub enum Resource {
     Digits,
     /// The UCI SMS Spam Collection subset, gzip TSV: Track B's spam filter.
     SmsSpam,
+    /// The UCI Adult census subset, gzip TSV: Track C's attribute inference.
+    Census,
     /// The shipped 64-32-10 MLP the attacks target (train-digits' reference model).
     TargetModel,
     /// Track E's plain assistant.
@@ -26,9 +28,10 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 5] = [
+    pub const ALL: [Resource; 6] = [
         Resource::Digits,
         Resource::SmsSpam,
+        Resource::Census,
         Resource::TargetModel,
         Resource::AssistantModel,
         Resource::StructuredModel,
@@ -39,6 +42,7 @@ impl Resource {
         match self {
             Resource::Digits => paths::DIGITS,
             Resource::SmsSpam => paths::SMS_SPAM,
+            Resource::Census => paths::CENSUS,
             Resource::TargetModel => paths::TARGET_MODEL,
             Resource::AssistantModel => paths::ASSISTANT_MODEL,
             Resource::StructuredModel => paths::STRUCTURED_MODEL,
@@ -51,6 +55,7 @@ impl Resource {
         match self {
             Resource::Digits => crate::digits::DIGITS_SHA256,
             Resource::SmsSpam => crate::spam::SPAM_SHA256,
+            Resource::Census => crate::census::CENSUS_SHA256,
             Resource::TargetModel => TARGET_SHA256,
             Resource::AssistantModel => crate::injection::ASSISTANT_SHA256,
             Resource::StructuredModel => crate::injection::STRUCTURED_SHA256,
@@ -62,6 +67,7 @@ impl Resource {
         match self {
             Resource::Digits => "The lab's digits data",
             Resource::SmsSpam => "The lab's SMS spam data",
+            Resource::Census => "The lab's census data",
             Resource::TargetModel => "The lab's target model",
             Resource::AssistantModel => "The plain assistant model",
             Resource::StructuredModel => "The structured assistant model",
@@ -73,6 +79,7 @@ impl Resource {
         match self {
             Resource::Digits => "python3 assets/digits/regenerate.py",
             Resource::SmsSpam => "python3 assets/spam/regenerate.py",
+            Resource::Census => "python3 assets/adult/regenerate.py",
             Resource::TargetModel => "mlsec train-target",
             Resource::AssistantModel | Resource::StructuredModel => "mlsec train-assistant",
         }
@@ -80,7 +87,10 @@ impl Resource {
 
     /// Whether this is a data set (receipts name the data set an exercise is graded on).
     pub fn is_data_set(self) -> bool {
-        matches!(self, Resource::Digits | Resource::SmsSpam)
+        matches!(
+            self,
+            Resource::Digits | Resource::SmsSpam | Resource::Census
+        )
     }
 
     /// The file's name, for messages.
@@ -103,7 +113,7 @@ impl Resource {
             &expected[..expected.len().min(12)]
         );
         Err(match self {
-            Resource::Digits | Resource::SmsSpam => Error::Data(message),
+            Resource::Digits | Resource::SmsSpam | Resource::Census => Error::Data(message),
             _ => Error::Model(message),
         })
     }

@@ -4,6 +4,7 @@
 //! they are tested natively.
 
 use crate::attacks::{fgsm_curve, saliency};
+use crate::census::Census;
 use crate::digits::Digits;
 use crate::exercise::{Artefact, Base64, Context, Details, Exercise, Settings};
 use crate::grade::Grade;
@@ -296,6 +297,7 @@ impl Job<'_> {
 pub struct Session {
     digits: OnceLock<Digits>,
     spam: OnceLock<Corpus>,
+    census: OnceLock<Census>,
     target: OnceLock<Mlp>,
     /// A Track E model loaded before its pair; both make [`Session::assistants`].
     waiting: Mutex<BTreeMap<Resource, Gpt>>,
@@ -431,6 +433,9 @@ impl Session {
             Resource::SmsSpam => {
                 let _ = self.spam.set(Corpus::from_tsv_gz(bytes)?);
             }
+            Resource::Census => {
+                let _ = self.census.set(Census::from_tsv_gz(bytes)?);
+            }
             Resource::TargetModel => {
                 let _ = self.target.set(Mlp::from_safetensors(bytes)?);
             }
@@ -462,6 +467,7 @@ impl Session {
         match resource {
             Resource::Digits => self.digits.get().is_some(),
             Resource::SmsSpam => self.spam.get().is_some(),
+            Resource::Census => self.census.get().is_some(),
             Resource::TargetModel => self.target.get().is_some(),
             Resource::AssistantModel | Resource::StructuredModel => {
                 self.assistants.get().is_some() || lock(&self.waiting).contains_key(&resource)
@@ -496,6 +502,7 @@ impl Session {
         Context {
             digits: self.digits.get(),
             spam: self.spam.get(),
+            census: self.census.get(),
             target: self.target.get(),
             assistants: self.assistants.get(),
         }

@@ -250,6 +250,7 @@ fn check_reports_insane_task_numbers() {
                 Task::ShadowModels(p) => p.task.pool = 501,
                 Task::DpSgd(p) => p.task.delta = 0.01,
                 Task::ModelInversion(p) => p.task.min_recognised = 11,
+                Task::AttributeInference(p) => p.task.attribute = "salary".into(),
             }
         }
     }
@@ -292,7 +293,11 @@ fn check_reports_insane_task_numbers() {
         &problems,
         &["invert-the-digits", "min_recognised must be 1–10"],
     );
-    assert_eq!(problems.len(), 18, "{problems:#?}");
+    assert_problem(
+        &problems,
+        &["infer-marital-status", "no attribute \"salary\""],
+    );
+    assert_eq!(problems.len(), 19, "{problems:#?}");
 }
 
 #[test]

@@ -613,6 +613,35 @@ fn edited_reconstructions_are_caught() {
     assert_forged(&verdict(&json), "not a whole number of 32-bit floats");
 }
 
+/// Track C: an attribute-inference receipt whose candidates were edited is caught, and one
+/// edited consistently to a value the census does not have is rejected with the values it has.
+#[test]
+fn an_edited_attribute_attack_is_caught() {
+    let r = receipt("infer-marital-status", Which::Solution);
+    assert!(verdict(&r.to_json()).passed());
+    let json = edited(&r, |v| {
+        v["artefact"]["attack"]["confidence_weight"] = 0.0.into()
+    });
+    assert_forged(
+        &verdict(&json),
+        "its attack is not the one its settings record",
+    );
+    let json = edited(&r, |v| {
+        for place in ["artefact", "settings"] {
+            let key = if place == "artefact" {
+                "attack"
+            } else {
+                "attribute-attack"
+            };
+            v[place][key]["candidates"] = serde_json::json!(["Single", "Married-civ-spouse"]);
+        }
+    });
+    assert_forged(
+        &verdict(&json),
+        "the data set has no marital_status \"Single\"",
+    );
+}
+
 /// Track C: a shadow-model receipt whose attack was edited is caught; one edited consistently is
 /// re-graded (2 shadows fall short of the claimed pass), and 0 shadows are rejected with why.
 #[test]

@@ -13,6 +13,7 @@
 //! (`src/kinds/`) and its lesson. ARCHITECTURE.md walks through an example.
 
 pub mod adversarial_training;
+pub mod attribute_inference;
 pub mod backdoor;
 pub mod defend_injection;
 pub mod dp_defence;
@@ -355,6 +356,7 @@ pub enum Task {
     ShadowModels(Posed<shadow_models::ShadowModels>),
     DpSgd(Posed<dp_defence::DpDefence>),
     ModelInversion(Posed<inversion::ModelInversion>),
+    AttributeInference(Posed<attribute_inference::AttributeInference>),
 }
 
 impl Task {
@@ -377,6 +379,7 @@ impl Task {
             Task::ShadowModels(k) => k,
             Task::DpSgd(k) => k,
             Task::ModelInversion(k) => k,
+            Task::AttributeInference(k) => k,
         }
     }
 
@@ -398,6 +401,7 @@ impl Task {
             Task::ShadowModels(k) => k,
             Task::DpSgd(k) => k,
             Task::ModelInversion(k) => k,
+            Task::AttributeInference(k) => k,
         }
     }
 
