@@ -255,7 +255,7 @@ impl ExerciseKind for ModelInversion {
                 Figure::at_least(
                     "reconstructions the evaluator recognises",
                     recognised as f64,
-                    f64::from(self.min_recognised),
+                    threshold(self.min_recognised as f32),
                     Unit::Count,
                 ),
                 Figure::at_least(
