@@ -351,6 +351,40 @@ fn bar_pairs(
     root.present().ok()
 }
 
+/// A histogram's axes: `x` across, counts from 0 to `most` up, the axes described by
+/// `[x_desc, y_desc]`, the x labels written by `x_label` where given (both histograms look alike).
+fn histogram_chart<'a>(
+    root: &'a DrawingArea<CanvasBackend, plotters::coord::Shift>,
+    x: std::ops::Range<f32>,
+    most: f32,
+    [x_desc, y_desc]: [&str; 2],
+    x_label: Option<&dyn Fn(&f32) -> String>,
+) -> Option<
+    ChartContext<
+        'a,
+        CanvasBackend,
+        Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
+    >,
+> {
+    let mut chart = ChartBuilder::on(root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(x, 0f32..most)
+        .ok()?;
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_x_mesh()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .x_desc(x_desc)
+        .y_desc(y_desc);
+    if let Some(format) = x_label {
+        mesh.x_label_formatter(format);
+    }
+    mesh.draw().ok()?;
+    Some(chart)
+}
+
 /// The bins a score histogram draws: `BINS` equal bins from 0 to the largest score.
 const BINS: usize = 40;
 
@@ -375,21 +409,7 @@ pub fn score_histogram(
         counts[((s.max(0.0) / width) as usize).min(BINS - 1)] += 1;
     }
     let most = counts.iter().copied().max().unwrap_or(1).max(1) as f32 * 1.1;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .build_cartesian_2d(0f32..top, 0f32..most)
-        .ok()?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .x_desc("score")
-        .y_desc("training images")
-        .draw()
-        .ok()?;
+    let mut chart = histogram_chart(&root, 0f32..top, most, ["score", "training images"], None)?;
     chart
         .draw_series(counts.iter().enumerate().map(|(b, &c)| {
             let x = b as f32 * width;
@@ -610,22 +630,13 @@ pub fn loss_histograms(
     };
     let (m, n) = (count(members), count(non_members));
     let most = m.iter().chain(&n).copied().max().unwrap_or(1).max(1) as f32 * 1.25;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .build_cartesian_2d(low..high, 0f32..most)
-        .ok()?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .x_label_formatter(&|x| format!("1e{x:.0}"))
-        .x_desc("loss (log scale)")
-        .y_desc("known records")
-        .draw()
-        .ok()?;
+    let mut chart = histogram_chart(
+        &root,
+        low..high,
+        most,
+        ["loss (log scale)", "known records"],
+        Some(&|x| format!("1e{x:.0}")),
+    )?;
     for (counts, offset, colour, label) in
         [(m, 0.0, ACCURACY, "members"), (n, 0.5, LOSS, "non-members")]
     {

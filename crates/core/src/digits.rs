@@ -30,17 +30,23 @@ impl Images {
     pub fn image(&self, i: usize) -> &[f32] {
         &self.pixels[i * PIXELS..(i + 1) * PIXELS]
     }
+    /// The images at `indices`, in that order, with their labels.
+    pub fn select(&self, indices: &[usize]) -> Images {
+        Images {
+            pixels: indices
+                .iter()
+                .flat_map(|&i| self.image(i).iter().copied())
+                .collect(),
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+        }
+    }
     /// The images whose label is `class`, with their indices in `self`.
     pub fn of_class(&self, class: u8) -> (Vec<usize>, Images) {
         let idx: Vec<usize> = (0..self.len())
             .filter(|&i| self.labels[i] == class)
             .collect();
-        let pixels = idx
-            .iter()
-            .flat_map(|&i| self.image(i).iter().copied())
-            .collect();
-        let labels = vec![class; idx.len()];
-        (idx, Images { pixels, labels })
+        let images = self.select(&idx);
+        (idx, images)
     }
 }
 

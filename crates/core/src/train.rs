@@ -263,13 +263,13 @@ impl Trainer {
                 Sampling::Poisson => (0..n).filter(|_| self.rng.random::<f64>() < q).collect(),
                 Sampling::Shuffled => shuffled.next().unwrap_or_default().to_vec(),
             };
-            let mut pixels = Vec::with_capacity(chosen.len() * PIXELS);
-            for &i in &chosen {
-                pixels.extend_from_slice(self.train.image(i));
-            }
-            let labels: Vec<u8> = chosen.iter().map(|&i| self.train.labels[i]).collect();
-            let sum =
-                clipped_gradient_sum(&self.model.parameters()?, &pixels, &labels, dp.clip_norm);
+            let batch_images = self.train.select(&chosen);
+            let sum = clipped_gradient_sum(
+                &self.model.parameters()?,
+                &batch_images.pixels,
+                &batch_images.labels,
+                dp.clip_norm,
+            );
             // Poisson: divide by the expected batch, so the divisor says nothing about who was
             // drawn; shuffled batches have a fixed size anyway.
             let divisor = match dp.sampling {

@@ -345,11 +345,7 @@ pub fn candidates(digits: &Digits, clean: &Mlp, query: &Query) -> Result<Vec<Can
         .filter(|&i| query.class.is_none_or(|c| train.labels[i] == c))
         .filter(|&i| only.as_ref().is_none_or(|o| o.contains(&(i as u32))))
         .collect();
-    let selected: Vec<f32> = indices
-        .iter()
-        .flat_map(|&i| train.image(i).iter().copied())
-        .collect();
-    let probabilities = clean.probability_rows(&selected)?;
+    let probabilities = clean.probability_rows(&train.select(&indices).pixels)?;
     let mut all: Vec<Candidate> = indices
         .iter()
         .zip(probabilities)

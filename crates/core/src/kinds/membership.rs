@@ -76,17 +76,6 @@ struct Split {
     challenge: [Images; 2],
 }
 
-/// The training images at `indices`, in that order.
-pub(crate) fn gather(digits: &Digits, indices: &[usize]) -> Images {
-    Images {
-        pixels: indices
-            .iter()
-            .flat_map(|&i| digits.train.image(i).iter().copied())
-            .collect(),
-        labels: indices.iter().map(|&i| digits.train.labels[i]).collect(),
-    }
-}
-
 impl MembershipThreshold {
     fn split(&self, digits: &Digits) -> Split {
         use rand::seq::SliceRandom;
@@ -98,14 +87,14 @@ impl MembershipThreshold {
         let non_members = &rest[..n];
         let known = n / 2;
         Split {
-            members: gather(digits, members),
+            members: digits.train.select(members),
             known: [
-                gather(digits, &members[..known]),
-                gather(digits, &non_members[..known]),
+                digits.train.select(&members[..known]),
+                digits.train.select(&non_members[..known]),
             ],
             challenge: [
-                gather(digits, &members[known..]),
-                gather(digits, &non_members[known..]),
+                digits.train.select(&members[known..]),
+                digits.train.select(&non_members[known..]),
             ],
         }
     }

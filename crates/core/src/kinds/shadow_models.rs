@@ -7,7 +7,6 @@
 //! grade is the share of members found while at most 1% of non-members are called members:
 //! an attacker that must be sure about a few records, the metric Carlini et al. argue for.
 
-use super::membership::gather;
 use super::poisoning::{graded, Retraining};
 use super::{ExerciseKind, Start};
 use crate::detectors::{roc, tpr_at_fpr};
@@ -158,7 +157,7 @@ impl Pool {
         sorted.sort_unstable();
         let (indices, member): (Vec<usize>, Vec<bool>) = sorted.into_iter().unzip();
         Pool {
-            records: gather(digits, &indices),
+            records: digits.train.select(&indices),
             member,
         }
     }
@@ -166,7 +165,7 @@ impl Pool {
     /// The records where `chosen` is true as training data, with the test split to report on.
     pub fn training(&self, chosen: &[bool], digits: &Digits) -> Digits {
         Digits {
-            train: subset(&self.records, chosen),
+            train: self.records.select(&chosen_indices(chosen)),
             test: digits.test.clone(),
         }
     }
@@ -231,21 +230,9 @@ impl ShadowModels {
     }
 }
 
-/// The records of `images` where `chosen` is true.
-fn subset(images: &Images, chosen: &[bool]) -> Images {
-    let kept = || {
-        chosen
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c)
-            .map(|(i, _)| i)
-    };
-    Images {
-        pixels: kept()
-            .flat_map(|i| images.image(i).iter().copied())
-            .collect(),
-        labels: kept().map(|i| images.labels[i]).collect(),
-    }
+/// The positions where `chosen` is true.
+fn chosen_indices(chosen: &[bool]) -> Vec<usize> {
+    (0..chosen.len()).filter(|&i| chosen[i]).collect()
 }
 
 /// Which pool records each shadow trains on: a seeded random `in_fraction` of the pool per shadow.
