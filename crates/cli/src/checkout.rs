@@ -93,10 +93,6 @@ impl Checkout {
         })
     }
 
-    pub fn context(&self) -> mlsec_core::exercise::Context<'_> {
-        self.session.context()
-    }
-
     pub fn exercise(&self, id: &str) -> Result<&Exercise> {
         match self
             .lessons

@@ -2,6 +2,9 @@
 //!
 //! - `mlsec grade RECEIPT…`      re-grade receipts; one line each; non-zero exit if any fails or is forged
 //! - `mlsec check-content`       static checks + every starter fails + every solution passes
+//!   (in the lesson's task and in every instance a workshop can hand out)
+//! - `mlsec class DIR [--workshop FILE] [--csv FILE]`  re-grade a workshop's hand-ins: the
+//!   learner × exercise table, pass rates, look-alike artefacts, the files that were not used
 //! - `mlsec receipt EXERCISE [--starter] [-o FILE]`  run the reference solution (or starter) and write a receipt
 //! - `mlsec train-target [-o FILE]`  retrain the shipped target model (assets/models/digits-mlp.safetensors)
 //! - `mlsec train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE]`
@@ -14,9 +17,10 @@ mod checkout;
 use anyhow::{bail, Context as _, Result};
 use checkout::{find_root, Checkout};
 use mlsec_core::course::check;
-use mlsec_core::receipt::{regrade, Receipt, Verdict};
-use mlsec_core::resources::Resource;
+use mlsec_core::exercise::Exercise;
+use mlsec_core::receipt::{Receipt, Verdict};
 use mlsec_core::train::{train, TrainConfig};
+use mlsec_core::workshop::standalone;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -57,7 +61,7 @@ fn parse_args(raw: Vec<String>) -> Result<Args> {
 fn main() -> ExitCode {
     let mut raw: Vec<String> = std::env::args().skip(1).collect();
     if raw.is_empty() {
-        eprintln!("usage: mlsec grade RECEIPT… | check-content | receipt EXERCISE [--starter] [-o FILE] | train-target [-o FILE] | train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE]  [--root DIR]");
+        eprintln!("usage: mlsec grade RECEIPT… | check-content | class DIR [--workshop FILE] [--csv FILE] | receipt EXERCISE [--starter] [-o FILE] | train-target [-o FILE] | train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE]  [--root DIR]");
         return ExitCode::from(2);
     }
     let command = raw.remove(0);
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         "grade" => grade(args),
         "check-content" => check_content(args),
         "receipt" => make_receipt(args),
+        "class" => class(args),
         "train-target" => train_target(args),
         "train-assistant" => train_assistant(args),
         other => bail!("unknown command '{other}'"),
@@ -85,52 +90,63 @@ fn grade(args: Args) -> Result<bool> {
     }
     tiny_model_kernels();
     let lab = Checkout::load(find_root(args.root)?)?;
-    let paths = &args.rest;
+    let mut all_passed = true;
+    in_parallel(
+        &args.rest,
+        |path| grade_one(&lab, path),
+        |i, graded| {
+            let path = &args.rest[i];
+            let line = match graded {
+                Ok(Verdict::Pass(g)) => format!("PASS    {path}: {}", g.message),
+                Ok(Verdict::Fail(g)) => format!("FAIL    {path}: {}", g.message),
+                Ok(Verdict::Forged(why)) => format!("FORGED  {path}: {why}"),
+                Err(e) => format!("INVALID {path}: {e:#}"),
+            };
+            all_passed &= line.starts_with("PASS");
+            println!("{line}");
+        },
+    );
+    Ok(all_passed)
+}
+
+/// Runs `work` on every item on all cores, one item per thread at a time (the models are tiny,
+/// so splitting one matrix product over threads costs more than it saves), and hands each
+/// result to `each` in the items' order, as soon as it and those before it are done. A panic
+/// in one item's work is that item's error, never a lost line.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&T) -> Result<R> + Sync,
+    mut each: impl FnMut(usize, Result<R>),
+) {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(paths.len());
+        .min(items.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let (done, lines) = std::sync::mpsc::channel::<(usize, String)>();
-    let mut all_passed = true;
+    let (done, results) = std::sync::mpsc::channel::<(usize, Result<R>)>();
     std::thread::scope(|scope| {
-        // Parallel across receipts, one thread each: the models are tiny, so splitting one
-        // matrix product over threads costs more than it saves.
         for _ in 0..workers {
-            let (lab, next, done) = (&lab, &next, done.clone());
+            let (work, next, done) = (&work, &next, done.clone());
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(path) = paths.get(i) else { break };
-                // A panic in one receipt's grading must not leave the lines after it unprinted.
-                let graded =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grade_one(lab, path)))
-                        .unwrap_or_else(|_| {
-                            Err(anyhow::anyhow!("the grader crashed on this receipt"))
-                        });
-                let line = match graded {
-                    Ok(Verdict::Pass(g)) => format!("PASS    {path}: {}", g.message),
-                    Ok(Verdict::Fail(g)) => format!("FAIL    {path}: {}", g.message),
-                    Ok(Verdict::Forged(why)) => format!("FORGED  {path}: {why}"),
-                    Err(e) => format!("INVALID {path}: {e:#}"),
-                };
-                if done.send((i, line)).is_err() {
+                let Some(item) = items.get(i) else { break };
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item)))
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("the grader crashed on this one")));
+                if done.send((i, result)).is_err() {
                     break;
                 }
             });
         }
         drop(done);
-        // Printed in the order given, each as soon as it and those before it are graded.
         let mut waiting = std::collections::BTreeMap::new();
         let mut shown = 0;
-        for (i, line) in lines {
-            waiting.insert(i, line);
-            while let Some(line) = waiting.remove(&shown) {
-                all_passed &= line.starts_with("PASS");
-                println!("{line}");
+        for (i, result) in results {
+            waiting.insert(i, result);
+            while let Some(result) = waiting.remove(&shown) {
+                each(shown, result);
                 shown += 1;
             }
         }
     });
-    Ok(all_passed)
 }
 
 /// candle splits every matrix product over all cores unless `RAYON_NUM_THREADS` says otherwise.
@@ -149,56 +165,205 @@ fn tiny_model_kernels() {
 fn grade_one(lab: &Checkout, path: &str) -> Result<Verdict> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     let receipt = Receipt::parse(&text)?;
-    let exercise = lab.exercise(&receipt.exercise_id)?;
-    Ok(regrade(
-        &receipt,
-        exercise,
-        &lab.context(),
-        Resource::TargetModel.sha256(),
-    )?)
+    // A workshop receipt is graded in the instance it names, at the lesson's thresholds
+    // (`mlsec class` grades it at the workshop's).
+    let exercise = standalone(lab.exercise(&receipt.exercise_id)?, &receipt);
+    Ok(lab.session.regrade(&exercise, &receipt)?)
 }
 
 fn check_content(args: Args) -> Result<bool> {
     tiny_model_kernels();
     let lab = Checkout::load(find_root(args.root)?)?;
     let mut problems = check(&lab.course, &lab.lessons);
+    // Every starter must fail and every reference pass, in the lesson's own task and in each
+    // instance a workshop can hand a learner (`ExerciseKind::variants`).
+    let mut runs = vec![];
     for exercise in lab.lessons.iter().flat_map(|l| l.exercises.iter()) {
-        for (which, settings, must_pass) in [
-            ("starter", exercise.task.starter(), false),
-            ("solution", exercise.task.solution(), true),
-        ] {
-            // Run as the browser runs it: the same session, the same job driver.
-            let outcome = lab
-                .session
-                .run_to_end(exercise, settings)
-                .map(|finished| finished.grade);
+        runs.push((
+            "starter".to_string(),
+            exercise.clone(),
+            exercise.task.starter(),
+            false,
+        ));
+        runs.push((
+            "solution".to_string(),
+            exercise.clone(),
+            exercise.task.solution(),
+            true,
+        ));
+        for index in 1..exercise.task.variants() {
+            let instance = Exercise {
+                task: exercise.task.variant(index),
+                ..exercise.clone()
+            };
+            runs.push((
+                format!("solution, variant {index}"),
+                instance,
+                exercise.task.solution(),
+                true,
+            ));
+        }
+    }
+    in_parallel(
+        &runs,
+        // Run as the browser runs it: the same session, the same job driver.
+        |(_, exercise, settings, _)| Ok(lab.session.run_to_end(exercise, settings.clone())?.grade),
+        |i, outcome| {
+            let (which, exercise, _, must_pass) = &runs[i];
             match outcome {
-                Ok(grade) if grade.passed == must_pass => {
+                Ok(grade) if grade.passed == *must_pass => {
                     println!("ok      {} {which}: {}", exercise.id, grade.message)
                 }
                 Ok(grade) => problems.push(format!(
                     "exercise '{}': its {which} must {} but: {}",
                     exercise.id,
-                    if must_pass { "pass" } else { "fail" },
+                    if *must_pass { "pass" } else { "fail" },
                     grade.message
                 )),
                 Err(e) => problems.push(format!(
-                    "exercise '{}': its {which} cannot run: {e}",
+                    "exercise '{}': its {which} cannot run: {e:#}",
                     exercise.id
                 )),
             }
-        }
-    }
+        },
+    );
     for p in &problems {
         println!("PROBLEM {p}");
     }
     println!(
-        "{} lessons, {} exercises, {} problems",
+        "{} lessons, {} exercises ({} runs with the workshop variants), {} problems",
         lab.lessons.len(),
         lab.lessons.iter().map(|l| l.exercises.len()).sum::<usize>(),
+        runs.len(),
         problems.len()
     );
     Ok(problems.is_empty())
+}
+
+/// Re-grades a workshop's hand-ins (every file in DIR; a workshop file there, or `--workshop`,
+/// names the workshop, else the one most hand-ins were made in), on all cores, each distinct
+/// receipt once.
+fn class(args: Args) -> Result<bool> {
+    use mlsec_core::class::{Class, Mark, Outcome, Problem};
+    use mlsec_core::workshop::{handin_too_large, Workshop};
+    let (mut dir, mut csv, mut workshop) = (None, None, None);
+    let mut it = args.rest.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--csv" => csv = Some(PathBuf::from(it.next().context("--csv needs a file")?)),
+            "--workshop" => {
+                let path = it.next().context("--workshop needs a file")?;
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+                workshop =
+                    Some(Workshop::parse(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?);
+            }
+            other if dir.is_none() => dir = Some(PathBuf::from(other)),
+            other => bail!("unexpected argument '{other}'"),
+        }
+    }
+    let dir = dir.context("name the folder of hand-ins")?;
+    tiny_model_kernels();
+    let lab = Checkout::load(find_root(args.root)?)?;
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    entries.sort();
+    let (mut files, mut unread) = (vec![], vec![]);
+    for path in entries {
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if let Some(why) = handin_too_large(size) {
+            unread.push(Problem {
+                file: name,
+                message: why,
+            });
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(text) => files.push((name, text)),
+            Err(e) => unread.push(Problem {
+                file: name,
+                message: format!("cannot be read as text ({e})"),
+            }),
+        }
+    }
+    let mut class =
+        Class::gather(workshop, &files, &lab.lessons).map_err(|e| anyhow::anyhow!(e))?;
+    class.problems.extend(unread);
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; class.jobs.len()];
+    in_parallel(
+        &class.jobs,
+        |job| {
+            Ok(Outcome::of(
+                lab.session.regrade(&job.exercise, &job.receipt),
+            ))
+        },
+        |i, outcome| {
+            outcomes[i] = Some(outcome.unwrap_or_else(|e| Outcome {
+                verdict: Mark::Invalid,
+                figure: None,
+                message: format!("{e:#}"),
+            }))
+        },
+    );
+    let receipts: usize = class.learners.iter().map(|l| l.cells.len()).sum();
+    println!(
+        "workshop {} (id {}): {} hand-ins, {receipts} receipts, {} gradings (identical receipts graded once)",
+        class.workshop.title,
+        class.workshop.id(),
+        class.learners.len(),
+        class.jobs.len()
+    );
+    for l in &class.learners {
+        for (id, _) in class.exercises(&lab.lessons) {
+            let Some(cell) = l.cells.get(id) else {
+                continue;
+            };
+            let Some(o) = &outcomes[cell.job] else {
+                continue;
+            };
+            let code = if o.verdict == Mark::Pass {
+                cell.code.as_str()
+            } else {
+                ""
+            };
+            println!(
+                "{:<7} {:<20} {id:<28} {code:<9} {}",
+                o.verdict.word().to_uppercase(),
+                l.name,
+                o.message
+            );
+        }
+    }
+    println!("pass rates:");
+    for s in class.summary(&lab.lessons, &outcomes) {
+        println!(
+            "  {:<28} {} of {} handed in passed",
+            s.id, s.passed, s.handed_in
+        );
+    }
+    for s in class.similar() {
+        println!(
+            "LOOK-ALIKE {}: {} and {}: {}",
+            s.exercise, s.learners.0, s.learners.1, s.how
+        );
+    }
+    for p in &class.problems {
+        println!("NOT USED {}: {}", p.file, p.message);
+    }
+    if let Some(path) = csv {
+        std::fs::write(&path, class.csv(&lab.lessons, &outcomes))
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(true)
 }
 
 fn make_receipt(args: Args) -> Result<bool> {

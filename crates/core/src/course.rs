@@ -227,6 +227,11 @@ pub fn check(course: &Course, lessons: &[Lesson]) -> Vec<String> {
             if let Err(e) = exercise.task.validate() {
                 problems.push(format!("{at}: {e}"));
             }
+            if exercise.instance.is_some() {
+                problems.push(format!(
+                    "{at} sets `instance`, which only a workshop sets (remove it)"
+                ));
+            }
         }
     }
     problems

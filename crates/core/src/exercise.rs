@@ -25,6 +25,7 @@ use crate::kinds::Task;
 use crate::mlp::Mlp;
 use crate::spam::Corpus;
 use crate::train::TrainConfig;
+use crate::workshop::Instance;
 use crate::{Error, Result};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,10 @@ pub struct Exercise {
     #[serde(default)]
     pub solution_notes: String,
     pub task: Task,
+    /// Set by a workshop, never by a lesson: whose instance of the task this is
+    /// ([`crate::workshop::Workshop::instance`]); receipts carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<Instance>,
 }
 
 /// What the learner chose, for any kind: the input of a run, kept in receipts. One variant per

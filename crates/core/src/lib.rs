@@ -8,6 +8,7 @@
 pub mod accountant;
 pub mod attacks;
 pub mod census;
+pub mod class;
 pub mod course;
 pub mod defence;
 pub mod detectors;
@@ -30,6 +31,7 @@ pub mod session;
 pub mod spam;
 pub mod train;
 pub mod workloads;
+pub mod workshop;
 
 pub use error::{Error, Result};
 

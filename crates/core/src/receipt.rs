@@ -5,6 +5,7 @@
 use crate::digits::DIGITS_SHA256;
 use crate::exercise::{Artefact, Context, Exercise, Settings};
 use crate::grade::{Grade, GRADER_VERSION};
+use crate::workshop::Instance;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,9 @@ pub struct Receipt {
     pub artefact: Artefact,
     /// What the learner's lab said. Shown beside the re-grade, never trusted.
     pub claimed: Grade,
+    /// In a workshop: whose instance of the exercise the artefact answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Instance>,
 }
 
 impl Receipt {
@@ -49,6 +53,7 @@ impl Receipt {
             settings,
             artefact,
             claimed: grade,
+            variant: exercise.instance.clone(),
         }
     }
 
@@ -114,6 +119,12 @@ pub fn regrade(
         return Ok(Verdict::Forged(format!(
             "graded by grader version {}, this lab runs version {GRADER_VERSION}",
             receipt.grader_version
+        )));
+    }
+    if receipt.variant != exercise.instance {
+        return Ok(Verdict::Forged(instance_mismatch(
+            receipt.variant.as_ref(),
+            exercise.instance.as_ref(),
         )));
     }
     if receipt.data_sha256 != graded_data(exercise) {
@@ -192,6 +203,39 @@ fn graded_data(exercise: &Exercise) -> &'static str {
         .iter()
         .find(|r| r.is_data_set())
         .map_or(DIGITS_SHA256, |r| r.sha256())
+}
+
+/// Why a receipt made for one instance cannot count for another: another learner's, another
+/// workshop's, or one made outside any workshop.
+fn instance_mismatch(made: Option<&Instance>, graded: Option<&Instance>) -> String {
+    let name = |i: &Instance| crate::quoted(&i.learner);
+    match (made, graded) {
+        (None, Some(g)) => format!(
+            "it was made outside the workshop, not in {}'s instance of the exercise",
+            name(g)
+        ),
+        (Some(m), None) => format!(
+            "it was made in workshop {} for {}, and is graded here outside any workshop",
+            m.workshop,
+            name(m)
+        ),
+        (Some(m), Some(g)) if m.workshop != g.workshop => format!(
+            "it was made in another workshop ({}), not this one ({})",
+            m.workshop, g.workshop
+        ),
+        (Some(m), Some(g)) if m.learner != g.learner => format!(
+            "it was made for {}'s instance of the exercise, not {}'s",
+            name(m),
+            name(g)
+        ),
+        (Some(m), Some(g)) => format!(
+            "it names variant {} of the exercise, but {}'s variant is {}",
+            m.index,
+            name(g),
+            g.index
+        ),
+        (None, None) => unreachable!("only called when the two differ"),
+    }
 }
 
 fn short(hash: &str) -> String {

@@ -5,6 +5,7 @@
 
 use crate::attacks::{fgsm_curve, saliency};
 use crate::census::Census;
+use crate::class::Outcome;
 use crate::digits::Digits;
 use crate::exercise::{Artefact, Base64, Context, Details, Exercise, Settings};
 use crate::grade::Grade;
@@ -18,7 +19,7 @@ use crate::kinds::pixel_attack::{apply_edits, PixelEdit};
 use crate::kinds::spam_backdoor::{FilterWords, SpamBackdoor};
 use crate::kinds::{Measurement, Start};
 use crate::mlp::Mlp;
-use crate::receipt::Receipt;
+use crate::receipt::{Receipt, Verdict};
 use crate::resources::Resource;
 use crate::spam::Corpus;
 use crate::train::{EpochReport, Trainer};
@@ -66,6 +67,13 @@ pub enum Request {
     InversionFrames {
         job: u32,
         settings: Box<InversionSettings>,
+    },
+    /// Re-grade a receipt as `exercise` (the lesson's, or a workshop learner's instance): the
+    /// class view and the receipt checker. Never trusts the receipt's own verdict.
+    Regrade {
+        job: u32,
+        exercise: Box<Exercise>,
+        receipt: Box<Receipt>,
     },
     /// Stop a running job between two steps: a training run grades the model so far, a
     /// measurement is abandoned ([`Job::stop`]).
@@ -132,6 +140,10 @@ pub enum Response {
     InversionFrames {
         job: u32,
         frames: Vec<Frame>,
+    },
+    Regraded {
+        job: u32,
+        outcome: Outcome,
     },
 }
 
@@ -326,7 +338,9 @@ impl Request {
     /// The resources this request needs loaded before the worker can serve it.
     pub fn needs(&self) -> &'static [Resource] {
         match self {
-            Request::Run { exercise, .. } => exercise.task.needs(),
+            Request::Run { exercise, .. } | Request::Regrade { exercise, .. } => {
+                exercise.task.needs()
+            }
             Request::FgsmCurve { .. } | Request::Inspect { .. } | Request::Candidates { .. } => {
                 &[Resource::Digits, Resource::TargetModel]
             }
@@ -349,6 +363,7 @@ impl Request {
             | Request::SpamWords { job, .. }
             | Request::MembershipLosses { job, .. }
             | Request::InversionFrames { job, .. }
+            | Request::Regrade { job, .. }
             | Request::Stop { job } => Some(*job),
             Request::Load { .. } => None,
         }
@@ -369,7 +384,8 @@ impl Response {
             | Response::PoisonScores { job, .. }
             | Response::SpamWords { job, .. }
             | Response::MembershipLosses { job, .. }
-            | Response::InversionFrames { job, .. } => Some(*job),
+            | Response::InversionFrames { job, .. }
+            | Response::Regraded { job, .. } => Some(*job),
             Response::Failed { job, .. } => *job,
             Response::Loaded { .. } => None,
         }
@@ -508,6 +524,17 @@ impl Session {
         }
     }
 
+    /// Re-grades a receipt as `exercise` (the lesson's, or a workshop learner's instance),
+    /// against the data and models this session holds.
+    pub fn regrade(&self, exercise: &Exercise, receipt: &Receipt) -> Result<Verdict> {
+        crate::receipt::regrade(
+            receipt,
+            exercise,
+            &self.context(),
+            Resource::TargetModel.sha256(),
+        )
+    }
+
     /// Starts a run of the learner's settings for an exercise.
     pub fn start<'a>(&'a self, exercise: &'a Exercise, settings: Settings) -> Result<Job<'a>> {
         let work = match exercise.task.engine().start(&settings, &self.context())? {
@@ -609,6 +636,14 @@ impl Session {
             message: e.to_string(),
         };
         match request {
+            Request::Regrade {
+                job,
+                exercise,
+                receipt,
+            } => Some(Response::Regraded {
+                job: *job,
+                outcome: Outcome::of(self.regrade(exercise, receipt)),
+            }),
             Request::FgsmCurve { job, epsilons } => Some(match self.curve(epsilons) {
                 Ok(points) => Response::Curve { job: *job, points },
                 Err(e) => fail(*job, e),

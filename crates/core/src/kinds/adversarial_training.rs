@@ -1,6 +1,9 @@
 //! Track A: adversarial training (Madry et al. 2018). The learner trains a model on PGD-attacked
 //! batches; the grader attacks the result with its own PGD and measures robust and clean
 //! accuracy.
+//!
+//! No per-learner variant in a workshop: as for plain training, the grader retrains the recorded
+//! settings, and a copy shows as an identical artefact in the class view.
 
 use super::{evasion, training, ExerciseKind, Start};
 use crate::attacks::{pgd, PgdConfig};

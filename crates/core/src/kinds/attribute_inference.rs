@@ -26,6 +26,10 @@ pub struct AttributeInference {
     /// How many people the model learns from; as many others are the non-members.
     pub members: u32,
     pub split_seed: u64,
+    /// A workshop's other instances: further split seeds, each checked by the content check
+    /// to let the lesson's reference pass (none: no per-learner variants).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variant_seeds: Vec<u64>,
     /// The census model's training (the learner does not choose it).
     pub recipe: FilterRecipe,
     /// The attack's accuracy on members must beat the prior alone by this much.
@@ -216,6 +220,18 @@ impl ExerciseKind for AttributeInference {
         match settings {
             Settings::AttributeAttack(s) => Some(s),
             _ => None,
+        }
+    }
+
+    /// Per-learner variants: another split seed draws other people for the model to learn from
+    /// and for the attack to be measured on.
+    fn variants(&self) -> u32 {
+        1 + self.variant_seeds.len() as u32
+    }
+    fn variant(&self, index: u32) -> Self {
+        AttributeInference {
+            split_seed: super::split_seed_of(self.split_seed, &self.variant_seeds, index),
+            ..self.clone()
         }
     }
 

@@ -3,6 +3,9 @@
 //! images, relabels them as the target, retrains the exercise's recipe on clean and on poisoned
 //! data, and measures attack success (triggered test images of the other classes called the
 //! target) and what the poisoning cost on clean test images.
+//!
+//! No per-learner variant in a workshop: the learner designs the trigger and picks the poisons; a
+//! copied plan shows in the class view.
 
 use super::pixel_attack::PixelEdit;
 use super::poisoning::{

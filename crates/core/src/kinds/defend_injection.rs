@@ -2,6 +2,9 @@
 //! hidden suite of `attacks` injected data items and `benign` ordinary requests, attack success
 //! must stay ≤ `max_attack_success` and utility may fall by at most `max_utility_drop` below
 //! the undefended plain assistant's. The grade is measured as a comparison table, row by row.
+//!
+//! No per-learner variant in a workshop: the artefact is a choice of switches, the same for
+//! everyone who finds the answer; the class view shows who chose identical defences.
 
 use super::{ExerciseKind, Measurement, Start};
 use crate::defence::{suites, DefenceRow, Defences, DetectorSettings, TableRun};

@@ -4,6 +4,10 @@
 //! training image with a detector over the model's hidden activations ([`crate::detectors`]);
 //! the learner picks which images to remove. The grader retrains on what is left and checks that
 //! the poisons went, few clean images went with them, and the backdoor no longer works.
+//!
+//! No per-learner variant in a workshop yet: the reference removal is a list of training images
+//! found for this hidden backdoor, so another backdoor would need a reference computed for it; a
+//! copied removal shows in the class view.
 
 use super::backdoor::BackdoorPlan;
 use super::pixel_attack::PixelEdit;

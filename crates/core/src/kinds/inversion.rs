@@ -5,6 +5,9 @@
 //! target never saw), by its recipe in the lesson; and by how close each reconstruction lies to
 //! its class's average training image, both measured from the average digit. Adversarial noise,
 //! which the target trusts, fails both.
+//!
+//! No per-learner variant in a workshop: the target model is the course's one shipped model;
+//! copied settings show in the class view.
 
 use super::{ExerciseKind, Start};
 use crate::digits::{Digits, Images, CLASSES, PIXELS};

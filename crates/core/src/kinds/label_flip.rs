@@ -4,6 +4,9 @@
 //! the set of flips; the grader trains a clean and a poisoned model epoch by epoch and compares
 //! them. The selection helpers the page offers (by class, by the clean model's confidence, by
 //! closeness to its decision boundary, at random) are answered here too ([`candidates`]).
+//!
+//! No per-learner variant in a workshop: the learner chooses the poisons, and the thresholds were
+//! measured for the lesson's recipe; a copied set of flips shows in the class view.
 
 use super::poisoning::{graded, Retraining};
 #[cfg(test)]

@@ -30,6 +30,10 @@ pub struct MembershipThreshold {
     pub members: u32,
     /// Draws which training images are members and which are not.
     pub split_seed: u64,
+    /// A workshop's other instances: further split seeds, each checked by the content check
+    /// to let the lesson's reference pass (none: no per-learner variants).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variant_seeds: Vec<u64>,
     /// The membership advantage on the challenge records must reach this.
     pub min_advantage: f32,
     /// The grader's recipe for the target (the learner does not choose it).
@@ -254,6 +258,18 @@ impl ExerciseKind for MembershipThreshold {
         match settings {
             Settings::LossThreshold(s) => Some(s),
             _ => None,
+        }
+    }
+
+    /// Per-learner variants: another split seed draws other members, known records and
+    /// challenge records. A learner's threshold is read off their own known losses.
+    fn variants(&self) -> u32 {
+        1 + self.variant_seeds.len() as u32
+    }
+    fn variant(&self, index: u32) -> Self {
+        MembershipThreshold {
+            split_seed: super::split_seed_of(self.split_seed, &self.variant_seeds, index),
+            ..self.clone()
         }
     }
 

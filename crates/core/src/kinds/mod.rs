@@ -126,6 +126,18 @@ pub trait ExerciseKind:
     fn graded_model_sha256(&self) -> Option<String> {
         None
     }
+
+    /// How many instances of this task a workshop hands out, one per learner
+    /// ([`crate::workshop`]): 1 where a variant makes no sense (the kind's module says why).
+    /// The lesson's reference settings must pass every instance (`mlsec check-content` grades
+    /// them all), so a kind varies only what its reference does not depend on.
+    fn variants(&self) -> u32 {
+        1
+    }
+    /// Instance `index` of this task (`index < variants()`; 0 is the lesson's own task).
+    fn variant(&self, _index: u32) -> Self {
+        self.clone()
+    }
 }
 
 /// How a run starts.
@@ -235,6 +247,10 @@ pub trait AnyKind: Send + Sync {
     fn epochs(&self, settings: &Settings) -> Option<u32>;
     fn ran_for(&self, settings: Settings, epochs: u32) -> Settings;
     fn graded_model_sha256(&self) -> Option<String>;
+    /// See [`ExerciseKind::variants`].
+    fn variants(&self) -> u32;
+    /// Makes this task its instance `index` (see [`ExerciseKind::variant`]).
+    fn vary(&mut self, index: u32);
 }
 
 /// What runs and grades a kind: the worker's, the CLI's and the tests' side of a kind, with its
@@ -315,6 +331,12 @@ impl<K: ExerciseKind> AnyKind for Posed<K> {
     fn graded_model_sha256(&self) -> Option<String> {
         self.task.graded_model_sha256()
     }
+    fn variants(&self) -> u32 {
+        self.task.variants().max(1)
+    }
+    fn vary(&mut self, index: u32) {
+        self.task = self.task.variant(index);
+    }
 }
 
 impl<K: ExerciseKind> AnyEngine for Posed<K> {
@@ -359,50 +381,50 @@ pub enum Task {
     AttributeInference(Posed<attribute_inference::AttributeInference>),
 }
 
+/// The one list of kinds the dispatches below share: `each_kind!(task, k => expr)` is a `match`
+/// with one arm per kind, each binding that kind's `Posed` as `k`.
+macro_rules! each_kind {
+    ($task:expr, $k:ident => $body:expr) => {
+        match $task {
+            Task::TrainClassifier($k) => $body,
+            Task::PixelAttack($k) => $body,
+            Task::Fgsm($k) => $body,
+            Task::PgdTargeted($k) => $body,
+            Task::AdversarialTraining($k) => $body,
+            Task::PromptInjection($k) => $body,
+            Task::DefendInjection($k) => $body,
+            Task::LabelFlip($k) => $body,
+            Task::Backdoor($k) => $body,
+            Task::FindPoisons($k) => $body,
+            Task::SpamBackdoor($k) => $body,
+            Task::MembershipThreshold($k) => $body,
+            Task::ShadowModels($k) => $body,
+            Task::DpSgd($k) => $body,
+            Task::ModelInversion($k) => $body,
+            Task::AttributeInference($k) => $body,
+        }
+    };
+}
+
 impl Task {
     /// The kind behind this task, to describe it and edit its settings. With [`Task::engine`],
     /// the one dispatch (two trait objects, see [`AnyEngine`]).
     pub fn kind(&self) -> &(dyn AnyKind + 'static) {
-        match self {
-            Task::TrainClassifier(k) => k,
-            Task::PixelAttack(k) => k,
-            Task::Fgsm(k) => k,
-            Task::PgdTargeted(k) => k,
-            Task::AdversarialTraining(k) => k,
-            Task::PromptInjection(k) => k,
-            Task::DefendInjection(k) => k,
-            Task::LabelFlip(k) => k,
-            Task::Backdoor(k) => k,
-            Task::FindPoisons(k) => k,
-            Task::SpamBackdoor(k) => k,
-            Task::MembershipThreshold(k) => k,
-            Task::ShadowModels(k) => k,
-            Task::DpSgd(k) => k,
-            Task::ModelInversion(k) => k,
-            Task::AttributeInference(k) => k,
-        }
+        each_kind!(self, k => k)
     }
 
     /// The same kind, to run and grade (the worker, the CLI, the tests).
     pub fn engine(&self) -> &(dyn AnyEngine + 'static) {
-        match self {
-            Task::TrainClassifier(k) => k,
-            Task::PixelAttack(k) => k,
-            Task::Fgsm(k) => k,
-            Task::PgdTargeted(k) => k,
-            Task::AdversarialTraining(k) => k,
-            Task::PromptInjection(k) => k,
-            Task::DefendInjection(k) => k,
-            Task::LabelFlip(k) => k,
-            Task::Backdoor(k) => k,
-            Task::FindPoisons(k) => k,
-            Task::SpamBackdoor(k) => k,
-            Task::MembershipThreshold(k) => k,
-            Task::ShadowModels(k) => k,
-            Task::DpSgd(k) => k,
-            Task::ModelInversion(k) => k,
-            Task::AttributeInference(k) => k,
-        }
+        each_kind!(self, k => k)
+    }
+
+    /// Instance `index` of this task for a workshop learner ([`ExerciseKind::variant`]); the
+    /// starter and the reference settings stay the lesson's.
+    pub fn variant(&self, index: u32) -> Task {
+        let mut task = self.clone();
+        let kind: &mut dyn AnyKind = each_kind!(&mut task, k => k);
+        kind.vary(index);
+        task
     }
 
     /// The `kind = "…"` name lesson authors write.
@@ -424,6 +446,24 @@ impl std::ops::Deref for Task {
     type Target = dyn AnyKind;
     fn deref(&self) -> &Self::Target {
         self.kind()
+    }
+}
+
+/// The seed of instance `index` of a task whose instance a seed draws (instance 0 keeps the
+/// lesson's seed). Steps of 1,000 keep the instances of two exercises whose lessons use
+/// neighbouring seeds apart.
+pub(crate) fn varied_seed(seed: u64, index: u32) -> u64 {
+    seed.wrapping_add(u64::from(index) * 1_000)
+}
+
+/// The split seed of instance `index` of a task that lists its instances' seeds (`variant_seeds`):
+/// the lesson's own for 0. Listed rather than derived because how well an attack does on a
+/// member set varies a lot from one draw to the next (the lesson's reference misses its
+/// threshold on about half of the draws), and every instance must be fair.
+pub(crate) fn split_seed_of(seed: u64, variant_seeds: &[u64], index: u32) -> u64 {
+    match index {
+        0 => seed,
+        i => variant_seeds.get(i as usize - 1).copied().unwrap_or(seed),
     }
 }
 

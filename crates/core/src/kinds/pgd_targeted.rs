@@ -1,5 +1,8 @@
 //! Track A: targeted PGD (Madry et al. 2018). The learner tunes ε, step size and steps to turn
 //! every test image of `source_class` into `target_class` within the lesson's ε budget.
+//!
+//! No per-learner variant in a workshop: the task is a pair of classes, which the lesson's text is
+//! about; a copy of the attacked images shows in the class view.
 
 use super::{evasion, ExerciseKind, Start};
 use crate::attacks::{pgd, PgdConfig};

@@ -1,5 +1,8 @@
 //! Track A: the pixel attack by hand. The learner paints at most `max_pixels` pixels of one test
 //! image so that the shipped target model misreads it.
+//!
+//! No per-learner variant in a workshop: the reference is a list of pixel edits made for this one
+//! image, so another image would need its own reference; a copy shows in the class view.
 
 use super::{ExerciseKind, Start};
 use crate::digits::{PIXELS, TEST_ROWS};

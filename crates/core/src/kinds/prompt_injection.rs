@@ -141,6 +141,19 @@ impl ExerciseKind for PromptInjection {
         self.seed
     }
 
+    /// Per-learner variants: another seed draws other conversations, with other secrets,
+    /// people and requests. The reference never names a secret (the assistant copies it), so it
+    /// passes every instance; a copied text does too, which the class view flags instead.
+    fn variants(&self) -> u32 {
+        16
+    }
+    fn variant(&self, index: u32) -> Self {
+        PromptInjection {
+            seed: super::varied_seed(self.seed, index),
+            ..self.clone()
+        }
+    }
+
     fn reproduce(
         &self,
         settings: &PromptSettings,

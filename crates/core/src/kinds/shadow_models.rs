@@ -38,6 +38,10 @@ pub struct ShadowModels {
     pub pool: u32,
     /// Draws the pool from the training split, and the target's half of it.
     pub split_seed: u64,
+    /// A workshop's other instances: further split seeds, each checked by the content check
+    /// to let the lesson's reference pass (none: no per-learner variants).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variant_seeds: Vec<u64>,
     /// The share of members found at 1% false positives must reach this.
     pub min_tpr: f32,
     /// The target's recipe, which the attacker knows (its shadows copy all of it but the
@@ -496,6 +500,17 @@ impl ExerciseKind for ShadowModels {
         }
     }
 
+    /// Per-learner variants: another split seed draws another pool and another target half.
+    fn variants(&self) -> u32 {
+        1 + self.variant_seeds.len() as u32
+    }
+    fn variant(&self, index: u32) -> Self {
+        ShadowModels {
+            split_seed: super::split_seed_of(self.split_seed, &self.variant_seeds, index),
+            ..self.clone()
+        }
+    }
+
     fn needs(&self) -> &'static [Resource] {
         &[Resource::Digits]
     }
@@ -673,6 +688,7 @@ mod tests {
         let task = ShadowModels {
             pool: env("POOL", "500").parse().unwrap(),
             split_seed: 1,
+            variant_seeds: vec![],
             min_tpr: 0.0,
             recipe: TrainConfig {
                 epochs: env("EPOCHS", "100").parse().unwrap(),

@@ -4,6 +4,9 @@
 //! the clean messages and on the clean plus the learner's, then measures how much of the test
 //! spam the clean filter catches that the poisoned one lets through once the trigger is added,
 //! and how much untouched spam the poisoned filter still catches.
+//!
+//! No per-learner variant in a workshop: the learner writes the poison messages; a copy shows in
+//! the class view.
 
 #[cfg(test)]
 use super::Task;

@@ -1,5 +1,9 @@
 //! Track 0: train the digits classifier. The learner chooses the training settings; the lab
 //! trains in the worker, epoch by epoch; the grader measures test accuracy.
+//!
+//! No per-learner variant in a workshop: the artefact is a model the grader retrains from its
+//! settings, and the data set is the lesson; a copied model shows as an identical artefact in the
+//! class view.
 
 use super::{training, ExerciseKind, Start};
 use crate::exercise::{Artefact, Context, Details, Settings};
