@@ -1,10 +1,12 @@
 //! The app shell: hash routes (deep links work on any static host without rewrites), the shared
 //! context (course, worker, progress), the home page and the lesson page.
 
+use crate::class_view::{ClassView, ReceiptCheck};
 use crate::exercise_view::ExerciseView;
 use crate::lab::{load_course, Loaded};
 use crate::storage::LocalStorage;
 use crate::worker::WorkerHandle;
+use crate::workshop::{Joined, WorkshopMaker, WorkshopShell};
 use mlsec_core::course::Lesson;
 use mlsec_core::markdown::{render, Segment};
 use mlsec_core::progress::{too_large, Progress, ProgressBook, STORE_KEY};
@@ -21,6 +23,18 @@ pub enum Route {
     Home,
     #[at("/lesson/:id")]
     Lesson { id: String },
+    #[at("/workshop/new")]
+    WorkshopNew,
+    #[at("/w/:link")]
+    Workshop { link: String },
+    #[at("/w/:link/lesson/:id")]
+    WorkshopLesson { link: String, id: String },
+    #[at("/w/:link/class")]
+    WorkshopClass { link: String },
+    #[at("/class")]
+    Class,
+    #[at("/receipt")]
+    Receipt,
     #[not_found]
     #[at("/not-found")]
     NotFound,
@@ -35,6 +49,8 @@ pub struct Lab {
     /// Bumped on every progress change so that views re-render.
     pub version: u32,
     pub changed: Callback<()>,
+    /// In a workshop: the workshop and the learner (`book` is then theirs, kept apart).
+    pub workshop: Option<Rc<Joined>>,
 }
 
 impl PartialEq for Lab {
@@ -42,6 +58,7 @@ impl PartialEq for Lab {
         Rc::ptr_eq(&self.loaded, &other.loaded)
             && Rc::ptr_eq(&self.book, &other.book)
             && self.version == other.version
+            && self.workshop == other.workshop
     }
 }
 
@@ -116,6 +133,7 @@ pub fn app() -> Html {
                 book: book.clone(),
                 version: version.0,
                 changed: Callback::from(move |_| bump.dispatch(())),
+                workshop: None,
             };
             html! {
                 <ContextProvider<Lab> context={lab}>
@@ -139,6 +157,12 @@ fn switch(route: Route) -> Html {
     match route {
         Route::Home => html! { <Home /> },
         Route::Lesson { id } => html! { <LessonPage id={id.clone()} key={id} /> },
+        Route::WorkshopNew => html! { <WorkshopMaker /> },
+        Route::Workshop { link } => html! { <WorkshopShell {link} /> },
+        Route::WorkshopLesson { link, id } => html! { <WorkshopShell {link} lesson={id} /> },
+        Route::WorkshopClass { link } => html! { <ClassView link={link} /> },
+        Route::Class => html! { <ClassView /> },
+        Route::Receipt => html! { <ReceiptCheck /> },
         Route::NotFound => html! {
             <div class="error"><p>{ "There is no such page. " }<Link<Route> to={Route::Home}>{ "Back to the lessons" }</Link<Route>></p></div>
         },
@@ -177,6 +201,14 @@ fn home() -> Html {
                 </details>
             }
             { for tracks }
+            <section class="instructors" data-testid="instructors">
+                <h2>{ "For instructors" }</h2>
+                <p>
+                    <Link<Route> to={Route::WorkshopNew}>{ "Make a workshop" }</Link<Route>>{ " · " }
+                    <Link<Route> to={Route::Class}>{ "Class view (re-grade hand-ins)" }</Link<Route>>{ " · " }
+                    <Link<Route> to={Route::Receipt}>{ "Check one receipt" }</Link<Route>>
+                </p>
+            </section>
         </>
     }
 }
@@ -292,9 +324,19 @@ struct LessonProps {
 #[function_component(LessonPage)]
 fn lesson_page(props: &LessonProps) -> Html {
     let lab = use_context::<Lab>().expect("lab context");
-    let lesson = match lab.loaded.lesson(&props.id) {
+    lesson_body(
+        &lab,
+        &props.id,
+        html! { <Link<Route> to={Route::Home}>{ "← All lessons" }</Link<Route>> },
+    )
+}
+
+/// A lesson: its text with the exercises in place, each as the learner meets it (in a
+/// workshop: their own instance at the workshop's thresholds), and `back` above it.
+pub fn lesson_body(lab: &Lab, id: &str, back: Html) -> Html {
+    let lesson = match lab.loaded.lesson(id) {
         None => {
-            return html! { <div class="error"><p>{ format!("There is no lesson '{}'. ", props.id) }<Link<Route> to={Route::Home}>{ "Back to the lessons" }</Link<Route>></p></div> }
+            return html! { <div class="error"><p>{ format!("There is no lesson '{id}'. ") }{ back }</p></div> }
         }
         Some(Err(e)) => {
             return html! { <div class="error" data-testid="lesson-error"><p>{ format!("This lesson could not be loaded: {e}") }</p></div> }
@@ -305,14 +347,24 @@ fn lesson_page(props: &LessonProps) -> Html {
         // Sanitised by the core (ammonia) before it gets here.
         Segment::Html(html) => Html::from_html_unchecked(AttrValue::from(html)),
         Segment::Exercise(id) => match lesson.exercise(&id) {
-            // Keyed, so moving to another lesson makes a fresh component instead of reusing state.
-            Some(exercise) => html! { <ExerciseView key={id.clone()} exercise={Rc::new(exercise.clone())} /> },
+            Some(exercise) => {
+                let exercise = match &lab.workshop {
+                    None => Ok(exercise.clone()),
+                    Some(joined) => joined.instance(exercise),
+                };
+                match exercise {
+                    // Keyed, so moving to another lesson makes a fresh component instead of
+                    // reusing state.
+                    Ok(exercise) => html! { <ExerciseView key={id.clone()} exercise={Rc::new(exercise)} /> },
+                    Err(e) => html! { <p class="error">{ format!("(exercise '{id}' cannot be set for this workshop: {e})") }</p> },
+                }
+            }
             None => html! { <p class="error">{ format!("(exercise '{id}' is missing from exercises.toml)") }</p> },
         },
     });
     html! {
         <article class="lesson-page">
-            <p class="crumbs"><Link<Route> to={Route::Home}>{ "← All lessons" }</Link<Route>></p>
+            <p class="crumbs">{ back }</p>
             <h1>{ &lesson.meta.title }</h1>
             <p class="meta">{ tags(lesson) }{ format!(" · about {} minutes", lesson.meta.minutes) }</p>
             <div class="lesson-body" data-testid="lesson-body">{ for segments }</div>

@@ -177,6 +177,10 @@ impl Component for ExerciseView {
                         ));
                     }
                     self.lab.update(|p| p.record_attempt(&exercise.id, &grade));
+                    // In a workshop the receipt is also kept for the hand-in.
+                    if let Some(joined) = &self.lab.workshop {
+                        joined.keep(&receipt);
+                    }
                     self.grade = Some(grade);
                     self.receipt = Some(receipt);
                 }
@@ -211,6 +215,31 @@ impl Component for ExerciseView {
         let link = ctx.link();
         let record = self.lab.progress().record(id);
         let busy = matches!(self.running, Running::Busy { .. });
+        // What a workshop changes: hints or solutions off, runs closed after its window, the
+        // learner's own instance and stricter thresholds (said above the exercise).
+        let workshop = self.lab.workshop.as_deref();
+        let hints_on = workshop.is_none_or(|j| j.workshop.hints);
+        let solutions_on = workshop.is_none_or(|j| j.workshop.solutions);
+        let closed = workshop.is_some_and(|j| j.window() == mlsec_core::workshop::Window::Closed);
+        let workshop_note = workshop.map(|j| {
+            let stricter: Vec<String> = j
+                .workshop
+                .thresholds
+                .get(id)
+                .map(|keys| keys.iter().map(|(k, v)| format!("{k} = {v}")).collect())
+                .unwrap_or_default();
+            let instance = exercise.instance.as_ref().map(|i| i.index).unwrap_or(0);
+            let variants = exercise.task.variants();
+            let mut note = if variants > 1 {
+                format!("Your own instance of this exercise (variant {} of {variants}), made from your name.", instance + 1)
+            } else {
+                "This exercise is the same for everyone in the workshop.".to_string()
+            };
+            if !stricter.is_empty() {
+                note.push_str(&format!(" This workshop asks for more than the goal says: {}.", stricter.join(", ")));
+            }
+            note
+        });
         let inputs = exercise.task.fields().into_iter().map(|f| {
             let key = f.key.to_string();
             let value = self.drafts.get(f.key).cloned().unwrap_or_default();
@@ -254,7 +283,7 @@ impl Component for ExerciseView {
             <>
                 <div class="fields">{ for inputs }</div>
                 <div class="actions">
-                    <button class="primary" onclick={link.callback(|_| Msg::Run)} disabled={busy} data-testid={format!("{id}-run")}>
+                    <button class="primary" onclick={link.callback(|_| Msg::Run)} disabled={busy || closed} data-testid={format!("{id}-run")}>
                         { if trains { "Train and grade" } else { "Run and grade" } }
                     </button>
                     // A training run grades the model so far; a measurement in parts (the
@@ -262,14 +291,21 @@ impl Component for ExerciseView {
                     if busy && (trains || self.steps.is_some()) {
                         <button onclick={link.callback(|_| Msg::Stop)} disabled={self.stopping} data-testid={format!("{id}-stop")}>{ "Stop" }</button>
                     }
-                    <button onclick={link.callback(|_| Msg::UseSolution)} disabled={busy} data-testid={format!("{id}-use-solution")}
-                            title="Fills in the reference settings; counts as viewing the solution">{ "Use reference settings" }</button>
+                    if solutions_on {
+                        <button onclick={link.callback(|_| Msg::UseSolution)} disabled={busy} data-testid={format!("{id}-use-solution")}
+                                title="Fills in the reference settings; counts as viewing the solution">{ "Use reference settings" }</button>
+                    }
                 </div>
+                if closed { <p class="info">{ "This workshop has closed: runs are over, and you can still hand in what you did." }</p> }
                 { progress }
                 if let Some(e) = &self.error { <p class="error" role="alert" data-testid={format!("{id}-error")}>{ e }</p> }
             </>
         };
-        let hints_shown = (record.hints_opened as usize).min(exercise.hints.len());
+        let hints_shown = if hints_on {
+            (record.hints_opened as usize).min(exercise.hints.len())
+        } else {
+            0
+        };
         let solution_open = record.solution_viewed || record.passed;
         html! {
             <section class="exercise" data-testid={format!("exercise-{id}")}>
@@ -277,6 +313,7 @@ impl Component for ExerciseView {
                     if record.passed { <span class="badge passed">{ "passed" }</span> }
                 </h2>
                 <p class="goal">{ &exercise.goal }</p>
+                if let Some(note) = workshop_note { <p class="info" data-testid={format!("{id}-workshop-note")}>{ note }</p> }
                 { kinds::view(KindProps {
                     exercise: exercise.clone(),
                     settings: self.settings.clone(),
@@ -297,17 +334,20 @@ impl Component for ExerciseView {
                 if let Some(notice) = self.lab.book.borrow().notice.clone() {
                     <p class="warning" role="status" data-testid={format!("{id}-storage-notice")}>{ notice }</p>
                 }
+                if !hints_on { <p class="meta">{ "Hints are off in this workshop." }</p> }
                 <div class="hints">
                     { for exercise.hints.iter().take(hints_shown).enumerate().map(|(n, h)| html! {
                         <p class="hint" data-testid={format!("{id}-hint-{}", n + 1)}><strong>{ format!("Hint {}: ", n + 1) }</strong>{ h }</p>
                     }) }
-                    if hints_shown < exercise.hints.len() {
+                    if hints_on && hints_shown < exercise.hints.len() {
                         <button onclick={link.callback(|_| Msg::ShowHint)} data-testid={format!("{id}-show-hint")}>
                             { format!("Show hint {} of {}", hints_shown + 1, exercise.hints.len()) }
                         </button>
                     }
                 </div>
-                if solution_open {
+                if !solutions_on {
+                    <p class="meta">{ "Reference solutions are off in this workshop." }</p>
+                } else if solution_open {
                     <details class="solution" open={record.passed}>
                         <summary>{ "Reference solution" }</summary>
                         <pre>{ serde_json::to_string_pretty(&exercise.task.solution()).unwrap_or_default() }</pre>

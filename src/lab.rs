@@ -66,6 +66,14 @@ impl Loaded {
     pub fn has_exercise(&self, id: &str) -> bool {
         self.exercise_ids().any(|e| e == id)
     }
+
+    /// The lessons that loaded, in course order (what workshops and the class view read).
+    pub fn ready(&self) -> Vec<Lesson> {
+        self.lessons
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok().cloned())
+            .collect()
+    }
 }
 
 /// Fetches `course.toml`, then every lesson's two files at once (one after another, 21 fetches

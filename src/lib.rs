@@ -4,9 +4,11 @@
 #![cfg(target_arch = "wasm32")]
 
 pub mod app;
+pub mod class_view;
 pub mod exercise_view;
 pub mod kinds;
 pub mod lab;
 pub mod plot;
 pub mod storage;
 pub mod worker;
+pub mod workshop;

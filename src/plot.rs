@@ -663,3 +663,93 @@ pub fn loss_histograms(
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().ok()
 }
+
+/// The class view's pass rate per exercise: one numbered bar each (the table beside it names
+/// them).
+pub fn pass_rates(canvas: HtmlCanvasElement, rates: &[f64]) -> Option<()> {
+    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let n = rates.len().max(1) as f32;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0f32..n, 0f32..1f32)
+        .ok()?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .y_desc("share of hand-ins passed")
+        .x_desc("exercise")
+        .draw()
+        .ok()?;
+    chart
+        .draw_series(rates.iter().enumerate().map(|(i, &r)| {
+            let x = i as f32 + 0.2;
+            Rectangle::new([(x, 0f32), (x + 0.6, r as f32)], ACCURACY.filled())
+        }))
+        .ok()?;
+    chart
+        .draw_series((0..rates.len()).map(|i| {
+            Text::new(
+                format!("{}", i + 1),
+                (i as f32 + 0.45, 0.99),
+                FONT.into_font().color(&BLACK),
+            )
+        }))
+        .ok()?;
+    root.present().ok()
+}
+
+/// One exercise's re-graded figures across the class: a dot per learner, in rank order, and
+/// the threshold as a line.
+pub fn figure_strip(
+    canvas: HtmlCanvasElement,
+    values: &[f64],
+    threshold: f64,
+    desc: &str,
+) -> Option<()> {
+    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let finite = |v: f64| v.is_finite() && v < 1e300;
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|&v| finite(v)).collect();
+    sorted.sort_by(f64::total_cmp);
+    let lo = sorted.first().copied().unwrap_or(0.0).min(threshold) as f32;
+    let hi = sorted.last().copied().unwrap_or(1.0).max(threshold) as f32;
+    let pad = ((hi - lo) * 0.08).max(1e-3);
+    let n = sorted.len().max(1) as f32;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d((lo - pad)..(hi + pad), 0f32..n + 1.0)
+        .ok()?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .x_desc(desc)
+        .y_desc("learners, in rank order")
+        .draw()
+        .ok()?;
+    chart
+        .draw_series(LineSeries::new(
+            [(threshold as f32, 0f32), (threshold as f32, n + 1.0)],
+            LOSS.stroke_width(2),
+        ))
+        .ok()?;
+    chart
+        .draw_series(
+            sorted
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| Circle::new((v as f32, i as f32 + 1.0), 4, ACCURACY.filled())),
+        )
+        .ok()?;
+    root.present().ok()
+}

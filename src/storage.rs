@@ -38,3 +38,12 @@ impl KeyValueStore for LocalStorage {
         })
     }
 }
+
+impl LocalStorage {
+    /// Forgets `key` (a workshop's remembered name, when the learner changes it).
+    pub fn remove(&self, key: &str) -> Result<(), StoreError> {
+        storage()?
+            .remove_item(key)
+            .map_err(|e| StoreError::Unavailable(describe(&e)))
+    }
+}

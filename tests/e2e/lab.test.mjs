@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -999,5 +999,129 @@ test('Track B: the poisons are found with a detector and a threshold on one clas
     assertNoProblems(problems);
   } finally {
     await context.close();
+  }
+});
+
+/** Saves the download a click on `testId` starts; returns its path and text. */
+async function saveDownload(page, testId, dir, name) {
+  const download = page.waitForEvent('download');
+  await testid(page, testId).click();
+  const file = join(dir, name);
+  await (await download).saveAs(file);
+  return { file, text: readFileSync(file, 'utf8') };
+}
+
+/** Joins the workshop at `href` under `name` and passes FGSM in the learner's own instance. */
+async function joinAndPassFgsm(page, href, name) {
+  await page.goto(`${base}${href}`);
+  await testid(page, 'workshop-name').fill(name);
+  await testid(page, 'workshop-join').click();
+  await waitForText(testid(page, 'workshop-learner'), name);
+  await testid(page, 'workshop-lesson-link').first().click();
+  await waitForText(testid(page, 'fgsm-untargeted-workshop-note'), /Your own instance of this exercise \(variant \d+ of 16\)/);
+  await waitForText(testid(page, 'fgsm-untargeted-workshop-note'), 'min_success = 0.92');
+  await testid(page, 'fgsm-untargeted-epsilon').fill('0.2');
+  await testid(page, 'fgsm-untargeted-run').click();
+  await waitForText(testid(page, 'fgsm-untargeted-grade'), 'Passed', LONG_TIMEOUT);
+  await waitForText(testid(page, 'fgsm-untargeted-grade'), '92.0%');
+  await page.goto(`${base}${href}`);
+  return waitForText(testid(page, 'code-fgsm-untargeted'), /^[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+}
+
+test('Workshops: an instructor makes a link, two learners pass their own instances and hand in, a copied artefact fails under the copier\'s name, and the class view flags it and exports CSV', { timeout: 4 * TEST_TIMEOUT }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mlsec-workshop-'));
+  const instructor = await openLab();
+  const ada = await openLab();
+  const bob = await openLab();
+  try {
+    // The instructor picks two lessons, a stricter FGSM threshold and a seed; a looser one is refused.
+    const { page } = instructor;
+    await page.goto(route('/workshop/new'));
+    await testid(page, 'maker-title').fill('Friday club');
+    await testid(page, 'maker-lesson-fgsm').check();
+    await testid(page, 'maker-lesson-direct-injection').check();
+    await testid(page, 'maker-fgsm-untargeted-min_success').fill('0.5');
+    await testid(page, 'maker-make').click();
+    await waitForText(testid(page, 'maker-error'), "looser than the lesson's 0.9");
+    await testid(page, 'maker-fgsm-untargeted-min_success').fill('0.92');
+    await testid(page, 'maker-seed').fill('42');
+    await testid(page, 'maker-make').click();
+    const href = await testid(page, 'maker-link').inputValue();
+    assert.match(href, /^#\/w\/w1\.[A-Za-z0-9_-]+\.[0-9a-f]{8}$/);
+    const workshopFile = await saveDownload(page, 'maker-file', dir, 'workshop.json');
+    assert.equal(JSON.parse(workshopFile.text).title, 'Friday club');
+
+    // A link cut short, or from a newer lab, says so.
+    await page.goto(`${base}${href.slice(0, -12)}`);
+    await waitForText(testid(page, 'workshop-error'), 'incomplete');
+    await page.goto(`${base}${href.replace('#/w/w1.', '#/w/w2.')}`);
+    await waitForText(testid(page, 'workshop-error'), 'newer version');
+
+    // A name with a control character is refused and kept; markup is shown as text.
+    const b = bob.page;
+    await b.goto(`${base}${href}`);
+    await waitForText(testid(b, 'workshop-title'), 'Friday club');
+    await testid(b, 'workshop-name').fill('Eve\u0007');
+    await testid(b, 'workshop-join').click();
+    await waitForText(testid(b, 'workshop-name-error'), 'control character');
+    assert.equal(await testid(b, 'workshop-name').inputValue(), 'Eve\u0007');
+    await testid(b, 'workshop-name').fill('<b>Eve</b>');
+    await testid(b, 'workshop-join').click();
+    await waitForText(testid(b, 'workshop-learner'), '<b>Eve</b>');
+    assert.equal(await b.locator('[data-testid=workshop-learner] b').count(), 0, 'a name was rendered as markup');
+    await testid(b, 'workshop-leave').click();
+
+    const adaCode = await joinAndPassFgsm(ada.page, href, 'Ada');
+    const adaHandIn = await saveDownload(ada.page, 'handin-download', dir, 'ada.json');
+    await joinAndPassFgsm(b, href, 'Bob');
+    const bobHandIn = await saveDownload(b, 'handin-download', dir, 'bob.json');
+    const adaJson = JSON.parse(adaHandIn.text);
+    const bobJson = JSON.parse(bobHandIn.text);
+    assert.equal(adaJson.learner, 'Ada');
+    assert.equal(adaJson.receipts.length, 1);
+    assert.notEqual(adaJson.receipts[0].variant.index, bobJson.receipts[0].variant.index, 'the two names got one instance');
+    // Self-paced progress is kept apart from the workshop's.
+    await ada.page.goto(route('/'));
+    await waitForText(testid(ada.page, 'progress-summary'), /^0 of/);
+
+    // Bob copies Ada's FGSM receipt into his hand-in, with his own name written into it.
+    const copied = structuredClone(adaJson.receipts[0]);
+    copied.variant = bobJson.receipts[0].variant;
+    bobJson.receipts[0] = copied;
+    const bobCopy = join(dir, 'bob-copied.json');
+    writeFileSync(bobCopy, JSON.stringify(bobJson));
+    const junk = join(dir, 'notes.txt');
+    writeFileSync(junk, 'not a hand-in');
+
+    // The class view re-grades both: Ada passes, Bob's copy fails under his name and is flagged.
+    await page.goto(`${base}${href}/class`);
+    await testid(page, 'class-files').setInputFiles([adaHandIn.file, bobCopy, junk]);
+    await waitForText(testid(page, 'class-progress').locator('..'), 're-graded 2 of 2', LONG_TIMEOUT);
+    await waitForText(testid(page, 'cell-Ada-fgsm-untargeted'), 'pass');
+    await waitForText(testid(page, 'cell-Ada-fgsm-untargeted'), adaCode);
+    await waitForText(testid(page, 'cell-Bob-fgsm-untargeted'), /forged|fail/);
+    await waitForText(testid(page, 'class-similar'), 'Ada and Bob: identical artefacts');
+    await waitForText(testid(page, 'class-problems'), 'notes.txt');
+    await testid(page, 'class-code').fill(adaCode.toLowerCase());
+    await waitForText(testid(page, 'class-code-result'), "Ada's code for 'fgsm-untargeted'");
+    const csv = await saveDownload(page, 'class-csv', dir, 'class.csv');
+    const rows = csv.text.trim().split('\n');
+    assert.equal(rows[0], 'learner,exercise,verdict,figure,value,threshold,code,message');
+    assert.ok(rows.some((r) => r.startsWith('Ada,fgsm-untargeted,pass,')), csv.text);
+    assert.ok(rows.some((r) => /^Bob,fgsm-untargeted,(forged|fail),/.test(r)), csv.text);
+
+    // One receipt re-graded on its own in the app, as `mlsec grade` would.
+    const receiptFile = join(dir, 'ada-receipt.json');
+    writeFileSync(receiptFile, JSON.stringify(adaJson.receipts[0]));
+    await page.goto(route('/receipt'));
+    await testid(page, 'receipt-file').setInputFiles(receiptFile);
+    await waitForText(testid(page, 'receipt-verdict'), 'PASS', LONG_TIMEOUT);
+    const cli = process.env.MLSEC_CLI;
+    if (cli) assert.match(execFileSync(cli, ['grade', receiptFile], { encoding: 'utf8' }), /^PASS /);
+
+    for (const { problems } of [instructor, ada, bob]) assertNoProblems(problems);
+  } finally {
+    for (const { context } of [instructor, ada, bob]) await context.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

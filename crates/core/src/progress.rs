@@ -261,6 +261,9 @@ impl KeyValueStore for MemoryStore {
 /// not stop the app).
 pub struct ProgressBook<S: KeyValueStore> {
     store: S,
+    /// Where this book lives in the store ([`STORE_KEY`] for self-paced progress; a workshop
+    /// keeps its own, so the two never mix).
+    key: String,
     progress: Progress,
     /// Unreadable stored data that could not yet be backed up. While any is here, nothing is
     /// written over the store: each save retries the backups first.
@@ -279,14 +282,19 @@ const UNBACKED: &str = "The unreadable data could not be copied aside (the brows
 /// a later copy never replaces an earlier one.
 const BACKUPS: usize = 5;
 
-/// Copies unreadable `text` aside under the first backup key that is free or already holds it,
-/// and returns that key; `None` if none could take it.
-fn back_up<S: KeyValueStore>(store: &mut S, text: &str) -> Option<String> {
+/// Copies unreadable `text` aside under the first backup key of the book at `book_key` that is
+/// free or already holds it, and returns that key; `None` if none could take it.
+fn back_up<S: KeyValueStore>(store: &mut S, book_key: &str, text: &str) -> Option<String> {
+    let first = if book_key == STORE_KEY {
+        BACKUP_KEY.to_string()
+    } else {
+        format!("{book_key}.unreadable-backup")
+    };
     for n in 0..BACKUPS {
         let key = if n == 0 {
-            BACKUP_KEY.to_string()
+            first.clone()
         } else {
-            format!("{BACKUP_KEY}.{n}")
+            format!("{first}.{n}")
         };
         match store.get(&key) {
             Ok(Some(kept)) if kept == text => return Some(key),
@@ -303,15 +311,21 @@ impl<S: KeyValueStore> ProgressBook<S> {
     /// untouched and the learner starts afresh, told where the old data went. If even the copy
     /// fails, the old data is left where it is and never overwritten.
     pub fn open(store: S) -> Self {
+        Self::open_at(store, STORE_KEY)
+    }
+
+    /// The book kept under `key` (a workshop's; see [`ProgressBook::open`]).
+    pub fn open_at(store: S, key: &str) -> Self {
         let mut book = ProgressBook {
             store,
+            key: key.to_string(),
             progress: Progress::default(),
             unbacked: vec![],
             unsaved: false,
             notice: None,
             notice_is_about_saving: false,
         };
-        match book.store.get(STORE_KEY) {
+        match book.store.get(&book.key) {
             Ok(None) => {}
             Ok(Some(text)) => match Progress::parse(&text) {
                 Ok(p) => book.progress = p,
@@ -335,9 +349,13 @@ impl<S: KeyValueStore> ProgressBook<S> {
         &self.store
     }
 
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     /// Backs up unreadable `text`, or holds it until a save can; says which.
     fn set_aside(&mut self, text: String) -> String {
-        match back_up(&mut self.store, &text) {
+        match back_up(&mut self.store, &self.key, &text) {
             Some(key) => format!("The unreadable data was kept under '{key}'."),
             None => {
                 if !self.unbacked.contains(&text) {
@@ -359,7 +377,7 @@ impl<S: KeyValueStore> ProgressBook<S> {
     /// store changed (the `storage` event). Stored data that has become unreadable is backed up
     /// before anything is written over it.
     pub fn refresh(&mut self) {
-        let text = match self.store.get(STORE_KEY) {
+        let text = match self.store.get(&self.key) {
             Ok(Some(text)) => text,
             // Nothing stored (or no store at all): memory is all there is.
             Ok(None) | Err(_) => return,
@@ -394,13 +412,13 @@ impl<S: KeyValueStore> ProgressBook<S> {
 
     fn save(&mut self) {
         while let Some(text) = self.unbacked.first().cloned() {
-            if back_up(&mut self.store, &text).is_none() {
+            if back_up(&mut self.store, &self.key, &text).is_none() {
                 self.save_problem(UNBACKED.to_string());
                 return;
             }
             self.unbacked.remove(0);
         }
-        match self.store.set(STORE_KEY, &self.progress.to_json()) {
+        match self.store.set(&self.key, &self.progress.to_json()) {
             Ok(()) => {
                 self.unsaved = false;
                 if self.notice_is_about_saving {

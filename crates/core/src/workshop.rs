@@ -516,3 +516,68 @@ impl HandIn {
             .collect()
     }
 }
+
+/// Where a learner's workshop state lives in the browser's store: apart from self-paced
+/// progress, per workshop and per name (two people may share a laptop).
+pub struct StoreKeys {
+    pub progress: String,
+    pub receipts: String,
+}
+
+/// The key under which this browser remembers the name it last joined `workshop_id` as.
+pub fn learner_key(workshop_id: &str) -> String {
+    format!("mlsec-lab.workshop.{workshop_id}.learner")
+}
+
+pub fn store_keys(workshop_id: &str, learner: &str) -> StoreKeys {
+    let who = &sha256_hex(learner.as_bytes())[..12];
+    StoreKeys {
+        progress: format!("mlsec-lab.workshop.{workshop_id}.{who}.progress"),
+        receipts: format!("mlsec-lab.workshop.{workshop_id}.{who}.receipts"),
+    }
+}
+
+/// The receipts a learner will hand in: one per exercise, the latest pass (a later failing
+/// try never replaces it), else the latest try.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shelf {
+    pub receipts: BTreeMap<String, Receipt>,
+}
+
+impl Shelf {
+    /// Reads what the store holds; what cannot be read as a shelf is refused with the reason
+    /// (the page then keeps it aside rather than overwrite it).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if let Some(why) = handin_too_large(text.len() as u64) {
+            return Err(why);
+        }
+        serde_json::from_str(text).map_err(|e| format!("the saved receipts cannot be read ({e})"))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("receipts always serialise")
+    }
+
+    /// Keeps `receipt` unless it is a fail and a pass is already kept. Returns whether the
+    /// shelf changed.
+    pub fn keep(&mut self, receipt: Receipt) -> bool {
+        let replace = match self.receipts.get(&receipt.exercise_id) {
+            Some(kept) => !kept.claimed.passed || receipt.claimed.passed,
+            None => true,
+        };
+        if replace {
+            self.receipts.insert(receipt.exercise_id.clone(), receipt);
+        }
+        replace
+    }
+
+    /// The hand-in of these receipts, in the workshop's exercise order.
+    pub fn hand_in(&self, workshop: &Workshop, learner: &str, lessons: &[Lesson]) -> HandIn {
+        let receipts = workshop
+            .exercises(lessons)
+            .filter_map(|e| self.receipts.get(&e.id).cloned())
+            .collect();
+        HandIn::new(workshop, learner, receipts)
+    }
+}

@@ -821,3 +821,27 @@ fn the_storage_notice_goes_once_saving_works_again() {
     assert_eq!(book.notice, None);
     assert_eq!(stored(&store).record("train-digits").hints_opened, 2);
 }
+
+#[test]
+fn a_workshop_book_is_kept_apart_from_self_paced_progress() {
+    use mlsec_core::progress::{MemoryStore, ProgressBook, STORE_KEY};
+    let mut book = ProgressBook::open_at(
+        MemoryStore::default(),
+        "mlsec-lab.workshop.abc.def.progress",
+    );
+    book.update(|p| p.view_solution("fgsm-untargeted"));
+    assert!(book.store().get(STORE_KEY).unwrap().is_none());
+    let own = ProgressBook::open(MemoryStore::default());
+    assert!(own.progress().exercises.is_empty());
+    let copy = MemoryStore {
+        values: book.store().values.clone(),
+        capacity: None,
+    };
+    let reopened = ProgressBook::open_at(copy, "mlsec-lab.workshop.abc.def.progress");
+    assert!(
+        reopened
+            .progress()
+            .record("fgsm-untargeted")
+            .solution_viewed
+    );
+}

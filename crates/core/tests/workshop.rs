@@ -513,3 +513,41 @@ fn an_exercise_from_a_lesson_never_carries_an_instance() {
     let json = serde_json::to_string(&ex).unwrap();
     assert!(json.contains("\"instance\""));
 }
+
+#[test]
+fn the_shelf_keeps_a_pass_over_a_later_fail_and_hands_in_in_order() {
+    use mlsec_core::workshop::{store_keys, Shelf};
+    let w = workshop();
+    let pass = run(&w, "Ada", "leak-the-code");
+    let ex = w.instance(exercise("leak-the-code"), "Ada").unwrap();
+    let fail = Receipt::parse(
+        &session()
+            .run_to_end(&ex, ex.task.starter())
+            .unwrap()
+            .receipt,
+    )
+    .unwrap();
+    assert!(!fail.claimed.passed);
+    let mut shelf = Shelf::default();
+    assert!(shelf.keep(fail.clone()));
+    assert!(shelf.keep(pass.clone()), "a pass replaces a fail");
+    assert!(!shelf.keep(fail), "a later fail never replaces a pass");
+    assert!(shelf.keep(run(&w, "Ada", "fgsm-untargeted")));
+    let back = Shelf::parse(&shelf.to_json()).unwrap();
+    let handin = back.hand_in(&w, "Ada", lessons());
+    let order: Vec<&str> = handin
+        .receipts
+        .iter()
+        .map(|r| r.exercise_id.as_str())
+        .collect();
+    assert_eq!(order, ["fgsm-untargeted", "leak-the-code"]);
+    assert!(Shelf::parse("[1, 2")
+        .unwrap_err()
+        .contains("cannot be read"));
+    let (a, b) = (store_keys(&w.id(), "Ada"), store_keys(&w.id(), "Bob"));
+    assert_ne!(a.progress, b.progress);
+    assert!(a
+        .progress
+        .starts_with(&format!("mlsec-lab.workshop.{}.", w.id())));
+    assert_ne!(a.progress, mlsec_core::progress::STORE_KEY);
+}

@@ -1,0 +1,532 @@
+//! The instructor's class view and the single-receipt checker. The class view takes the class's
+//! hand-in files (and the workshop file, or comes from the workshop's link), lets the core sort
+//! them out ([`Class::gather`]), and has the receipts re-graded by a pool of workers, one per
+//! core, each distinct receipt once. It never trusts a stored verdict. It shows the learner ×
+//! exercise table, pass rates and figures as charts with their data tables, the look-alike
+//! artefacts, the files it did not use, and exports CSV.
+
+use crate::app::{download, Lab};
+use crate::plot;
+use crate::worker::WorkerHandle;
+use mlsec_core::class::{Class, ExerciseSummary, Mark, Outcome, Problem};
+use mlsec_core::course::Lesson;
+use mlsec_core::grade::Unit;
+use mlsec_core::receipt::Receipt;
+use mlsec_core::session::{Request, Response};
+use mlsec_core::workshop::{handin_too_large, standalone, Workshop};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ClassProps {
+    /// The workshop's link, when the view is opened from it.
+    #[prop_or_default]
+    pub link: Option<String>,
+}
+
+pub enum Msg {
+    Chosen(Vec<web_sys::File>),
+    Read(Vec<(String, String)>, Vec<Problem>),
+    Graded {
+        worker: usize,
+        job: usize,
+        outcome: Outcome,
+    },
+    Code(String),
+    Csv,
+    LabChanged(Lab),
+}
+
+pub struct ClassView {
+    lab: Lab,
+    _lab_listener: ContextHandle<Lab>,
+    lessons: Rc<Vec<Lesson>>,
+    workshop: Option<Result<Workshop, String>>,
+    reading: bool,
+    class: Option<Rc<Class>>,
+    outcomes: Vec<Option<Outcome>>,
+    error: Option<String>,
+    pool: Vec<Rc<WorkerHandle>>,
+    queue: VecDeque<usize>,
+    started: f64,
+    elapsed_ms: Option<f64>,
+    code: String,
+    rates_canvas: NodeRef,
+    strips: Vec<NodeRef>,
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn figure_text(value: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Percent => pct(value),
+        Unit::Count => format!("{value:.0}"),
+        Unit::Real if value >= mlsec_core::grade::INFINITE => "∞".into(),
+        Unit::Real => format!("{value:.2}"),
+    }
+}
+
+impl ClassView {
+    /// Hands the next receipt to worker `w`, if any is waiting.
+    fn feed(&mut self, ctx: &Context<Self>, w: usize) {
+        let (Some(class), Some(next)) = (self.class.clone(), self.queue.pop_front()) else {
+            return;
+        };
+        let handle = self.pool[w].clone();
+        let link = ctx.link().clone();
+        let job_handle = handle.clone();
+        let number = std::rc::Rc::new(std::cell::Cell::new(0u32));
+        let seen = number.clone();
+        let job = handle.job(Callback::from(move |response: Response| {
+            let outcome = match response {
+                Response::Regraded { outcome, .. } => outcome,
+                Response::Failed { message, .. } => Outcome {
+                    verdict: Mark::Invalid,
+                    figure: None,
+                    message,
+                },
+                _ => return,
+            };
+            job_handle.forget(seen.get());
+            link.send_message(Msg::Graded {
+                worker: w,
+                job: next,
+                outcome,
+            });
+        }));
+        number.set(job);
+        let graded = &class.jobs[next];
+        handle.send(Request::Regrade {
+            job,
+            exercise: Box::new(graded.exercise.clone()),
+            receipt: Box::new(graded.receipt.clone()),
+        });
+    }
+
+    fn start(&mut self, ctx: &Context<Self>, class: Class) {
+        let jobs = class.jobs.len();
+        self.outcomes = vec![None; jobs];
+        self.queue = (0..jobs).collect();
+        self.class = Some(Rc::new(class));
+        self.started = js_sys::Date::now();
+        self.elapsed_ms = None;
+        // One worker per core (each loads its own copy of the data and models), never more
+        // than there are receipts.
+        let cores = web_sys::window()
+            .map(|w| w.navigator().hardware_concurrency() as usize)
+            .unwrap_or(2)
+            .clamp(1, 8);
+        while self.pool.len() < cores.min(jobs) {
+            self.pool.push(WorkerHandle::new());
+        }
+        for w in 0..self.pool.len().min(jobs) {
+            self.feed(ctx, w);
+        }
+    }
+
+    fn summary(&self) -> Vec<ExerciseSummary> {
+        self.class
+            .as_ref()
+            .map(|c| c.summary(&self.lessons, &self.outcomes))
+            .unwrap_or_default()
+    }
+}
+
+impl Component for ClassView {
+    type Message = Msg;
+    type Properties = ClassProps;
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let (lab, listener) = ctx
+            .link()
+            .context::<Lab>(ctx.link().callback(Msg::LabChanged))
+            .expect("lab context");
+        let lessons = Rc::new(lab.loaded.ready());
+        let workshop = ctx.props().link.as_ref().map(|l| Workshop::from_link(l));
+        ClassView {
+            lab,
+            _lab_listener: listener,
+            lessons,
+            workshop,
+            reading: false,
+            class: None,
+            outcomes: vec![],
+            error: None,
+            pool: vec![],
+            queue: VecDeque::new(),
+            started: 0.0,
+            elapsed_ms: None,
+            code: String::new(),
+            rates_canvas: NodeRef::default(),
+            strips: vec![],
+        }
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::LabChanged(lab) => self.lab = lab,
+            Msg::Chosen(files) => {
+                self.reading = true;
+                self.error = None;
+                let link = ctx.link().clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let (mut read, mut unread) = (vec![], vec![]);
+                    for file in files {
+                        let name = file.name();
+                        // A 50 MB file is refused by its size, never read.
+                        if let Some(why) = handin_too_large(file.size() as u64) {
+                            unread.push(Problem {
+                                file: name,
+                                message: why,
+                            });
+                            continue;
+                        }
+                        match gloo::file::futures::read_as_text(&gloo::file::File::from(file)).await
+                        {
+                            Ok(text) => read.push((name, text)),
+                            Err(e) => unread.push(Problem {
+                                file: name,
+                                message: format!("cannot be read as text ({e})"),
+                            }),
+                        }
+                    }
+                    link.send_message(Msg::Read(read, unread));
+                });
+            }
+            Msg::Read(files, unread) => {
+                self.reading = false;
+                let given = self.workshop.clone().and_then(Result::ok);
+                match Class::gather(given, &files, &self.lessons) {
+                    Ok(mut class) => {
+                        class.problems.extend(unread);
+                        self.strips = class
+                            .exercises(&self.lessons)
+                            .iter()
+                            .map(|_| NodeRef::default())
+                            .collect();
+                        self.start(ctx, class);
+                    }
+                    Err(e) => {
+                        let names: Vec<String> = unread
+                            .iter()
+                            .map(|p| format!("{}: {}", p.file, p.message))
+                            .collect();
+                        self.error = Some(if names.is_empty() {
+                            e
+                        } else {
+                            format!("{e} ({})", names.join("; "))
+                        });
+                    }
+                }
+            }
+            Msg::Graded {
+                worker,
+                job,
+                outcome,
+            } => {
+                if let Some(slot) = self.outcomes.get_mut(job) {
+                    *slot = Some(outcome);
+                }
+                if self.outcomes.iter().all(Option::is_some) && self.elapsed_ms.is_none() {
+                    self.elapsed_ms = Some(js_sys::Date::now() - self.started);
+                }
+                self.feed(ctx, worker);
+            }
+            Msg::Code(code) => self.code = code,
+            Msg::Csv => {
+                if let Some(class) = &self.class {
+                    download_csv(
+                        &format!("class-{}.csv", class.workshop.id()),
+                        &class.csv(&self.lessons, &self.outcomes),
+                    );
+                }
+            }
+        }
+        true
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+        let summary = self.summary();
+        if let Some(canvas) = self.rates_canvas.cast::<web_sys::HtmlCanvasElement>() {
+            let rates: Vec<f64> = summary
+                .iter()
+                .map(|s| {
+                    if s.handed_in == 0 {
+                        0.0
+                    } else {
+                        f64::from(s.passed) / f64::from(s.handed_in)
+                    }
+                })
+                .collect();
+            plot::pass_rates(canvas, &rates);
+        }
+        for (s, node) in summary.iter().zip(&self.strips) {
+            if let (Some(canvas), Some((label, _, threshold))) =
+                (node.cast::<web_sys::HtmlCanvasElement>(), &s.figure)
+            {
+                let values: Vec<f64> = s.values.iter().map(|(_, v)| *v).collect();
+                plot::figure_strip(canvas, &values, *threshold, label);
+            }
+        }
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let onchange = link.batch_callback(|e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let files = input.files()?;
+            let list: Vec<web_sys::File> =
+                (0..files.length()).filter_map(|i| files.get(i)).collect();
+            input.set_value("");
+            Some(Msg::Chosen(list))
+        });
+        let workshop_line = match &self.workshop {
+            None => {
+                html! { <p>{ "Drop in every hand-in file of the class, and the workshop file if you have it (otherwise the workshop most hand-ins name is used)." }</p> }
+            }
+            Some(Ok(w)) => {
+                html! { <p>{ "Workshop: " }<strong>{ &w.title }</strong>{ format!(" (id {}). Drop in the class's hand-in files.", w.id()) }</p> }
+            }
+            Some(Err(e)) => {
+                html! { <p class="error" role="alert">{ format!("The workshop link cannot be read: {e}. Drop in the workshop file with the hand-ins instead.") }</p> }
+            }
+        };
+        html! {
+            <section class="class-view" data-testid="class-view">
+                <h1>{ "Class view" }</h1>
+                { workshop_line }
+                <label class="button dropzone">{ "Choose or drop hand-in files… " }
+                    <input type="file" multiple=true accept=".json,application/json" {onchange} data-testid="class-files" />
+                </label>
+                if self.reading { <p class="running">{ "Reading the files…" }</p> }
+                if let Some(e) = &self.error { <p class="error" role="alert" data-testid="class-error">{ e }</p> }
+                if let Some(class) = &self.class { { self.report(ctx, class) } }
+            </section>
+        }
+    }
+}
+
+impl ClassView {
+    fn report(&self, ctx: &Context<Self>, class: &Class) -> Html {
+        let link = ctx.link();
+        let done = self.outcomes.iter().filter(|o| o.is_some()).count();
+        let total = self.outcomes.len();
+        let receipts: usize = class.learners.iter().map(|l| l.cells.len()).sum();
+        let exercises = class.exercises(&self.lessons);
+        let summary = self.summary();
+        let similar = class.similar();
+        let head = exercises.iter().enumerate().map(|(i, (_, title))| html! { <th scope="col" title={title.to_string()}>{ format!("{}. {title}", i + 1) }</th> });
+        let rows = class.learners.iter().map(|l| {
+            let cells = exercises.iter().map(|(id, _)| match l.cells.get(*id) {
+                None => html! { <td class="none">{ "—" }</td> },
+                Some(cell) => match &self.outcomes[cell.job] {
+                    None => html! { <td class="waiting">{ "…" }</td> },
+                    Some(o) => {
+                        let figure = o.figure.as_ref().map(|f| figure_text(f.value, f.unit)).unwrap_or_default();
+                        let copied = similar.iter().any(|s| s.exercise == *id && (s.learners.0 == l.name || s.learners.1 == l.name));
+                        html! {
+                            <td class={classes!(o.verdict.word(), copied.then_some("copied"))} title={o.message.clone()}
+                                data-testid={format!("cell-{}-{id}", l.name)}>
+                                <strong>{ o.verdict.word() }</strong>{ " " }{ figure }
+                                if o.verdict == Mark::Pass { <br /><code>{ &cell.code }</code> }
+                                if copied { <br /><span class="flag">{ "⚑ look-alike" }</span> }
+                            </td>
+                        }
+                    }
+                },
+            });
+            html! { <tr><th scope="row">{ &l.name }</th>{ for cells }</tr> }
+        });
+        let found = (!self.code.trim().is_empty()).then(|| match class.find_code(&self.code) {
+            Some((learner, id, job)) => {
+                let state = self.outcomes[job]
+                    .as_ref()
+                    .map_or("not re-graded yet", |o| o.verdict.word());
+                format!(
+                    "{} is {learner}'s code for '{id}'; that receipt re-graded as: {state}.",
+                    self.code.trim()
+                )
+            }
+            None => format!("No hand-in here has the code {}.", self.code.trim()),
+        });
+        let oncode = link.callback(|e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            Msg::Code(input.value())
+        });
+        html! {
+            <>
+                <p data-testid="class-summary">{ format!(
+                    "{} hand-ins, {receipts} receipts, {total} gradings (identical receipts in identical instances are graded once).",
+                    class.learners.len()
+                ) }</p>
+                <p class="running" role="status" aria-live="polite">
+                    <progress max={total.max(1).to_string()} value={done.to_string()} data-testid="class-progress" />
+                    { format!(" re-graded {done} of {total}") }
+                    if let Some(ms) = self.elapsed_ms { <span data-testid="class-done">{ format!(" · done in {:.1} s on {} workers", ms / 1000.0, self.pool.len()) }</span> }
+                </p>
+                <div class="table-wrap">
+                    <table class="class-table" data-testid="class-table">
+                        <thead><tr><th scope="col">{ "Learner" }</th>{ for head }</tr></thead>
+                        <tbody>{ for rows }</tbody>
+                    </table>
+                </div>
+                <button onclick={link.callback(|_| Msg::Csv)} disabled={done < total} data-testid="class-csv">{ "Download CSV" }</button>
+                <label class="field">{ "Check a completion code" }
+                    <input type="text" value={self.code.clone()} oninput={oncode} data-testid="class-code" />
+                </label>
+                if let Some(f) = found { <p data-testid="class-code-result">{ f }</p> }
+                if !similar.is_empty() {
+                    <section class="warning" data-testid="class-similar">
+                        <h2>{ "Look-alike artefacts" }</h2>
+                        <ul>{ for similar.iter().map(|s| html! { <li>{ format!("{}: {} and {}: {}", s.exercise, s.learners.0, s.learners.1, s.how) }</li> }) }</ul>
+                    </section>
+                }
+                if !class.problems.is_empty() {
+                    <section class="warning" data-testid="class-problems">
+                        <h2>{ "Not used" }</h2>
+                        <ul>{ for class.problems.iter().map(|p| html! { <li><strong>{ &p.file }</strong>{ ": " }{ &p.message }</li> }) }</ul>
+                    </section>
+                }
+                <h2>{ "Pass rates" }</h2>
+                <canvas ref={self.rates_canvas.clone()} width="640" height="240" role="img"
+                        aria-label="Share of hand-ins passed per exercise; the table below holds the figures" />
+                <table data-testid="class-rates">
+                    <thead><tr><th scope="col">{ "#" }</th><th scope="col">{ "Exercise" }</th><th scope="col">{ "Handed in" }</th><th scope="col">{ "Passed" }</th></tr></thead>
+                    <tbody>{ for summary.iter().enumerate().map(|(i, s)| html! {
+                        <tr><td>{ i + 1 }</td><td>{ &s.title }</td><td>{ s.handed_in }</td><td>{ s.passed }</td></tr>
+                    }) }</tbody>
+                </table>
+                <h2>{ "Figures" }</h2>
+                { for summary.iter().zip(&self.strips).filter(|(s, _)| s.figure.is_some()).map(|(s, node)| {
+                    let (label, unit, threshold) = s.figure.clone().expect("filtered");
+                    html! {
+                        <section class="figure-strip">
+                            <h3>{ &s.title }</h3>
+                            <canvas ref={node.clone()} width="640" height="200" role="img"
+                                    aria-label={format!("{label} of each learner, with the threshold {}", figure_text(threshold, unit))} />
+                            <details>
+                                <summary>{ "Show data" }</summary>
+                                <table>
+                                    <thead><tr><th scope="col">{ "Learner" }</th><th scope="col">{ label.clone() }</th></tr></thead>
+                                    <tbody>{ for s.values.iter().map(|(n, v)| html! { <tr><td>{ n }</td><td>{ figure_text(*v, unit) }</td></tr> }) }</tbody>
+                                </table>
+                            </details>
+                        </section>
+                    }
+                }) }
+            </>
+        }
+    }
+}
+
+/// `download`, as CSV.
+fn download_csv(name: &str, text: &str) {
+    download(name, text)
+}
+
+/// Re-grades one receipt file in the browser, as `mlsec grade` does natively.
+#[function_component(ReceiptCheck)]
+pub fn receipt_check() -> Html {
+    let lab = use_context::<Lab>().expect("lab context");
+    let verdict = use_state(|| None::<Result<(String, Outcome), String>>);
+    let onchange = {
+        let (lab, verdict) = (lab.clone(), verdict.clone());
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
+            input.set_value("");
+            if file.size() > mlsec_core::receipt::MAX_RECEIPT_BYTES as f64 {
+                verdict.set(Some(Err(format!(
+                    "{}: far too large for a receipt; it was not read",
+                    file.name()
+                ))));
+                return;
+            }
+            let (lab, verdict) = (lab.clone(), verdict.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let name = file.name();
+                let text = match gloo::file::futures::read_as_text(&gloo::file::File::from(file))
+                    .await
+                {
+                    Ok(t) => t,
+                    Err(e) => {
+                        return verdict.set(Some(Err(format!("{name} could not be read ({e})"))))
+                    }
+                };
+                let receipt = match Receipt::parse(&text) {
+                    Ok(r) => r,
+                    Err(e) => return verdict.set(Some(Err(format!("{name}: {e}")))),
+                };
+                let lessons = lab.loaded.ready();
+                let Some(base) = lessons
+                    .iter()
+                    .flat_map(|l| &l.exercises)
+                    .find(|e| e.id == receipt.exercise_id)
+                else {
+                    return verdict.set(Some(Err(format!(
+                        "{name}: this lab has no exercise '{}'",
+                        receipt.exercise_id
+                    ))));
+                };
+                let exercise = standalone(base, &receipt);
+                let about = match &receipt.variant {
+                    Some(i) => format!(
+                        "{name}: '{}', made in workshop {} by {} and re-graded in their instance at the lesson's thresholds (a workshop may ask for more).",
+                        base.title, i.workshop, i.learner
+                    ),
+                    None => format!("{name}: '{}'.", base.title),
+                };
+                let worker = lab.worker.clone();
+                let (w, v) = (worker.clone(), verdict.clone());
+                let number = Rc::new(std::cell::Cell::new(0u32));
+                let seen = number.clone();
+                let job = worker.job(Callback::from(move |response: Response| {
+                    let outcome = match response {
+                        Response::Regraded { outcome, .. } => outcome,
+                        Response::Failed { message, .. } => Outcome {
+                            verdict: Mark::Invalid,
+                            figure: None,
+                            message,
+                        },
+                        _ => return,
+                    };
+                    w.forget(seen.get());
+                    v.set(Some(Ok((about.clone(), outcome))));
+                }));
+                number.set(job);
+                worker.send(Request::Regrade {
+                    job,
+                    exercise: Box::new(exercise),
+                    receipt: Box::new(receipt),
+                });
+            });
+        })
+    };
+    html! {
+        <section class="receipt-check" data-testid="receipt-check">
+            <h1>{ "Check a receipt" }</h1>
+            <p>{ "Open a receipt file: this lab re-grades its artefact from scratch, as `mlsec grade` does, and never trusts the verdict written in it." }</p>
+            <label class="button">{ "Open a receipt… " }
+                <input type="file" accept=".json,application/json" {onchange} data-testid="receipt-file" />
+            </label>
+            {
+                match &*verdict {
+                    None => html! {},
+                    Some(Err(e)) => html! { <p class="error" role="alert" data-testid="receipt-verdict">{ e }</p> },
+                    Some(Ok((about, o))) => html! {
+                        <div class={classes!("grade", if o.verdict == Mark::Pass { "pass" } else { "fail" })} role="status" data-testid="receipt-verdict">
+                            <p>{ about }</p>
+                            <p><strong>{ o.verdict.word().to_uppercase() }</strong>{ ": " }{ &o.message }</p>
+                        </div>
+                    },
+                }
+            }
+        </section>
+    }
+}
