@@ -147,9 +147,69 @@ pub fn app() -> Html {
             <header class="top">
                 <Link<Route> to={Route::Home} classes="brand">{ "MLSec Lab" }</Link<Route>>
                 <span class="tagline">{ "Attack and defend real models, in your browser" }</span>
+                <OfflineBadge />
             </header>
             <main>{ body }</main>
         </HashRouter>
+    }
+}
+
+/// Whether the site is kept offline: what start.js hears from the service worker
+/// (`mlsecOffline`, announced by an `mlsec-offline` event), with the bytes saved while the
+/// first visit saves the site, models included.
+#[function_component(OfflineBadge)]
+fn offline_badge() -> Html {
+    let read = || {
+        let state = js_sys::Reflect::get(&js_sys::global(), &"mlsecOffline".into()).ok()?;
+        let field = |k: &str| js_sys::Reflect::get(&state, &k.into()).ok();
+        let text = |k: &str| field(k).and_then(|v| v.as_string());
+        let number = |k: &str| field(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let mb = |b: f64| format!("{:.1} MB", b / 1e6);
+        Some(match text("state")?.as_str() {
+            "ready" => ("ready", "Available offline".to_string()),
+            "saving" if number("total") > 0.0 => (
+                "saving",
+                format!(
+                    "Saving for offline use: {} of {}",
+                    mb(number("done")),
+                    mb(number("total"))
+                ),
+            ),
+            "saving" => ("saving", "Saving for offline use…".to_string()),
+            "update" => (
+                "update",
+                "A new version is saved: it starts when every tab of the lab is closed".to_string(),
+            ),
+            "failed" => (
+                "failed",
+                format!(
+                    "Not saved for offline use: {}",
+                    text("reason").unwrap_or_default()
+                ),
+            ),
+            _ => (
+                "unavailable",
+                format!("Not kept offline: {}", text("reason").unwrap_or_default()),
+            ),
+        })
+    };
+    let status = use_state(read);
+    {
+        let status = status.clone();
+        use_effect_with((), move |_| {
+            let listener = gloo::events::EventListener::new(
+                &gloo::utils::window(),
+                "mlsec-offline",
+                move |_| status.set(read()),
+            );
+            move || drop(listener)
+        });
+    }
+    match &*status {
+        None => html! {},
+        Some((state, text)) => html! {
+            <span class={classes!("offline", *state)} role="status" data-testid="offline-status" data-state={*state}>{ text }</span>
+        },
     }
 }
 
@@ -174,8 +234,36 @@ fn home() -> Html {
     let lab = use_context::<Lab>().expect("lab context");
     let progress = lab.progress();
     let loaded = &lab.loaded;
-    let tracks = loaded.course.tracks.iter().map(|track| {
+    // The tag the lessons are filtered by (none: every lesson).
+    let filter = use_state(|| None::<String>);
+    let mut all_tags: Vec<String> = loaded
+        .ready()
+        .iter()
+        .flat_map(|l| l.meta.owasp.iter().chain(&l.meta.atlas).cloned())
+        .collect();
+    all_tags.sort();
+    all_tags.dedup();
+    let shown = |lesson: &Lesson| {
+        filter
+            .as_ref()
+            .is_none_or(|t| lesson.meta.owasp.contains(t) || lesson.meta.atlas.contains(t))
+    };
+    let chips = all_tags.iter().map(|t| {
+        let on = filter.as_deref() == Some(t.as_str());
+        let onclick = {
+            let (filter, t) = (filter.clone(), t.clone());
+            Callback::from(move |_| filter.set(if on { None } else { Some(t.clone()) }))
+        };
+        html! {
+            <button class={classes!("tag-filter", on.then_some("on"))} aria-pressed={on.to_string()} {onclick}
+                    data-testid={format!("filter-{}", t.replace([':', '.'], "-"))}>{ t }</button>
+        }
+    });
+    let tracks = loaded.course.tracks.iter().filter(|track| {
+        filter.is_none() || track.lessons.iter().any(|id| matches!(loaded.lesson(id), Some(Ok(l)) if shown(l)))
+    }).map(|track| {
         let lessons = track.lessons.iter().map(|id| match loaded.lesson(id) {
+            Some(Ok(lesson)) if !shown(lesson) => html! {},
             Some(Ok(lesson)) => lesson_card(lesson, &progress),
             Some(Err(e)) => html! {
                 <li class="lesson broken" data-testid="lesson-error"><strong>{ id }</strong>{ ": this lesson could not be loaded: " }{ e }</li>
@@ -200,6 +288,12 @@ fn home() -> Html {
                     <ul>{ for loaded.problems.iter().map(|p| html! { <li>{ p }</li> }) }</ul>
                 </details>
             }
+            <nav class="tag-filters" aria-label="Filter the lessons by tag" data-testid="tag-filters">
+                <span>{ "Filter by tag: " }</span>{ for chips }
+                if filter.is_some() {
+                    <button class="quiet" onclick={let f = filter.clone(); Callback::from(move |_| f.set(None))} data-testid="filter-clear">{ "Show every lesson" }</button>
+                }
+            </nav>
             { for tracks }
             <section class="instructors" data-testid="instructors">
                 <h2>{ "For instructors" }</h2>
@@ -214,12 +308,23 @@ fn home() -> Html {
 }
 
 fn tags(lesson: &Lesson) -> Html {
-    html! {
-        <span class="tags">
-            { for lesson.meta.owasp.iter().map(|t| html! { <span class="tag owasp" title="OWASP Top 10">{ t }</span> }) }
-            { for lesson.meta.atlas.iter().map(|t| html! { <span class="tag atlas" title="MITRE ATLAS">{ t }</span> }) }
-        </span>
-    }
+    let owasp = lesson.meta.owasp.iter().map(|t| match mlsec_core::tags::owasp(t) {
+        Ok(d) => html! {
+            <>
+                <span class="tag owasp" title={d.title.clone()}>{ &d.id }</span>
+                if let Some((id, name)) = &d.in_2026 {
+                    <span class="tag owasp later" title={format!("OWASP Top 10 for LLM Applications 2026: {name}")}
+                          data-testid="tag-2026">{ format!("{id} in 2026") }</span>
+                }
+            </>
+        },
+        Err(_) => html! { <span class="tag owasp" title="not an entry of the lists the lab knows">{ t }</span> },
+    });
+    let atlas = lesson.meta.atlas.iter().map(|t| {
+        let title = mlsec_core::tags::atlas(t).map_or_else(|e| e, |d| d.title);
+        html! { <span class="tag atlas" {title}>{ t }</span> }
+    });
+    html! { <span class="tags">{ for owasp }{ for atlas }</span> }
 }
 
 fn lesson_card(lesson: &Lesson, progress: &Progress) -> Html {

@@ -132,6 +132,18 @@ async fn run(
     }
 }
 
+/// The worker's loader, beside the page's own code: in a built site under `v/<version>/`, which
+/// start.js names as `mlsecCodeBase` (without it, as in the browser tests, beside the page).
+fn loader_url() -> String {
+    js_sys::Reflect::get(&js_sys::global(), &"mlsecCodeBase".into())
+        .ok()
+        .and_then(|base| base.as_string())
+        .map_or_else(
+            || "worker_loader.js".into(),
+            |base| format!("{base}worker_loader.js"),
+        )
+}
+
 /// Where one resource's fetch stands. Each is fetched by the page the first time a request
 /// needs it ([`Request::needs`]): a learner who only opens Track E never downloads the digits,
 /// and one who never opens it never downloads the assistant models (3.4 MB).
@@ -183,7 +195,7 @@ impl WorkerHandle {
                     cb.emit(response.clone());
                 }
             })
-            .spawn_with_loader("worker_loader.js")
+            .spawn_with_loader(&loader_url())
     }
 
     /// A fresh job number whose responses go to `listener`.

@@ -13,7 +13,8 @@ const browser = await chromium.launch({
 const renders = [];
 let training = null;
 for (let run = 0; run < 5; run++) {
-  const context = await browser.newContext();
+  // No service worker: saving the site in the background would load the machine while it is timed.
+  const context = await browser.newContext({ serviceWorkers: 'block' });
   const page = await context.newPage();
   // Injected by the browser driver (not by the page), so the page's CSP stays strict.
   await page.addInitScript(() => {

@@ -65,7 +65,9 @@ const isRootFavicon = (url) => {
  * included), uncaught exceptions, failed requests and HTTP errors.
  */
 async function openLab() {
-  const context = await browser.newContext();
+  // No service worker: it would save the whole site in the background of every test, and
+  // serve requests that tests route or count. The offline test lets it run.
+  const context = await browser.newContext({ serviceWorkers: 'block' });
   context.setDefaultTimeout(STEP_TIMEOUT);
   const page = await context.newPage();
   const problems = [];
@@ -161,7 +163,16 @@ test('home page lists the tracks and lessons with their OWASP tags', { timeout: 
     await page.goto(base);
     await waitForCount(testid(page, 'track'), 3);
     await waitForCount(testid(page, 'lesson-link'), 5);
-    await waitForText(page.locator('body'), 'ML01');
+    await waitForText(page.locator('body'), 'ML01:2023');
+    // LLM tags carry their edition and the 2026 number beside it; the filter shows one tag's lessons.
+    await testid(page, 'filter-LLM07-2025').click();
+    for (let i = 0; (await testid(page, 'lesson-link').count()) !== 1; i++) {
+      assert.ok(i < 100, 'the filter did not leave the one lesson tagged LLM07:2025');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await waitForText(testid(page, 'tag-2026'), 'LLM08:2026 in 2026');
+    await testid(page, 'filter-clear').click();
+    await waitForCount(testid(page, 'lesson-link'), 19);
     assertNoProblems(problems);
   } finally {
     await context.close();
@@ -1123,5 +1134,51 @@ test('Workshops: an instructor makes a link, two learners pass their own instanc
   } finally {
     for (const { context } of [instructor, ada, bob]) await context.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Offline: the first visit saves the whole site; with the network cut a reload works from the saved copy, a workshop can be made and exercises run', { timeout: 2 * TEST_TIMEOUT }, async () => {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(STEP_TIMEOUT);
+  const page = await context.newPage();
+  const problems = [];
+  watch(page, problems);
+  try {
+    await page.goto(route('/'));
+    await waitForCount(testid(page, 'track'), 2);
+    await waitForText(testid(page, 'offline-status'), 'Available offline', LONG_TIMEOUT);
+    // From here on nothing may reach the network: not the page, not the service worker.
+    const network = [];
+    context.on('request', (req) => {
+      if (req.serviceWorker()) network.push(req.url());
+    });
+    const fromNetwork = [];
+    page.on('response', (res) => {
+      if (!res.fromServiceWorker()) fromNetwork.push(res.url());
+    });
+    await context.setOffline(true);
+    await page.reload();
+    await waitForCount(testid(page, 'track'), 2);
+    await waitForText(testid(page, 'offline-status'), 'Available offline');
+    // Track A on the saved digits and target model, Track E on the saved assistant.
+    await page.goto(route('/lesson/fgsm'));
+    await testid(page, 'fgsm-untargeted-epsilon').fill('0.2');
+    await testid(page, 'fgsm-untargeted-run').click();
+    await waitForText(testid(page, 'fgsm-untargeted-grade'), 'Passed', LONG_TIMEOUT);
+    await page.goto(route('/lesson/direct-injection'));
+    await testid(page, 'leak-the-code-use-solution').click();
+    await testid(page, 'leak-the-code-run').click();
+    await waitForText(testid(page, 'leak-the-code-grade'), 'Passed', LONG_TIMEOUT);
+    await page.goto(route('/workshop/new'));
+    await testid(page, 'maker-lesson-fgsm').check();
+    await testid(page, 'maker-make').click();
+    const href = await testid(page, 'maker-link').inputValue();
+    await page.goto(`${base}${href}`);
+    await waitForText(testid(page, 'workshop-title'), 'Machine-learning security workshop');
+    assert.deepEqual(network, [], 'the service worker went to the network');
+    assert.deepEqual(fromNetwork, [], 'the page was served from the network');
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
   }
 });

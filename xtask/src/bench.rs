@@ -118,19 +118,15 @@ pub fn bench(root: &Path) -> Result<()> {
     println!("==> the built site (release)");
     build(root, false)?;
     let dist = root.join("dist");
-    let page: Vec<_> = [
-        "index.html",
-        "start.js",
-        "app.js",
-        "app_bg.wasm",
-        "style.css",
-    ]
-    .iter()
-    .map(|f| dist.join(f))
-    .collect();
+    let code = crate::site::code_dir(&dist)?;
+    let mut page: Vec<_> = ["start.js", "app.js", "app_bg.wasm", "style.css"]
+        .iter()
+        .map(|f| code.join(f))
+        .collect();
+    page.push(dist.join("index.html"));
     let worker: Vec<_> = ["worker_loader.js", "worker.js", "worker_bg.wasm"]
         .iter()
-        .map(|f| dist.join(f))
+        .map(|f| code.join(f))
         .collect();
     let (page_raw, page_gz) = gzip_size(&page)?;
     let (worker_raw, worker_gz) = gzip_size(&worker)?;

@@ -18,6 +18,7 @@
 mod bench;
 mod server;
 mod setup;
+mod site;
 
 use anyhow::{bail, Context as _, Result};
 use std::ffi::OsStr;
@@ -198,7 +199,12 @@ fn build(root: &Path, dist_profile: bool) -> Result<()> {
     }
     cmd.args(["--offline", "--public-url", "./", "--dist", "dist"]);
     run(&mut cmd)?;
-    println!("built {}", root.join("dist").display());
+    let template = std::fs::read_to_string(root.join("sw.js")).context("reading sw.js")?;
+    let version = site::finish(&root.join("dist"), &template)?;
+    println!(
+        "built {} (code version {version})",
+        root.join("dist").display()
+    );
     Ok(())
 }
 

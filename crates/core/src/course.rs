@@ -204,6 +204,16 @@ pub fn check(course: &Course, lessons: &[Lesson]) -> Vec<String> {
                 ));
             }
         }
+        for tag in &lesson.meta.owasp {
+            if let Err(e) = crate::tags::owasp(tag) {
+                problems.push(format!("lesson '{}': {e}", lesson.id));
+            }
+        }
+        for tag in &lesson.meta.atlas {
+            if let Err(e) = crate::tags::atlas(tag) {
+                problems.push(format!("lesson '{}': {e}", lesson.id));
+            }
+        }
         for exercise in &lesson.exercises {
             let at = format!("exercise '{}' (lesson '{}')", exercise.id, lesson.id);
             note_id(&exercise.id, "exercise", &mut problems, &mut ids);

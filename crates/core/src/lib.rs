@@ -29,6 +29,7 @@ pub mod receipt;
 pub mod resources;
 pub mod session;
 pub mod spam;
+pub mod tags;
 pub mod train;
 pub mod workloads;
 pub mod workshop;

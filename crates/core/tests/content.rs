@@ -604,3 +604,33 @@ fn external_links_open_in_a_new_tab_as_format_md_promises() {
         "external link does not open in a new tab: {html}"
     );
 }
+
+#[test]
+fn check_reports_a_tag_without_its_edition_or_outside_the_lists() {
+    let (course, mut lessons) = shipped();
+    lesson_mut(&mut lessons, "fgsm").meta.owasp = vec!["ML01".into()];
+    assert_problem(
+        &check(&course, &lessons),
+        &["fgsm", "'ML01' has no edition"],
+    );
+    lesson_mut(&mut lessons, "fgsm").meta.owasp = vec!["LLM11:2025".into()];
+    assert_problem(&check(&course, &lessons), &["fgsm", "not an entry"]);
+    lesson_mut(&mut lessons, "fgsm").meta.owasp = vec!["ML01:2023".into()];
+    lesson_mut(&mut lessons, "fgsm").meta.atlas = vec!["AML.T0999".into()];
+    assert_problem(&check(&course, &lessons), &["fgsm", "ATLAS v5.6"]);
+}
+
+#[test]
+fn check_reports_a_lesson_that_sets_a_workshop_instance() {
+    let (course, mut lessons) = shipped();
+    let fgsm = lesson_mut(&mut lessons, "fgsm");
+    fgsm.exercises[0].instance = Some(mlsec_core::workshop::Instance {
+        workshop: "abc".into(),
+        learner: "Ada".into(),
+        index: 1,
+    });
+    assert_problem(
+        &check(&course, &lessons),
+        &["fgsm-untargeted", "only a workshop sets"],
+    );
+}
