@@ -126,6 +126,9 @@ impl ClassView {
         for w in 0..self.pool.len().min(jobs) {
             self.feed(ctx, w);
         }
+        if jobs == 0 {
+            self.elapsed_ms = Some(0.0);
+        }
     }
 
     fn summary(&self) -> Vec<ExerciseSummary> {
@@ -319,15 +322,20 @@ impl ClassView {
         let exercises = class.exercises(&self.lessons);
         let summary = self.summary();
         let similar = class.similar();
-        let head = exercises.iter().enumerate().map(|(i, (_, title))| html! { <th scope="col" title={title.to_string()}>{ format!("{}. {title}", i + 1) }</th> });
+        // Numbered columns (the pass-rate table below names them), so 15 exercises fit.
+        let head = exercises.iter().enumerate().map(|(i, (_, title))| {
+            html! {
+                <th scope="col"><abbr title={title.to_string()}>{ i + 1 }</abbr></th>
+            }
+        });
         let rows = class.learners.iter().map(|l| {
             let cells = exercises.iter().map(|(id, _)| match l.cells.get(*id) {
                 None => html! { <td class="none">{ "—" }</td> },
-                Some(cell) => match &self.outcomes[cell.job] {
+                Some(cell) => match &class.outcome(cell, &self.outcomes) {
                     None => html! { <td class="waiting">{ "…" }</td> },
                     Some(o) => {
                         let figure = o.figure.as_ref().map(|f| figure_text(f.value, f.unit)).unwrap_or_default();
-                        let copied = similar.iter().any(|s| s.exercise == *id && (s.learners.0 == l.name || s.learners.1 == l.name));
+                        let copied = similar.iter().any(|s| s.suspicious() && s.exercise == *id && s.learners.contains(&l.name));
                         html! {
                             <td class={classes!(o.verdict.word(), copied.then_some("copied"))} title={o.message.clone()}
                                 data-testid={format!("cell-{}-{id}", l.name)}>
@@ -342,8 +350,9 @@ impl ClassView {
             html! { <tr><th scope="row">{ &l.name }</th>{ for cells }</tr> }
         });
         let found = (!self.code.trim().is_empty()).then(|| match class.find_code(&self.code) {
-            Some((learner, id, job)) => {
-                let state = self.outcomes[job]
+            Some((learner, id, cell)) => {
+                let outcome = class.outcome(cell, &self.outcomes);
+                let state = outcome
                     .as_ref()
                     .map_or("not re-graded yet", |o| o.verdict.word());
                 format!(
@@ -360,7 +369,7 @@ impl ClassView {
         html! {
             <>
                 <p data-testid="class-summary">{ format!(
-                    "{} hand-ins, {receipts} receipts, {total} gradings (identical receipts in identical instances are graded once).",
+                    "{} hand-ins, {receipts} receipts, {total} gradings (an identical artefact for an identical task is graded once; a receipt made for another learner's instance is forged without one).",
                     class.learners.len()
                 ) }</p>
                 <p class="running" role="status" aria-live="polite">
@@ -379,11 +388,17 @@ impl ClassView {
                     <input type="text" value={self.code.clone()} oninput={oncode} data-testid="class-code" />
                 </label>
                 if let Some(f) = found { <p data-testid="class-code-result">{ f }</p> }
-                if !similar.is_empty() {
+                if similar.iter().any(|s| s.suspicious()) {
                     <section class="warning" data-testid="class-similar">
                         <h2>{ "Look-alike artefacts" }</h2>
-                        <ul>{ for similar.iter().map(|s| html! { <li>{ format!("{}: {} and {}: {}", s.exercise, s.learners.0, s.learners.1, s.how) }</li> }) }</ul>
+                        <ul>{ for similar.iter().filter(|s| s.suspicious()).map(|s| html! { <li>{ format!("{}: {}: {}", s.exercise, s.names(), s.how) }</li> }) }</ul>
                     </section>
+                }
+                if similar.iter().any(|s| !s.suspicious()) {
+                    <details data-testid="class-lesson-settings">
+                        <summary>{ "Identical artefacts from the lesson's own settings (expected: the reference or the starter, run as is)" }</summary>
+                        <ul>{ for similar.iter().filter(|s| !s.suspicious()).map(|s| html! { <li>{ format!("{}: {}: {}", s.exercise, s.names(), s.how) }</li> }) }</ul>
+                    </details>
                 }
                 if !class.problems.is_empty() {
                     <section class="warning" data-testid="class-problems">

@@ -672,8 +672,8 @@ pub fn pass_rates(canvas: HtmlCanvasElement, rates: &[f64]) -> Option<()> {
     let n = rates.len().max(1) as f32;
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
         .build_cartesian_2d(0f32..n, 0f32..1f32)
         .ok()?;
     chart
@@ -723,8 +723,8 @@ pub fn figure_strip(
     let n = sorted.len().max(1) as f32;
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
         .build_cartesian_2d((lo - pad)..(hi + pad), 0f32..n + 1.0)
         .ok()?;
     chart

@@ -114,6 +114,9 @@ pub fn bench(root: &Path) -> Result<()> {
 
     println!("==> an instructor re-grading a class: `mlsec grade` on 30 mixed receipts");
     figures.extend(class_regrade(root)?);
+    println!("==> a workshop's class view: 30 hand-ins × 15 exercises, `mlsec class` natively");
+    let (class_dir, class_figures) = workshop_class(root)?;
+    figures.extend(class_figures);
 
     println!("==> the built site (release)");
     build(root, false)?;
@@ -135,6 +138,7 @@ pub fn bench(root: &Path) -> Result<()> {
         Command::new("node")
             .current_dir(root.join("tests/e2e"))
             .env("LAB_URL", server.url())
+            .env("CLASS_DIR", &class_dir)
             .arg("bench.mjs"),
     );
     server.stop();
@@ -248,8 +252,67 @@ pub fn bench(root: &Path) -> Result<()> {
         "  `mlsec grade` on 30 mixed receipts (every exercise, starters and solutions): {}   (budget 60 s on 2 cores)",
         get("cli_grade_30_receipts_ms").map_or("n/a".into(), |v| format!("{:.1} s", v / 1000.0))
     );
+    println!(
+        "  a workshop's class, 30 hand-ins × 15 exercises ({} distinct gradings): `mlsec class` {}; the class view in the browser, files dropped → table done, {} on {} workers   (budget 2 min in the browser)",
+        get("class_gradings").map_or("n/a".into(), |v| format!("{v:.0}")),
+        get("cli_class_30x15_ms").map_or("n/a".into(), |v| format!("{:.1} s", v / 1000.0)),
+        get("wasm_class_30x15_ms").map_or("n/a".into(), |v| format!("{:.1} s", v / 1000.0)),
+        get("class_workers").map_or("n/a".into(), |v| format!("{v:.0}")),
+    );
     println!("BENCH {}", Value::Object(figures));
     Ok(())
+}
+
+/// A workshop of the course's first 15 lessons (one exercise each) and 30 learners' hand-ins of
+/// the references, a few starters among them (`mlsec handins`), re-graded by `mlsec class`.
+/// Returns the folder (the browser's class view is timed on it too) and the median of 3, in ms.
+fn workshop_class(root: &Path) -> Result<(std::path::PathBuf, Map<String, Value>)> {
+    let mlsec = root.join("target/release/mlsec");
+    let dir = root.join("target/bench-class");
+    let _ = std::fs::remove_dir_all(&dir);
+    let course = std::fs::read_to_string(root.join("lessons/course.toml"))?;
+    let lessons: Vec<&str> = course
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("lessons = ["))
+        .flat_map(|l| l.split('"').skip(1).step_by(2))
+        .take(15)
+        .collect();
+    capture(
+        Command::new(&mlsec)
+            .current_dir(root)
+            .args([
+                "handins",
+                "--learners",
+                "30",
+                "--lessons",
+                &lessons.join(","),
+                "-o",
+            ])
+            .arg(&dir),
+    )?;
+    let mut times = vec![];
+    let mut gradings = 0.0;
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let out = capture(
+            Command::new(&mlsec)
+                .current_dir(root)
+                .arg("class")
+                .arg(&dir),
+        )?;
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+        gradings = out
+            .split(" receipts, ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(f64::NAN);
+    }
+    times.sort_by(f64::total_cmp);
+    let mut figures = Map::new();
+    figures.insert("cli_class_30x15_ms".into(), Value::from(times[1]));
+    figures.insert("class_gradings".into(), Value::from(gradings));
+    Ok((dir, figures))
 }
 
 /// `cargo xtask bench cli`: the class re-grade figure alone (no browser, no PyTorch).

@@ -3,6 +3,9 @@
 //! - `mlsec grade RECEIPT…`      re-grade receipts; one line each; non-zero exit if any fails or is forged
 //! - `mlsec check-content`       static checks + every starter fails + every solution passes
 //!   (in the lesson's task and in every instance a workshop can hand out)
+//! - `mlsec handins --learners N [--lessons ID,…] [--seed S] -o DIR`  a workshop file and N
+//!   learners' hand-ins of the reference solutions (a few starters among them), each in the
+//!   learner's own instance: to try the class view before a workshop, and for the benchmark
 //! - `mlsec class DIR [--workshop FILE] [--csv FILE]`  re-grade a workshop's hand-ins: the
 //!   learner × exercise table, pass rates, look-alike artefacts, the files that were not used
 //! - `mlsec receipt EXERCISE [--starter] [-o FILE]`  run the reference solution (or starter) and write a receipt
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         "check-content" => check_content(args),
         "receipt" => make_receipt(args),
         "class" => class(args),
+        "handins" => handins(args),
         "train-target" => train_target(args),
         "train-assistant" => train_assistant(args),
         other => bail!("unknown command '{other}'"),
@@ -315,18 +319,19 @@ fn class(args: Args) -> Result<bool> {
     );
     let receipts: usize = class.learners.iter().map(|l| l.cells.len()).sum();
     println!(
-        "workshop {} (id {}): {} hand-ins, {receipts} receipts, {} gradings (identical receipts graded once)",
+        "workshop {} (id {}): {} hand-ins, {receipts} receipts, {} grading{} (identical receipts graded once; receipts made for another instance are forged without one)",
         class.workshop.title,
         class.workshop.id(),
         class.learners.len(),
-        class.jobs.len()
+        class.jobs.len(),
+        if class.jobs.len() == 1 { "" } else { "s" }
     );
     for l in &class.learners {
         for (id, _) in class.exercises(&lab.lessons) {
             let Some(cell) = l.cells.get(id) else {
                 continue;
             };
-            let Some(o) = &outcomes[cell.job] else {
+            let Some(o) = class.outcome(cell, &outcomes) else {
                 continue;
             };
             let code = if o.verdict == Mark::Pass {
@@ -350,11 +355,9 @@ fn class(args: Args) -> Result<bool> {
         );
     }
     for s in class.similar() {
-        println!(
-            "LOOK-ALIKE {}: {} and {}: {}",
-            s.exercise, s.learners.0, s.learners.1, s.how
-        );
+        println!("LOOK-ALIKE {}: {}: {}", s.exercise, s.names(), s.how);
     }
+
     for p in &class.problems {
         println!("NOT USED {}: {}", p.file, p.message);
     }
@@ -363,6 +366,108 @@ fn class(args: Args) -> Result<bool> {
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
+    Ok(true)
+}
+
+/// Writes a workshop (the given lessons, or every lesson) and `--learners` hand-ins into `-o`:
+/// learner n hands in the reference of every exercise, except the starter where (n + exercise)
+/// is a multiple of 5, each run in the learner's own instance. One run per distinct instance.
+fn handins(args: Args) -> Result<bool> {
+    use mlsec_core::workshop::{HandIn, Workshop};
+    let (mut learners, mut lessons, mut seed) = (None, None, 1u64);
+    let mut it = args.rest.iter();
+    while let Some(a) = it.next() {
+        let mut value = |what: &str| it.next().with_context(|| format!("{a} needs {what}"));
+        match a.as_str() {
+            "--learners" => {
+                learners = Some(value("a number")?.parse::<usize>().context("--learners")?)
+            }
+            "--lessons" => {
+                lessons = Some(
+                    value("lesson ids")?
+                        .split(',')
+                        .map(str::to_string)
+                        .collect::<Vec<_>>(),
+                )
+            }
+            "--seed" => seed = value("a number")?.parse().context("--seed")?,
+            other => bail!("unexpected argument '{other}'"),
+        }
+    }
+    let learners = learners.context("say how many: --learners N")?;
+    let out = args.output.context("name the folder: -o DIR")?;
+    tiny_model_kernels();
+    let lab = Checkout::load(find_root(args.root)?)?;
+    let lessons = lessons.unwrap_or_else(|| lab.lessons.iter().map(|l| l.id.clone()).collect());
+    let workshop = Workshop::new("Reference class", lessons, seed);
+    let problems = workshop.check(&lab.lessons);
+    if !problems.is_empty() {
+        bail!("{}", problems.join("; "));
+    }
+    let exercises: Vec<&Exercise> = workshop.exercises(&lab.lessons).collect();
+    let names: Vec<String> = (1..=learners).map(|n| format!("Learner {n:02}")).collect();
+    // Each distinct (exercise, variant, starter or solution) is run once, then named per learner.
+    let mut runs = vec![];
+    let mut plan = vec![];
+    for (n, name) in names.iter().enumerate() {
+        for (e, base) in exercises.iter().enumerate() {
+            let instance = workshop
+                .instance(base, name)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let starter = (n + e) % 5 == 0;
+            let key = (
+                base.id.clone(),
+                instance.instance.as_ref().map_or(0, |i| i.index),
+                starter,
+            );
+            let at = match runs.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    runs.push((key, instance.clone()));
+                    runs.len() - 1
+                }
+            };
+            plan.push((n, at, instance));
+        }
+    }
+    let mut receipts: Vec<Option<Receipt>> = vec![None; runs.len()];
+    in_parallel(
+        &runs,
+        |((_, _, starter), exercise)| {
+            let settings = if *starter {
+                exercise.task.starter()
+            } else {
+                exercise.task.solution()
+            };
+            Ok(Receipt::parse(
+                &lab.session.run_to_end(exercise, settings)?.receipt,
+            )?)
+        },
+        |i, r| receipts[i] = r.ok(),
+    );
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("workshop.json"), workshop.to_file())?;
+    for (n, name) in names.iter().enumerate() {
+        let mine = plan
+            .iter()
+            .filter(|(m, _, _)| *m == n)
+            .filter_map(|(_, at, instance)| {
+                let mut receipt = receipts[*at].clone()?;
+                receipt.variant = instance.instance.clone();
+                Some(receipt)
+            });
+        let handin = HandIn::new(&workshop, name, mine.collect());
+        std::fs::write(
+            out.join(format!("handin-{:02}.json", n + 1)),
+            handin.to_json(),
+        )?;
+    }
+    println!(
+        "wrote workshop.json and {learners} hand-ins of {} exercises ({} distinct runs) into {}",
+        exercises.len(),
+        runs.len(),
+        out.display()
+    );
     Ok(true)
 }
 

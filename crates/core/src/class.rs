@@ -43,14 +43,25 @@ pub struct Learner {
 
 #[derive(Clone, Debug)]
 pub struct Cell {
-    pub job: usize,
+    /// The grading this receipt shares with every identical one (`Class::jobs`); `None` when
+    /// the receipt was made for another instance and is forged without grading.
+    pub job: Option<usize>,
+    /// Why the receipt cannot count for this learner (another learner's, another workshop's).
+    pub mismatch: Option<String>,
     /// The receipt's completion code (shown for passes, once re-graded).
     pub code: String,
     /// A digest of the artefact alone, to find the same artefact across learners.
     pub artefact: String,
+    /// "reference" or "starter" when the receipt's settings are the lesson's own (which many
+    /// learners hand in alike, having pressed "Use reference settings" or run the starter).
+    pub lesson_settings: Option<&'static str>,
+    /// The learner's instance of the exercise (its variant index).
+    pub instance: u32,
 }
 
-/// One grading: a receipt in the instance it is graded as.
+/// One grading: a receipt in the instance it is graded as, with the learner's name taken out
+/// of both (checked beforehand), so that the same artefact for the same task is graded once
+/// whoever handed it in.
 #[derive(Clone, Debug)]
 pub struct Job {
     pub exercise: Exercise,
@@ -226,28 +237,77 @@ impl Class {
                         continue;
                     }
                 };
+                let code = class.workshop.code(&learner.name, &receipt);
+                let instance = exercise.instance.as_ref().map_or(0, |i| i.index);
+                let lesson_settings = if receipt.settings == base.task.solution() {
+                    Some("reference")
+                } else if receipt.settings == base.task.starter() {
+                    Some("starter")
+                } else {
+                    None
+                };
+                let artefact = artefact_digest(&receipt.artefact);
+                if receipt.variant != exercise.instance {
+                    let mismatch = crate::receipt::instance_mismatch(
+                        receipt.variant.as_ref(),
+                        exercise.instance.as_ref(),
+                    );
+                    let cell = Cell {
+                        job: None,
+                        mismatch: Some(mismatch),
+                        code,
+                        artefact,
+                        lesson_settings,
+                        instance,
+                    };
+                    learner.cells.insert(base.id.clone(), cell);
+                    continue;
+                }
+                // The instance matches: grade the task and the receipt without the name.
+                let exercise = Exercise {
+                    instance: None,
+                    ..exercise
+                };
+                let receipt = Receipt {
+                    variant: None,
+                    ..receipt
+                };
                 let key = sha256_hex(
                     format!("{}\0{}", exercise_key(&exercise), receipt.to_json()).as_bytes(),
                 );
                 let job = *jobs_by_key.entry(key).or_insert_with(|| {
-                    class.jobs.push(Job {
-                        exercise,
-                        receipt: receipt.clone(),
-                    });
+                    class.jobs.push(Job { exercise, receipt });
                     class.jobs.len() - 1
                 });
                 learner.cells.insert(
                     base.id.clone(),
                     Cell {
-                        job,
-                        code: class.workshop.code(&learner.name, &receipt),
-                        artefact: artefact_digest(&receipt.artefact),
+                        job: Some(job),
+                        mismatch: None,
+                        code,
+                        artefact,
+                        lesson_settings,
+                        instance,
                     },
                 );
             }
             class.learners.push(learner);
         }
         Ok(class)
+    }
+
+    /// What a cell re-graded as: its grading's outcome (once graded), or forged at once when
+    /// the receipt was made for another instance.
+    pub fn outcome(&self, cell: &Cell, outcomes: &[Option<Outcome>]) -> Option<Outcome> {
+        match (&cell.mismatch, cell.job) {
+            (Some(why), _) => Some(Outcome {
+                verdict: Mark::Forged,
+                figure: None,
+                message: why.clone(),
+            }),
+            (None, Some(job)) => outcomes.get(job).cloned().flatten(),
+            (None, None) => None,
+        }
     }
 
     /// The workshop's exercise ids and titles, in order.
@@ -281,7 +341,7 @@ impl Class {
                         continue;
                     };
                     s.handed_in += 1;
-                    let Some(Some(o)) = outcomes.get(cell.job) else {
+                    let Some(o) = self.outcome(cell, outcomes) else {
                         continue;
                     };
                     s.passed += u32::from(o.verdict == Mark::Pass);
@@ -296,33 +356,65 @@ impl Class {
             .collect()
     }
 
-    /// Learners who handed in the same or nearly the same artefact for an exercise.
+    /// Learners who handed in the same or nearly the same artefact for an exercise: each group
+    /// of identical artefacts once (naming whether it is the lesson's reference, which anyone
+    /// who pressed "Use reference settings" hands in), then pairs of near-identical ones.
     pub fn similar(&self) -> Vec<Similar> {
         let mut found = vec![];
         let mut ids: Vec<&String> = self.learners.iter().flat_map(|l| l.cells.keys()).collect();
         ids.sort();
         ids.dedup();
         for id in ids {
-            let holders: Vec<(&Learner, &Cell)> = self
-                .learners
-                .iter()
-                .filter_map(|l| l.cells.get(id).map(|c| (l, c)))
-                .collect();
-            for (i, (a, ca)) in holders.iter().enumerate() {
-                for (b, cb) in &holders[i + 1..] {
-                    let how = if ca.artefact == cb.artefact {
-                        Some("identical artefacts".to_string())
-                    } else {
-                        near(
-                            &self.jobs[ca.job].receipt.artefact,
-                            &self.jobs[cb.job].receipt.artefact,
-                        )
+            // Groups of one artefact, in the order their first holder handed in.
+            let mut groups: Vec<(&Cell, Vec<String>, bool)> = vec![];
+            for l in &self.learners {
+                let Some(cell) = l.cells.get(id) else {
+                    continue;
+                };
+                match groups
+                    .iter_mut()
+                    .find(|(c, _, _)| c.artefact == cell.artefact)
+                {
+                    Some((first, names, one_instance)) => {
+                        names.push(l.name.clone());
+                        *one_instance &= first.instance == cell.instance;
+                    }
+                    None => groups.push((cell, vec![l.name.clone()], true)),
+                }
+            }
+            for (cell, names, one_instance) in &groups {
+                if names.len() > 1 {
+                    // The lesson's own settings give one artefact per instance: alike within
+                    // an instance is expected, across instances it is a copy.
+                    let lesson_settings = cell.lesson_settings.filter(|_| *one_instance);
+                    found.push(Similar {
+                        exercise: id.clone(),
+                        learners: names.clone(),
+                        lesson_settings,
+                        how: match lesson_settings {
+                            Some(which) => {
+                                format!("identical artefacts (the lesson's {which} settings)")
+                            }
+                            None => "identical artefacts".into(),
+                        },
+                    });
+                }
+            }
+            for (i, (a, an, _)) in groups.iter().enumerate() {
+                for (b, bn, _) in &groups[i + 1..] {
+                    let near = match (a.job, b.job) {
+                        (Some(x), Some(y)) => near(
+                            &self.jobs[x].receipt.artefact,
+                            &self.jobs[y].receipt.artefact,
+                        ),
+                        _ => None,
                     };
-                    if let Some(how) = how {
+                    if let Some(how) = near {
                         found.push(Similar {
                             exercise: id.clone(),
-                            learners: (a.name.clone(), b.name.clone()),
+                            learners: an.iter().chain(bn).cloned().collect(),
                             how,
+                            lesson_settings: None,
                         });
                     }
                 }
@@ -341,7 +433,7 @@ impl Class {
                 let Some(cell) = l.cells.get(id) else {
                     continue;
                 };
-                let outcome = outcomes.get(cell.job).cloned().flatten();
+                let outcome = self.outcome(cell, outcomes);
                 let (verdict, figure, value, threshold, message) = match &outcome {
                     None => (
                         "not graded".to_string(),
@@ -369,16 +461,15 @@ impl Class {
                 };
                 let flagged: Vec<String> = copied
                     .iter()
-                    .filter(|s| {
-                        s.exercise == id && (s.learners.0 == l.name || s.learners.1 == l.name)
-                    })
+                    .filter(|s| s.exercise == id && s.learners.contains(&l.name))
                     .map(|s| {
-                        let other = if s.learners.0 == l.name {
-                            &s.learners.1
-                        } else {
-                            &s.learners.0
-                        };
-                        format!("{} with {other}", s.how)
+                        let others: Vec<&str> = s
+                            .learners
+                            .iter()
+                            .filter(|n| **n != l.name)
+                            .map(String::as_str)
+                            .collect();
+                        format!("{} with {}", s.how, others.join(", "))
                     })
                     .collect();
                 let message = if flagged.is_empty() {
@@ -407,7 +498,7 @@ impl Class {
     }
 
     /// Which learner and exercise a completion code read out in the room belongs to.
-    pub fn find_code(&self, code: &str) -> Option<(&str, &str, usize)> {
+    pub fn find_code(&self, code: &str) -> Option<(&str, &str, &Cell)> {
         let wanted: String = code
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
@@ -415,7 +506,7 @@ impl Class {
             .collect();
         self.learners.iter().find_map(|l| {
             l.cells.iter().find_map(|(id, c)| {
-                (c.code.replace('-', "") == wanted).then_some((l.name.as_str(), id.as_str(), c.job))
+                (c.code.replace('-', "") == wanted).then_some((l.name.as_str(), id.as_str(), c))
             })
         })
     }
@@ -435,8 +526,27 @@ pub struct ExerciseSummary {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Similar {
     pub exercise: String,
-    pub learners: (String, String),
+    pub learners: Vec<String>,
     pub how: String,
+    /// "reference" or "starter" when the shared artefact comes from the lesson's own settings:
+    /// expected (anyone who pressed "Use reference settings" hands in the same), so the table
+    /// does not flag it.
+    pub lesson_settings: Option<&'static str>,
+}
+
+impl Similar {
+    /// Whether the instructor should look at it: not merely the lesson's own settings.
+    pub fn suspicious(&self) -> bool {
+        self.lesson_settings.is_none()
+    }
+
+    pub fn names(&self) -> String {
+        match self.learners.as_slice() {
+            [a, b] => format!("{a} and {b}"),
+            [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+            [] => String::new(),
+        }
+    }
 }
 
 fn most_common<'a>(workshops: impl Iterator<Item = &'a Workshop>) -> Option<Workshop> {

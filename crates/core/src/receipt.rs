@@ -207,8 +207,9 @@ fn graded_data(exercise: &Exercise) -> &'static str {
 
 /// Why a receipt made for one instance cannot count for another: another learner's, another
 /// workshop's, or one made outside any workshop.
-fn instance_mismatch(made: Option<&Instance>, graded: Option<&Instance>) -> String {
-    let name = |i: &Instance| crate::quoted(&i.learner);
+pub(crate) fn instance_mismatch(made: Option<&Instance>, graded: Option<&Instance>) -> String {
+    // Names hold no control characters (`workshop::learner_name`), and are shown as text.
+    let name = |i: &Instance| i.learner.clone();
     match (made, graded) {
         (None, Some(g)) => format!(
             "it was made outside the workshop, not in {}'s instance of the exercise",

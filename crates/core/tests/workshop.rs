@@ -227,7 +227,10 @@ fn a_copied_artefact_fails_under_the_copiers_name() {
     assert!(regraded(&w, "Ada", &ada).passed());
     // Bob hands in Ada's receipt as it is: it names Ada's instance.
     match regraded(&w, "Bob", &ada) {
-        Verdict::Forged(why) => assert!(why.contains("'Ada'") && why.contains("'Bob'"), "{why}"),
+        Verdict::Forged(why) => assert!(
+            why.contains("for Ada's instance") && why.contains("not Bob's"),
+            "{why}"
+        ),
         v => panic!("{v:?}"),
     }
     // Bob edits the name in it to his own: Ada's images are not an attack on his test images.
@@ -389,8 +392,8 @@ fn the_class_table_flags_copies_and_lists_bad_files() {
     );
     let outcomes = grade_class(&class);
     let mark = |learner: usize, id: &str| {
-        outcomes[class.learners[learner].cells[id].job]
-            .as_ref()
+        class
+            .outcome(&class.learners[learner].cells[id], &outcomes)
             .unwrap()
             .verdict
     };
@@ -403,8 +406,8 @@ fn the_class_table_flags_copies_and_lists_bad_files() {
     assert_eq!(mark(0, "leak-the-code"), Mark::Pass);
     assert_eq!(mark(1, "leak-the-code"), Mark::Pass);
     // The workshop's stricter threshold is the one graded against.
-    let fig = outcomes[class.learners[0].cells["fgsm-untargeted"].job]
-        .as_ref()
+    let fig = class
+        .outcome(&class.learners[0].cells["fgsm-untargeted"], &outcomes)
         .unwrap()
         .figure
         .clone()
@@ -412,9 +415,9 @@ fn the_class_table_flags_copies_and_lists_bad_files() {
     assert!((fig.threshold - 0.92).abs() < 1e-6, "{fig:?}");
     let similar = class.similar();
     assert!(
-        similar
-            .iter()
-            .any(|s| s.exercise == "fgsm-untargeted" && s.how == "identical artefacts"),
+        similar.iter().any(|s| s.exercise == "fgsm-untargeted"
+            && s.how.starts_with("identical artefacts")
+            && s.learners == ["Ada", bob_name]),
         "{similar:?}"
     );
     // The same text from both: near or fully identical.
@@ -453,8 +456,8 @@ fn the_class_table_flags_copies_and_lists_bad_files() {
         .find_code(&code.to_lowercase().replace('-', " "))
         .unwrap();
     assert_eq!((found.0, found.1), ("Ada", "leak-the-code"));
-    // Identical receipts in identical instances are graded once: none here (other names).
-    assert_eq!(class.jobs.len(), 4);
+    // Bob's copy names Ada's instance: forged without a grading. Three gradings remain.
+    assert_eq!(class.jobs.len(), 3);
 }
 
 #[test]
@@ -470,16 +473,31 @@ fn identical_receipts_are_graded_once_and_the_workshop_can_come_from_the_hand_in
     assert!(Class::gather(None, &[], lessons())
         .unwrap_err()
         .contains("no workshop"));
-    // Three learners' kinds without variants hand in the same FGSM... not needed: two cells
-    // of the same receipt in the same instance share one job.
-    let mut twice = Class::gather(Some(w.clone()), &files[..1], lessons()).unwrap();
-    let cell = twice.learners[0].cells["leak-the-code"].clone();
-    twice.learners.push(mlsec_core::class::Learner {
-        name: "Ada (copy)".into(),
-        file: "copy.json".into(),
-        cells: BTreeMap::from([("leak-the-code".to_string(), cell)]),
-    });
-    assert_eq!(twice.jobs.len(), 1);
+    // The same reference model from two learners (a kind without variants): one grading.
+    let mut w = workshop();
+    w.lessons.push("first-model".into());
+    let handins: Vec<(String, String)> = ["Ada", "Bob"]
+        .iter()
+        .map(|n| {
+            let h = HandIn::new(&w, n, vec![run(&w, n, "train-digits")]);
+            (format!("{n}.json"), h.to_json())
+        })
+        .collect();
+    let class = Class::gather(Some(w), &handins, lessons()).unwrap();
+    assert_eq!(
+        class.jobs.len(),
+        1,
+        "one grading for the two identical models"
+    );
+    let outcomes = grade_class(&class);
+    for l in &class.learners {
+        let o = class.outcome(&l.cells["train-digits"], &outcomes).unwrap();
+        assert_eq!(o.verdict, Mark::Pass, "{}", o.message);
+    }
+    assert!(class
+        .similar()
+        .iter()
+        .any(|s| s.how == "identical artefacts (the lesson's reference settings)"));
 }
 
 #[test]
