@@ -233,6 +233,10 @@ fn same_results_as_native() {
                 include_str!("../lessons/fgsm/lesson.md"),
                 include_str!("../lessons/fgsm/exercises.toml"),
             ),
+            "direct-injection" => (
+                include_str!("../lessons/direct-injection/lesson.md"),
+                include_str!("../lessons/direct-injection/exercises.toml"),
+            ),
             "label-flipping" => (
                 include_str!("../lessons/label-flipping/lesson.md"),
                 include_str!("../lessons/label-flipping/exercises.toml"),

@@ -1103,10 +1103,12 @@ test('Workshops: an instructor makes a link, two learners pass their own instanc
     writeFileSync(bobCopy, JSON.stringify(bobJson));
     const junk = join(dir, 'notes.txt');
     writeFileSync(junk, 'not a hand-in');
+    const huge = join(dir, 'huge.json');
+    writeFileSync(huge, Buffer.alloc(50 << 20, 32));
 
     // The class view re-grades both: Ada passes, Bob's copy fails under his name and is flagged.
     await page.goto(`${base}${href}/class`);
-    await testid(page, 'class-files').setInputFiles([adaHandIn.file, bobCopy, junk]);
+    await testid(page, 'class-files').setInputFiles([adaHandIn.file, bobCopy, junk, huge]);
     await waitForText(testid(page, 'class-done'), 'done in', LONG_TIMEOUT);
     await waitForText(testid(page, 'class-progress').locator('..'), 're-graded 2 of 2');
     await waitForText(testid(page, 'cell-Ada-fgsm-untargeted'), 'pass');
@@ -1114,6 +1116,7 @@ test('Workshops: an instructor makes a link, two learners pass their own instanc
     await waitForText(testid(page, 'cell-Bob-fgsm-untargeted'), /forged|fail/);
     await waitForText(testid(page, 'class-similar'), 'Ada and Bob: identical artefacts');
     await waitForText(testid(page, 'class-problems'), 'notes.txt');
+    await waitForText(testid(page, 'class-problems'), 'huge.json: 50.0 MB is far too large for a hand-in');
     await testid(page, 'class-code').fill(adaCode.toLowerCase());
     await waitForText(testid(page, 'class-code-result'), "Ada's code for 'fgsm-untargeted'");
     const csv = await saveDownload(page, 'class-csv', dir, 'class.csv');

@@ -200,10 +200,12 @@ fn check_content(args: Args) -> Result<bool> {
                 task: exercise.task.variant(index),
                 ..exercise.clone()
             };
+            // The instance's own reference (a kind may list one per instance).
+            let solution = instance.task.solution();
             runs.push((
                 format!("solution, variant {index}"),
                 instance,
-                exercise.task.solution(),
+                solution,
                 true,
             ));
         }

@@ -634,3 +634,17 @@ fn check_reports_a_lesson_that_sets_a_workshop_instance() {
         &["fgsm-untargeted", "only a workshop sets"],
     );
 }
+
+#[test]
+fn check_reports_a_workshop_instance_that_does_not_fit_the_lesson() {
+    let (course, mut lessons) = shipped();
+    let lesson = lesson_mut(&mut lessons, "find-poisons");
+    match &mut lesson.exercises[0].task {
+        mlsec_core::kinds::Task::FindPoisons(posed) => posed.task.instances[0].poison_seed = 2,
+        _ => panic!("find-the-poisons is a find-poisons exercise"),
+    }
+    assert_problem(
+        &check(&course, &lessons),
+        &["find-the-poisons", "another target or trigger"],
+    );
+}

@@ -5,9 +5,8 @@
 //! the learner picks which images to remove. The grader retrains on what is left and checks that
 //! the poisons went, few clean images went with them, and the backdoor no longer works.
 //!
-//! No per-learner variant in a workshop yet: the reference removal is a list of training images
-//! found for this hidden backdoor, so another backdoor would need a reference computed for it; a
-//! copied removal shows in the class view.
+//! A workshop's instances are other hidden poisons of the same target and trigger, which the
+//! lesson lists with the removal its reference rule makes on each (`instances`).
 
 use super::backdoor::BackdoorPlan;
 use super::pixel_attack::PixelEdit;
@@ -47,6 +46,20 @@ pub struct FindPoisons {
     pub max_clean_drop: f32,
     /// The grader's training recipe (the learner does not choose it).
     pub recipe: TrainConfig,
+    /// A workshop's other instances: other hidden poisons (of the same target and trigger, so
+    /// the lesson's text stays true), each with its reference removal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<HiddenInstance>,
+}
+
+/// One more instance of the hidden backdoor, and the removal that passes it (what the
+/// lesson's reference rule, the distance to the class centre above 0.95 in the target class,
+/// removes there; `find_poisons::tests::instances` prints them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HiddenInstance {
+    pub poison_seed: u64,
+    pub reference: Vec<u32>,
 }
 
 /// What the learner removes from the training split, and which detector guided them (its ROC
@@ -84,9 +97,9 @@ pub struct Scores {
 }
 
 impl FindPoisons {
-    /// The backdoor hidden in the training split.
-    fn hidden(&self, digits: &Digits) -> BackdoorPlan {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.poison_seed);
+    /// The target and trigger `poison_seed` draws, and the generator left to draw the poisons.
+    fn shape(poison_seed: u64) -> (u8, Vec<PixelEdit>, rand_chacha::ChaCha8Rng) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(poison_seed);
         let target = rng.random_range(0..CLASSES as u8);
         let (left, top) = match rng.random_range(0..4u8) {
             0 => (0, 0),
@@ -101,6 +114,12 @@ impl FindPoisons {
                 value: 1.0,
             })
             .collect();
+        (target, trigger, rng)
+    }
+
+    /// The backdoor hidden in the training split.
+    fn hidden(&self, digits: &Digits) -> BackdoorPlan {
+        let (target, trigger, mut rng) = Self::shape(self.poison_seed);
         let poisons = super::backdoor::random_poisons(digits, target, self.poisons, rng.random());
         BackdoorPlan {
             target,
@@ -285,6 +304,36 @@ impl ExerciseKind for FindPoisons {
         &[Resource::Digits]
     }
 
+    /// Per-learner variants: the instances the lesson lists, each another set of poisoned
+    /// images with the same target and trigger, and its own reference removal.
+    fn variants(&self) -> u32 {
+        1 + self.instances.len() as u32
+    }
+    fn variant(&self, index: u32) -> Self {
+        match index
+            .checked_sub(1)
+            .and_then(|i| self.instances.get(i as usize))
+        {
+            Some(instance) => FindPoisons {
+                poison_seed: instance.poison_seed,
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
+    }
+    fn variant_solution(&self, solution: &Removal, index: u32) -> Removal {
+        match index
+            .checked_sub(1)
+            .and_then(|i| self.instances.get(i as usize))
+        {
+            Some(instance) => Removal {
+                detector: solution.detector,
+                removed: instance.reference.clone(),
+            },
+            None => solution.clone(),
+        }
+    }
+
     fn validate(&self, _: &Removal, _: &Removal) -> std::result::Result<(), String> {
         if self.poisons == 0 || self.poisons as usize >= TRAIN_ROWS / 2 {
             return Err(format!("poisons must be 1–{}", TRAIN_ROWS / 2 - 1));
@@ -293,6 +342,20 @@ impl ExerciseKind for FindPoisons {
         super::unit("max_clean_removed", self.max_clean_removed)?;
         super::unit("max_success", self.max_success)?;
         super::unit("max_clean_drop", self.max_clean_drop)?;
+        let (target, trigger, _) = Self::shape(self.poison_seed);
+        for (n, instance) in self.instances.iter().enumerate() {
+            check_images(&instance.reference, TRAIN_ROWS as u32, "removed images")
+                .map_err(|e| format!("instance {}: {e}", n + 1))?;
+            let (t, tr, _) = Self::shape(instance.poison_seed);
+            if (t, tr) != (target, trigger.clone()) {
+                return Err(format!(
+                    "instance {}: poison_seed {} hides another target or trigger than the \
+                     lesson's, so its text and hints would not fit",
+                    n + 1,
+                    instance.poison_seed
+                ));
+            }
+        }
         self.recipe.validate().map_err(|e| e.to_string())
     }
 
@@ -389,6 +452,64 @@ mod tests {
                 "refused: invalid setting: training image 3 is listed twice (entries 1 and 120)"
             ],
         );
+    }
+
+    /// Finds other hidden backdoors with the lesson's target and trigger on which the lesson's
+    /// reference rule (distance to the class centre, the target class, above 0.95) passes with
+    /// a margin, and prints them as the lesson's `instances` (run by hand:
+    /// `cargo test --release -p mlsec-core find_poisons::tests::instances -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn instances() {
+        let ctx = session().context();
+        let digits = ctx.digits().unwrap();
+        let base = task().task.clone();
+        let shape = base.hidden(digits);
+        let mut found = 0;
+        for seed in 2..20_000u64 {
+            let candidate = FindPoisons {
+                poison_seed: seed,
+                instances: vec![],
+                ..base.clone()
+            };
+            let hidden = candidate.hidden(digits);
+            if hidden.target != shape.target || hidden.trigger != shape.trigger {
+                continue;
+            }
+            let centroid = candidate
+                .scores(digits)
+                .unwrap()
+                .into_iter()
+                .find(|s| s.detector == Detector::CentroidDistance)
+                .unwrap();
+            let removal = Removal {
+                detector: Detector::CentroidDistance,
+                removed: above(&centroid, Some(hidden.target), 0.95),
+            };
+            let (grade, _) = candidate
+                .grade(
+                    &ctx,
+                    &Artefact::Removal {
+                        removal: removal.clone(),
+                    },
+                )
+                .unwrap();
+            let margin = grade.figures.iter().all(|f| {
+                let room = (f.value - f.threshold).abs();
+                f.met() && room >= 0.01
+            });
+            println!("seed {seed}: {}", grade.message);
+            if margin {
+                println!(
+                    "[[exercise.task.instances]]\npoison_seed = {seed}\nreference = {:?}\n",
+                    removal.removed
+                );
+                found += 1;
+                if found == 7 {
+                    break;
+                }
+            }
+        }
     }
 
     /// Measures both detectors at several thresholds (run by hand when choosing the lesson's

@@ -138,6 +138,11 @@ pub trait ExerciseKind:
     fn variant(&self, _index: u32) -> Self {
         self.clone()
     }
+    /// The reference settings of instance `index`, for kinds whose reference depends on the
+    /// instance (the lesson lists them); the lesson's own by default.
+    fn variant_solution(&self, solution: &Self::Settings, _index: u32) -> Self::Settings {
+        solution.clone()
+    }
 }
 
 /// How a run starts.
@@ -335,6 +340,7 @@ impl<K: ExerciseKind> AnyKind for Posed<K> {
         self.task.variants().max(1)
     }
     fn vary(&mut self, index: u32) {
+        self.solution = self.task.variant_solution(&self.solution, index);
         self.task = self.task.variant(index);
     }
 }
@@ -418,8 +424,8 @@ impl Task {
         each_kind!(self, k => k)
     }
 
-    /// Instance `index` of this task for a workshop learner ([`ExerciseKind::variant`]); the
-    /// starter and the reference settings stay the lesson's.
+    /// Instance `index` of this task for a workshop learner ([`ExerciseKind::variant`]), with
+    /// that instance's reference settings; the starter stays the lesson's.
     pub fn variant(&self, index: u32) -> Task {
         let mut task = self.clone();
         let kind: &mut dyn AnyKind = each_kind!(&mut task, k => k);
