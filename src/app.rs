@@ -484,7 +484,11 @@ pub fn lesson_body(lab: &Lab, id: &str, back: Html) -> Html {
 pub fn download(name: &str, text: &str) {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
+    options.set_type(if name.ends_with(".csv") {
+        "text/csv"
+    } else {
+        "application/json"
+    });
     let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
         return;
     };

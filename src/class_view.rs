@@ -76,35 +76,20 @@ impl ClassView {
         let (Some(class), Some(next)) = (self.class.clone(), self.queue.pop_front()) else {
             return;
         };
-        let handle = self.pool[w].clone();
         let link = ctx.link().clone();
-        let job_handle = handle.clone();
-        let number = std::rc::Rc::new(std::cell::Cell::new(0u32));
-        let seen = number.clone();
-        let job = handle.job(Callback::from(move |response: Response| {
-            let outcome = match response {
-                Response::Regraded { outcome, .. } => outcome,
-                Response::Failed { message, .. } => Outcome {
-                    verdict: Mark::Invalid,
-                    figure: None,
-                    message,
-                },
-                _ => return,
-            };
-            job_handle.forget(seen.get());
-            link.send_message(Msg::Graded {
-                worker: w,
-                job: next,
-                outcome,
-            });
-        }));
-        number.set(job);
         let graded = &class.jobs[next];
-        handle.send(Request::Regrade {
-            job,
-            exercise: Box::new(graded.exercise.clone()),
-            receipt: Box::new(graded.receipt.clone()),
-        });
+        regrade(
+            &self.pool[w],
+            graded.exercise.clone(),
+            graded.receipt.clone(),
+            move |outcome| {
+                link.send_message(Msg::Graded {
+                    worker: w,
+                    job: next,
+                    outcome,
+                })
+            },
+        );
     }
 
     fn start(&mut self, ctx: &Context<Self>, class: Class) {
@@ -242,7 +227,7 @@ impl Component for ClassView {
             Msg::Code(code) => self.code = code,
             Msg::Csv => {
                 if let Some(class) = &self.class {
-                    download_csv(
+                    download(
                         &format!("class-{}.csv", class.workshop.id()),
                         &class.csv(&self.lessons, &self.outcomes),
                     );
@@ -438,9 +423,35 @@ impl ClassView {
     }
 }
 
-/// `download`, as CSV.
-fn download_csv(name: &str, text: &str) {
-    download(name, text)
+/// Has `worker` re-grade `receipt` as `exercise`, and hands the outcome to `done` (a worker that
+/// fails to answer is an invalid receipt, with the reason).
+fn regrade(
+    worker: &Rc<WorkerHandle>,
+    exercise: mlsec_core::exercise::Exercise,
+    receipt: Receipt,
+    done: impl Fn(Outcome) + 'static,
+) {
+    let number = Rc::new(std::cell::Cell::new(0u32));
+    let (seen, forget) = (number.clone(), worker.clone());
+    let job = worker.job(Callback::from(move |response: Response| {
+        let outcome = match response {
+            Response::Regraded { outcome, .. } => outcome,
+            Response::Failed { message, .. } => Outcome {
+                verdict: Mark::Invalid,
+                figure: None,
+                message,
+            },
+            _ => return,
+        };
+        forget.forget(seen.get());
+        done(outcome);
+    }));
+    number.set(job);
+    worker.send(Request::Regrade {
+        job,
+        exercise: Box::new(exercise),
+        receipt: Box::new(receipt),
+    });
 }
 
 /// Re-grades one receipt file in the browser, as `mlsec grade` does natively.
@@ -497,28 +508,9 @@ pub fn receipt_check() -> Html {
                     ),
                     None => format!("{name}: '{}'.", base.title),
                 };
-                let worker = lab.worker.clone();
-                let (w, v) = (worker.clone(), verdict.clone());
-                let number = Rc::new(std::cell::Cell::new(0u32));
-                let seen = number.clone();
-                let job = worker.job(Callback::from(move |response: Response| {
-                    let outcome = match response {
-                        Response::Regraded { outcome, .. } => outcome,
-                        Response::Failed { message, .. } => Outcome {
-                            verdict: Mark::Invalid,
-                            figure: None,
-                            message,
-                        },
-                        _ => return,
-                    };
-                    w.forget(seen.get());
-                    v.set(Some(Ok((about.clone(), outcome))));
-                }));
-                number.set(job);
-                worker.send(Request::Regrade {
-                    job,
-                    exercise: Box::new(exercise),
-                    receipt: Box::new(receipt),
+                let verdict = verdict.clone();
+                regrade(&lab.worker, exercise, receipt, move |outcome| {
+                    verdict.set(Some(Ok((about.clone(), outcome))))
                 });
             });
         })

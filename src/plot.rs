@@ -284,6 +284,52 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
         .ok()
 }
 
+/// The axes of a chart of numbered groups of bars: a share from 0 to 1 up, `n` groups across,
+/// numbered at the top (no x ticks), the axes described by `[x_desc, y_desc]`, and the
+/// label areas (x, y) in pixels.
+fn bar_axes<'a>(
+    root: &'a DrawingArea<CanvasBackend, plotters::coord::Shift>,
+    n: usize,
+    [x_desc, y_desc]: [Option<&str>; 2],
+    (x_area, y_area): (u32, u32),
+) -> Option<
+    ChartContext<
+        'a,
+        CanvasBackend,
+        Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
+    >,
+> {
+    root.fill(&WHITE).ok()?;
+    let mut chart = ChartBuilder::on(root)
+        .margin(10)
+        .x_label_area_size(x_area)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(0f32..n.max(1) as f32, 0f32..1f32)
+        .ok()?;
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_x_mesh()
+        .x_labels(0)
+        .label_style(FONT)
+        .axis_desc_style(FONT);
+    if let Some(x) = x_desc {
+        mesh.x_desc(x);
+    }
+    if let Some(y) = y_desc {
+        mesh.y_desc(y);
+    }
+    mesh.draw().ok()?;
+    chart
+        .draw_series((0..n).map(|i| {
+            Text::new(
+                format!("{}", i + 1),
+                (i as f32 + 0.42, 0.99),
+                FONT.into_font().color(&BLACK),
+            )
+        }))
+        .ok()?;
+    Some(chart)
+}
+
 /// Two bars per numbered group (red left, blue right), each series with an optional level line.
 fn bar_pairs(
     canvas: HtmlCanvasElement,
@@ -293,23 +339,8 @@ fn bar_pairs(
     y_desc: &str,
 ) -> Option<()> {
     let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
-    root.fill(&WHITE).ok()?;
     let n = pairs.len().max(1) as f32;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .build_cartesian_2d(0f32..n, 0f32..1f32)
-        .ok()?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .y_desc(y_desc)
-        .draw()
-        .ok()?;
+    let mut chart = bar_axes(&root, pairs.len(), [None, Some(y_desc)], (30, 40))?;
     let bar = |i: usize, offset: f32, value: f64, colour: RGBColor| {
         let x = i as f32 + offset;
         Rectangle::new([(x, 0f32), (x + 0.38, value as f32)], colour.filled())
@@ -338,15 +369,6 @@ fn bar_pairs(
                 .ok()?;
         }
     }
-    chart
-        .draw_series((0..pairs.len()).map(|i| {
-            Text::new(
-                format!("{}", i + 1),
-                (i as f32 + 0.42, 0.99),
-                FONT.into_font().color(&BLACK),
-            )
-        }))
-        .ok()?;
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().ok()
 }
@@ -668,37 +690,16 @@ pub fn loss_histograms(
 /// them).
 pub fn pass_rates(canvas: HtmlCanvasElement, rates: &[f64]) -> Option<()> {
     let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
-    root.fill(&WHITE).ok()?;
-    let n = rates.len().max(1) as f32;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(45)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0f32..n, 0f32..1f32)
-        .ok()?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .y_desc("share of hand-ins passed")
-        .x_desc("exercise")
-        .draw()
-        .ok()?;
+    let mut chart = bar_axes(
+        &root,
+        rates.len(),
+        [Some("exercise"), Some("share of hand-ins passed")],
+        (45, 55),
+    )?;
     chart
         .draw_series(rates.iter().enumerate().map(|(i, &r)| {
             let x = i as f32 + 0.2;
             Rectangle::new([(x, 0f32), (x + 0.6, r as f32)], ACCURACY.filled())
-        }))
-        .ok()?;
-    chart
-        .draw_series((0..rates.len()).map(|i| {
-            Text::new(
-                format!("{}", i + 1),
-                (i as f32 + 0.45, 0.99),
-                FONT.into_font().color(&BLACK),
-            )
         }))
         .ok()?;
     root.present().ok()
