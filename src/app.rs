@@ -480,6 +480,15 @@ pub fn lesson_body(lab: &Lab, id: &str, back: Html) -> Html {
     }
 }
 
+/// A text field's `oninput` that keeps what is typed in `state`, as typed.
+pub fn bind_text(state: &UseStateHandle<String>) -> Callback<InputEvent> {
+    let state = state.clone();
+    Callback::from(move |e: InputEvent| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        state.set(input.value());
+    })
+}
+
 /// Offers `text` as a file download (a Blob URL on a detached link; nothing leaves the page).
 pub fn download(name: &str, text: &str) {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));

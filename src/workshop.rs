@@ -4,14 +4,14 @@
 //! its completion codes. Every decision (the link, the instance, the thresholds, the shelf of
 //! receipts, the hand-in) is the core's `workshop` module; this file only shows and stores.
 
-use crate::app::{download, lesson_body, Lab, Route};
+use crate::app::{bind_text, download, lesson_body, Lab, Route};
 use crate::storage::LocalStorage;
 use mlsec_core::course::Lesson;
 use mlsec_core::exercise::Exercise;
 use mlsec_core::progress::{KeyValueStore, ProgressBook};
 use mlsec_core::receipt::Receipt;
 use mlsec_core::workshop::{
-    learner_key, learner_name, store_keys, Shelf, Window, Workshop, MAX_NAME_CHARS,
+    learner_key, learner_name, store_keys, thresholds, Shelf, Window, Workshop, MAX_NAME_CHARS,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -208,13 +208,7 @@ struct JoinProps {
 fn join(props: &JoinProps) -> Html {
     let draft = use_state(String::new);
     let error = use_state(|| None::<String>);
-    let oninput = {
-        let draft = draft.clone();
-        Callback::from(move |e: InputEvent| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            draft.set(input.value());
-        })
-    };
+    let oninput = bind_text(&draft);
     let onsubmit = {
         let (draft, error, on_join) = (draft.clone(), error.clone(), props.on_join.clone());
         let id = props.workshop.id();
@@ -389,13 +383,6 @@ pub fn workshop_maker() -> Html {
     let closes = use_state(String::new);
     let seed = use_state(|| ((js_sys::Math::random() * 1e9) as u64).to_string());
     let made = use_state(|| None::<Result<Workshop, String>>);
-    let text = |state: &UseStateHandle<String>| {
-        let state = state.clone();
-        Callback::from(move |e: InputEvent| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            state.set(input.value());
-        })
-    };
     let flag = |state: &UseStateHandle<bool>| {
         let state = state.clone();
         Callback::from(move |e: Event| {
@@ -499,8 +486,10 @@ pub fn workshop_maker() -> Html {
         let lesson = lessons.iter().find(|l| &l.id == id);
         let exercises = lesson.map(|l| l.exercises.clone()).unwrap_or_default();
         let thresholds = exercises.iter().map(|e| {
-            let keys = threshold_keys(e);
+            let keys = thresholds(&e.task);
             let fields = keys.into_iter().map(|(key, floor)| {
+                // Shown at the precision the task keeps (most thresholds are f32).
+                let floor = format!("{}", floor as f32);
                 let slot = (e.id.clone(), key.clone());
                 let value = drafts.get(&slot).cloned().unwrap_or_default();
                 let oninput = {
@@ -559,7 +548,7 @@ pub fn workshop_maker() -> Html {
         <section class="workshop-maker">
             <h1>{ "Make a workshop" }</h1>
             <p>{ "Pick the lessons, in the order the learners should take them. Thresholds may be made stricter than the lesson's, never looser. Each learner gets an instance of each exercise made from their name and the workshop seed." }</p>
-            <label class="field">{ "Title" }<input type="text" value={(*title).clone()} oninput={text(&title)} data-testid="maker-title" /></label>
+            <label class="field">{ "Title" }<input type="text" value={(*title).clone()} oninput={bind_text(&title)} data-testid="maker-title" /></label>
             <h2>{ "Lessons" }</h2>
             <ul class="picker">{ for picker }</ul>
             if !chosen.is_empty() {
@@ -570,31 +559,12 @@ pub fn workshop_maker() -> Html {
             <label><input type="checkbox" checked={*hints} onchange={flag(&hints)} data-testid="maker-hints" />{ " Hints available" }</label><br />
             <label><input type="checkbox" checked={*solutions} onchange={flag(&solutions)} data-testid="maker-solutions" />{ " Reference solutions available" }</label>
             <div class="fields">
-                <label class="field">{ "Opens (optional)" }<input type="datetime-local" value={(*opens).clone()} oninput={text(&opens)} data-testid="maker-opens" /></label>
-                <label class="field">{ "Closes (optional)" }<input type="datetime-local" value={(*closes).clone()} oninput={text(&closes)} data-testid="maker-closes" /></label>
-                <label class="field">{ "Workshop seed" }<input type="text" inputmode="numeric" value={(*seed).clone()} oninput={text(&seed)} data-testid="maker-seed" /></label>
+                <label class="field">{ "Opens (optional)" }<input type="datetime-local" value={(*opens).clone()} oninput={bind_text(&opens)} data-testid="maker-opens" /></label>
+                <label class="field">{ "Closes (optional)" }<input type="datetime-local" value={(*closes).clone()} oninput={bind_text(&closes)} data-testid="maker-closes" /></label>
+                <label class="field">{ "Workshop seed" }<input type="text" inputmode="numeric" value={(*seed).clone()} oninput={bind_text(&seed)} data-testid="maker-seed" /></label>
             </div>
             <button class="primary" onclick={make} data-testid="maker-make">{ "Make the link" }</button>
             { result }
         </section>
-    }
-}
-
-/// An exercise's thresholds: its task's `min_…` and `max_…` keys, with the lesson's values.
-fn threshold_keys(exercise: &Exercise) -> Vec<(String, String)> {
-    match serde_json::to_value(&exercise.task) {
-        Ok(serde_json::Value::Object(map)) => map
-            .into_iter()
-            .filter(|(k, v)| (k.starts_with("min_") || k.starts_with("max_")) && v.is_number())
-            .map(|(k, v)| {
-                (
-                    k,
-                    v.as_f64()
-                        .map(|x| format!("{}", x as f32))
-                        .unwrap_or_default(),
-                )
-            })
-            .collect(),
-        _ => vec![],
     }
 }

@@ -4,7 +4,7 @@
 //! clean and triggered with the poisoned model's answers.
 
 use super::{ask_candidates, KindProps};
-use crate::app::Lab;
+use crate::app::{bind_text, Lab};
 use crate::plot::{self, THUMB};
 use mlsec_core::exercise::{Details, Settings};
 use mlsec_core::fields::{parse_real, parse_whole};
@@ -13,7 +13,7 @@ use mlsec_core::kinds::label_flip::{Candidate, Order, Query, MAX_CANDIDATES};
 use mlsec_core::kinds::pixel_attack::PixelEdit;
 use mlsec_core::kinds::poisoning::stamp;
 use mlsec_core::kinds::Task;
-use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement};
+use web_sys::{HtmlCanvasElement, HtmlSelectElement};
 use yew::prelude::*;
 
 const COLUMNS: usize = 12;
@@ -178,13 +178,6 @@ pub fn view(props: &KindProps) -> Html {
         let emit = emit.clone();
         Callback::from(move |_| emit(&|plan: &mut BackdoorPlan| plan.poisons.clear()))
     };
-    let text = |state: &UseStateHandle<String>| {
-        let state = state.clone();
-        Callback::from(move |e: InputEvent| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            state.set(input.value());
-        })
-    };
     let rows = shown.len().max(1).div_ceil(COLUMNS);
     let report = match &props.run.details {
         Details::Backdoor(r) => Some(r.clone()),
@@ -201,7 +194,7 @@ pub fn view(props: &KindProps) -> Html {
                 </div>
                 <div class="fields">
                     <label class="field">{ "Brightness of new pixels (0–1)" }
-                        <input type="text" inputmode="decimal" value={(*brightness).clone()} oninput={text(&brightness)} disabled={busy} data-testid={format!("{id}-brightness")} />
+                        <input type="text" inputmode="decimal" value={(*brightness).clone()} oninput={bind_text(&brightness)} disabled={busy} data-testid={format!("{id}-brightness")} />
                     </label>
                     <label class="field">{ "Target label" }
                         <select onchange={on_target} disabled={busy} data-testid={format!("{id}-target")}>
@@ -209,10 +202,10 @@ pub fn view(props: &KindProps) -> Html {
                         </select>
                     </label>
                     <label class="field">{ "Poisons to pick" }
-                        <input type="text" inputmode="numeric" value={(*count).clone()} oninput={text(&count)} disabled={busy} data-testid={format!("{id}-count")} />
+                        <input type="text" inputmode="numeric" value={(*count).clone()} oninput={bind_text(&count)} disabled={busy} data-testid={format!("{id}-count")} />
                     </label>
                     <label class="field">{ "Seed" }
-                        <input type="text" inputmode="numeric" value={(*seed).clone()} oninput={text(&seed)} disabled={busy} data-testid={format!("{id}-seed")} />
+                        <input type="text" inputmode="numeric" value={(*seed).clone()} oninput={bind_text(&seed)} disabled={busy} data-testid={format!("{id}-seed")} />
                     </label>
                 </div>
             </div>

@@ -4,13 +4,13 @@
 //! The worker answers the gallery; the grade is the worker's retraining.
 
 use super::{ask_candidates, KindProps};
-use crate::app::Lab;
+use crate::app::{bind_text, Lab};
 use crate::plot::{self, THUMB};
 use mlsec_core::exercise::Settings;
 use mlsec_core::fields::parse_whole;
 use mlsec_core::kinds::label_flip::{Candidate, Flip, LabelFlips, Order, Query};
 use mlsec_core::kinds::Task;
-use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement};
+use web_sys::{HtmlCanvasElement, HtmlSelectElement};
 use yew::prelude::*;
 
 const COLUMNS: usize = 16;
@@ -153,13 +153,6 @@ pub fn view(props: &KindProps) -> Html {
         let emit = emit.clone();
         Callback::from(move |_| emit(vec![]))
     };
-    let text = |state: &UseStateHandle<String>| {
-        let state = state.clone();
-        Callback::from(move |e: InputEvent| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            state.set(input.value());
-        })
-    };
     let choose = |state: &UseStateHandle<String>| {
         let state = state.clone();
         Callback::from(move |e: Event| {
@@ -229,10 +222,10 @@ pub fn view(props: &KindProps) -> Html {
                     </select>
                 </label>
                 <label class="field">{ "Show" }
-                    <input type="text" inputmode="numeric" value={(*count).clone()} oninput={text(&count)} disabled={busy} data-testid={format!("{id}-count")} />
+                    <input type="text" inputmode="numeric" value={(*count).clone()} oninput={bind_text(&count)} disabled={busy} data-testid={format!("{id}-count")} />
                 </label>
                 <label class="field">{ "Seed" }
-                    <input type="text" inputmode="numeric" value={(*seed).clone()} oninput={text(&seed)} disabled={busy} data-testid={format!("{id}-seed")} />
+                    <input type="text" inputmode="numeric" value={(*seed).clone()} oninput={bind_text(&seed)} disabled={busy} data-testid={format!("{id}-seed")} />
                 </label>
                 <label class="field">{ "Flip to" }
                     <select onchange={choose(&flip_to)} disabled={busy} data-testid={format!("{id}-flip-to")}>{ options(&label_options, &flip_to) }</select>

@@ -306,6 +306,31 @@ pub fn standalone(base: &Exercise, receipt: &Receipt) -> Exercise {
     }
 }
 
+/// Whether a task key is a threshold a workshop may change, and which way is stricter: a
+/// `min_…` key may only rise (`Some(true)`), a `max_…` key only fall (`Some(false)`).
+fn rises(key: &str) -> Option<bool> {
+    if key.starts_with("min_") {
+        Some(true)
+    } else if key.starts_with("max_") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The task's thresholds a workshop may make stricter, with the lesson's values (what the
+/// workshop maker offers).
+pub fn thresholds(task: &Task) -> Vec<(String, f64)> {
+    match serde_json::to_value(task) {
+        Ok(serde_json::Value::Object(map)) => map
+            .into_iter()
+            .filter(|(k, _)| rises(k).is_some())
+            .filter_map(|(k, v)| v.as_f64().map(|x| (k, x)))
+            .collect(),
+        _ => vec![],
+    }
+}
+
 /// The task with a workshop's thresholds in place of the lesson's, each checked to be a
 /// threshold (`min_…` may only rise, `max_…` only fall) and the result a sound task.
 pub fn stricter(task: &Task, keys: &BTreeMap<String, f64>) -> Result<Task, String> {
@@ -314,11 +339,7 @@ pub fn stricter(task: &Task, keys: &BTreeMap<String, f64>) -> Result<Task, Strin
         .as_object_mut()
         .ok_or("the task is not a table of keys")?;
     for (key, &new) in keys {
-        let rises = if key.starts_with("min_") {
-            true
-        } else if key.starts_with("max_") {
-            false
-        } else {
+        let Some(rises) = rises(key) else {
             return Err(format!(
                 "{} is not a threshold (a threshold's key starts with min_ or max_)",
                 crate::quoted(key)
