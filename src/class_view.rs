@@ -8,7 +8,7 @@
 use crate::app::{download, Lab};
 use crate::plot;
 use crate::worker::WorkerHandle;
-use mlsec_core::class::{Class, ExerciseSummary, Mark, Outcome, Problem};
+use mlsec_core::class::{Class, ExerciseSummary, Mark, Outcome, Problem, Similar};
 use mlsec_core::course::Lesson;
 use mlsec_core::grade::Unit;
 use mlsec_core::receipt::Receipt;
@@ -46,6 +46,9 @@ pub struct ClassView {
     workshop: Option<Result<Workshop, String>>,
     reading: bool,
     class: Option<Rc<Class>>,
+    /// The class's look-alike artefacts: they depend on the hand-ins only, so they are found
+    /// once, not on every render while the re-grade runs.
+    similar: Rc<Vec<Similar>>,
     outcomes: Vec<Option<Outcome>>,
     error: Option<String>,
     pool: Vec<Rc<WorkerHandle>>,
@@ -96,6 +99,7 @@ impl ClassView {
         let jobs = class.jobs.len();
         self.outcomes = vec![None; jobs];
         self.queue = (0..jobs).collect();
+        self.similar = Rc::new(class.similar());
         self.class = Some(Rc::new(class));
         self.started = js_sys::Date::now();
         self.elapsed_ms = None;
@@ -142,6 +146,7 @@ impl Component for ClassView {
             workshop,
             reading: false,
             class: None,
+            similar: Rc::default(),
             outcomes: vec![],
             error: None,
             pool: vec![],
@@ -238,6 +243,11 @@ impl Component for ClassView {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+        // Drawn once the re-grade is done: redrawing every chart on each graded receipt would
+        // keep the page's thread busy for nothing.
+        if self.elapsed_ms.is_none() {
+            return;
+        }
         let summary = self.summary();
         if let Some(canvas) = self.rates_canvas.cast::<web_sys::HtmlCanvasElement>() {
             let rates: Vec<f64> = summary
@@ -306,7 +316,7 @@ impl ClassView {
         let receipts: usize = class.learners.iter().map(|l| l.cells.len()).sum();
         let exercises = class.exercises(&self.lessons);
         let summary = self.summary();
-        let similar = class.similar();
+        let similar = &self.similar;
         // Numbered columns (the pass-rate table below names them), so 15 exercises fit.
         let head = exercises.iter().enumerate().map(|(i, (_, title))| {
             html! {
@@ -332,7 +342,7 @@ impl ClassView {
                     }
                 },
             });
-            html! { <tr><th scope="row">{ &l.name }</th>{ for cells }</tr> }
+            html! { <tr><th scope="row" title={format!("from {}", l.file)}>{ &l.name }</th>{ for cells }</tr> }
         });
         let found = (!self.code.trim().is_empty()).then(|| match class.find_code(&self.code) {
             Some((learner, id, cell)) => {
@@ -392,6 +402,7 @@ impl ClassView {
                     </section>
                 }
                 <h2>{ "Pass rates" }</h2>
+                if self.elapsed_ms.is_none() { <p class="meta">{ "The charts are drawn once every receipt is re-graded; the tables fill in as they are." }</p> }
                 <canvas ref={self.rates_canvas.clone()} width="640" height="240" role="img"
                         aria-label="Share of hand-ins passed per exercise; the table below holds the figures" />
                 <table data-testid="class-rates">

@@ -17,6 +17,13 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 /// test fails on any CSP violation).
 const FONT: (&str, f64) = ("sans-serif", 13.0);
 
+/// A chart on a canvas with an f32 axis each way (what the chart helpers hand back to draw on).
+type Axes<'a> = ChartContext<
+    'a,
+    CanvasBackend,
+    Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
+>;
+
 const LOSS: RGBColor = RGBColor(214, 90, 49);
 const ACCURACY: RGBColor = RGBColor(38, 110, 200);
 const THIRD: RGBColor = RGBColor(40, 150, 90);
@@ -292,13 +299,7 @@ fn bar_axes<'a>(
     n: usize,
     [x_desc, y_desc]: [Option<&str>; 2],
     (x_area, y_area): (u32, u32),
-) -> Option<
-    ChartContext<
-        'a,
-        CanvasBackend,
-        Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
-    >,
-> {
+) -> Option<Axes<'a>> {
     root.fill(&WHITE).ok()?;
     let mut chart = ChartBuilder::on(root)
         .margin(10)
@@ -381,13 +382,7 @@ fn histogram_chart<'a>(
     most: f32,
     [x_desc, y_desc]: [&str; 2],
     x_label: Option<&dyn Fn(&f32) -> String>,
-) -> Option<
-    ChartContext<
-        'a,
-        CanvasBackend,
-        Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
-    >,
-> {
+) -> Option<Axes<'a>> {
     let mut chart = ChartBuilder::on(root)
         .margin(10)
         .x_label_area_size(30)

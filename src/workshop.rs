@@ -150,19 +150,57 @@ pub fn workshop_shell(props: &ShellProps) -> Html {
             }
         }
     };
-    let id = workshop.id();
+    html! { <Learner workshop={Rc::new(workshop)} link={props.link.clone()} lesson={props.lesson.clone()} /> }
+}
+
+#[derive(Properties, PartialEq)]
+struct LearnerProps {
+    workshop: Rc<Workshop>,
+    link: String,
+    lesson: Option<String>,
+}
+
+/// The name this browser joined the workshop as, asked for when there is none. (A component of
+/// its own, so that every component's hooks run on every render, none after an early return.)
+#[function_component(Learner)]
+fn learner(props: &LearnerProps) -> Html {
+    let id = props.workshop.id();
     let learner = use_state(|| LocalStorage.get(&learner_key(&id)).ok().flatten());
     let Some(name) = (*learner).clone() else {
-        return html! { <Join workshop={Rc::new(workshop)} on_join={Callback::from(move |n: String| learner.set(Some(n)))} /> };
+        return html! { <Join workshop={props.workshop.clone()} on_join={Callback::from(move |n: String| learner.set(Some(n)))} /> };
     };
-    let joined = use_memo((id.clone(), name.clone()), |(_, name)| {
+    let leave = Callback::from(move |_| {
+        let _ = LocalStorage.remove(&learner_key(&id));
+        learner.set(None);
+    });
+    html! {
+        <JoinedShell workshop={props.workshop.clone()} link={props.link.clone()} lesson={props.lesson.clone()}
+                     {name} {leave} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct JoinedProps {
+    workshop: Rc<Workshop>,
+    link: String,
+    lesson: Option<String>,
+    name: String,
+    leave: Callback<MouseEvent>,
+}
+
+/// The workshop as one learner works in it: their [`Joined`] and progress book in the context.
+#[function_component(JoinedShell)]
+fn joined_shell(props: &JoinedProps) -> Html {
+    let lab = use_context::<Lab>().expect("lab context");
+    let id = props.workshop.id();
+    let joined = use_memo((id.clone(), props.name.clone()), |(_, name)| {
         Rc::new(Joined::open(
-            workshop.clone(),
+            (*props.workshop).clone(),
             props.link.clone(),
             name.clone(),
         ))
     });
-    let book = use_memo((id, name), |(id, name)| {
+    let book = use_memo((id, props.name.clone()), |(id, name)| {
         Rc::new(RefCell::new(ProgressBook::open_at(
             LocalStorage,
             &store_keys(id, name).progress,
@@ -171,22 +209,14 @@ pub fn workshop_shell(props: &ShellProps) -> Html {
     let own = Lab {
         book: (*book).clone(),
         workshop: Some((*joined).clone()),
-        ..lab.clone()
-    };
-    let leave = {
-        let learner = learner.clone();
-        let id = joined.workshop.id();
-        Callback::from(move |_| {
-            let _ = LocalStorage.remove(&learner_key(&id));
-            learner.set(None);
-        })
+        ..lab
     };
     html! {
         <ContextProvider<Lab> context={own}>
             <p class="workshop-bar" data-testid="workshop-bar">
                 <Link<Route> to={Route::Workshop { link: props.link.clone() }}>{ &joined.workshop.title }</Link<Route>>
                 { " · working as " }<strong data-testid="workshop-learner">{ &joined.learner }</strong>{ " " }
-                <button class="quiet" onclick={leave} data-testid="workshop-leave">{ "Not you? Change the name" }</button>
+                <button class="quiet" onclick={props.leave.clone()} data-testid="workshop-leave">{ "Not you? Change the name" }</button>
             </p>
             {
                 match &props.lesson {
@@ -312,25 +342,24 @@ fn hand_in_panel(props: &HandInProps) -> Html {
         .exercises(&props.lessons)
         .map(|e| (e.id.as_str(), e.title.as_str()))
         .collect();
+    let attempted = handin.receipts.len();
     let onclick = {
-        let (json, name) = (
-            handin.to_json(),
-            format!(
-                "handin-{}-{}.json",
-                slug(&joined.workshop.title),
-                slug(&joined.learner)
-            ),
+        let name = format!(
+            "handin-{}-{}.json",
+            slug(&joined.workshop.title),
+            slug(&joined.learner)
         );
-        Callback::from(move |_| download(&name, &json))
+        // Written out on the click, not on every render (a hand-in can be a few MB).
+        Callback::from(move |_| download(&name, &handin.to_json()))
     };
     html! {
         <section class="handin" data-testid="handin">
             <h2>{ "Hand in" }</h2>
             <p>{ format!(
                 "{} of {} exercises attempted. The hand-in file holds a receipt for each: your instructor's lab re-grades every one under your name.",
-                handin.receipts.len(), titles.len()
+                attempted, titles.len()
             ) }</p>
-            <button class="primary" {onclick} disabled={handin.receipts.is_empty()} data-testid="handin-download">{ "Download my hand-in" }</button>
+            <button class="primary" {onclick} disabled={attempted == 0} data-testid="handin-download">{ "Download my hand-in" }</button>
             if let Some(n) = joined.notice.borrow().clone() { <p class="warning" role="status" data-testid="handin-notice">{ n }</p> }
             if !codes.is_empty() {
                 <table class="codes" data-testid="handin-codes">

@@ -3,7 +3,7 @@
 //! - `mlsec grade RECEIPT…`      re-grade receipts; one line each; non-zero exit if any fails or is forged
 //! - `mlsec check-content`       static checks + every starter fails + every solution passes
 //!   (in the lesson's task and in every instance a workshop can hand out)
-//! - `mlsec handins --learners N [--lessons ID,…] [--seed S] -o DIR`  a workshop file and N
+//! - `mlsec handins --learners N [--lessons ID,… | --first N] [--seed S] -o DIR`  a workshop file and N
 //!   learners' hand-ins of the reference solutions (a few starters among them), each in the
 //!   learner's own instance: to try the class view before a workshop, and for the benchmark
 //! - `mlsec class DIR [--workshop FILE] [--csv FILE]`  re-grade a workshop's hand-ins: the
@@ -328,8 +328,9 @@ fn class(args: Args) -> Result<bool> {
         class.jobs.len(),
         if class.jobs.len() == 1 { "" } else { "s" }
     );
+    let exercises = class.exercises(&lab.lessons);
     for l in &class.learners {
-        for (id, _) in class.exercises(&lab.lessons) {
+        for &(id, _) in &exercises {
             let Some(cell) = l.cells.get(id) else {
                 continue;
             };
@@ -371,12 +372,12 @@ fn class(args: Args) -> Result<bool> {
     Ok(true)
 }
 
-/// Writes a workshop (the given lessons, or every lesson) and `--learners` hand-ins into `-o`:
+/// Writes a workshop (the given lessons, the course's first N, or every lesson) and `--learners` hand-ins into `-o`:
 /// learner n hands in the reference of every exercise, except the starter where (n + exercise)
 /// is a multiple of 5, each run in the learner's own instance. One run per distinct instance.
 fn handins(args: Args) -> Result<bool> {
     use mlsec_core::workshop::{HandIn, Workshop};
-    let (mut learners, mut lessons, mut seed) = (None, None, 1u64);
+    let (mut learners, mut lessons, mut first, mut seed) = (None, None, None, 1u64);
     let mut it = args.rest.iter();
     while let Some(a) = it.next() {
         let mut value = |what: &str| it.next().with_context(|| format!("{a} needs {what}"));
@@ -392,6 +393,7 @@ fn handins(args: Args) -> Result<bool> {
                         .collect::<Vec<_>>(),
                 )
             }
+            "--first" => first = Some(value("a number")?.parse::<usize>().context("--first")?),
             "--seed" => seed = value("a number")?.parse().context("--seed")?,
             other => bail!("unexpected argument '{other}'"),
         }
@@ -400,7 +402,11 @@ fn handins(args: Args) -> Result<bool> {
     let out = args.output.context("name the folder: -o DIR")?;
     tiny_model_kernels();
     let lab = Checkout::load(find_root(args.root)?)?;
-    let lessons = lessons.unwrap_or_else(|| lab.lessons.iter().map(|l| l.id.clone()).collect());
+    // The course's lessons come in course order.
+    let lessons = lessons.unwrap_or_else(|| {
+        let all = lab.lessons.iter().map(|l| l.id.clone());
+        all.take(first.unwrap_or(usize::MAX)).collect()
+    });
     let workshop = Workshop::new("Reference class", lessons, seed);
     let problems = workshop.check(&lab.lessons);
     if !problems.is_empty() {

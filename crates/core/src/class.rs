@@ -428,8 +428,9 @@ impl Class {
         let mut out =
             String::from("learner,exercise,verdict,figure,value,threshold,code,message\n");
         let copied = self.similar();
+        let exercises = self.exercises(lessons);
         for l in &self.learners {
-            for (id, _) in self.exercises(lessons) {
+            for &(id, _) in &exercises {
                 let Some(cell) = l.cells.get(id) else {
                     continue;
                 };

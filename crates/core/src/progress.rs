@@ -349,10 +349,6 @@ impl<S: KeyValueStore> ProgressBook<S> {
         &self.store
     }
 
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
     /// Backs up unreadable `text`, or holds it until a save can; says which.
     fn set_aside(&mut self, text: String) -> String {
         match back_up(&mut self.store, &self.key, &text) {
