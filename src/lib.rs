@@ -8,6 +8,7 @@ pub mod class_view;
 pub mod exercise_view;
 pub mod kinds;
 pub mod lab;
+pub mod look_inside;
 pub mod plot;
 pub mod storage;
 pub mod worker;

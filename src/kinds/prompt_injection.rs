@@ -1,10 +1,13 @@
 //! Track E's attack view: the conversation the learner's text goes into (the first of the
-//! graded scenarios; the others differ in secret, system prompt and data), the text box, the
-//! words the assistant knows; after a run, the conversations it was graded on.
+//! graded scenarios; the others differ in secret, system prompt and data), the text box, how the
+//! assistant reads that text as it is typed (its tokens, the budget, words it never saw); after a
+//! run, the conversations it was graded on.
 
 use super::KindProps;
+use crate::look_inside::LookInside;
 use mlsec_core::exercise::{Details, Settings};
 use mlsec_core::injection::{self, Channel, Conversation, PromptSettings};
+use mlsec_core::kinds::prompt_injection::PromptInjection;
 use mlsec_core::kinds::Task;
 use yew::prelude::*;
 
@@ -25,7 +28,7 @@ pub fn view(props: &KindProps) -> Html {
         Settings::Prompt(PromptSettings { text: area.value() })
     });
     let learner = html! {
-        <textarea rows="4" value={text} {oninput} disabled={props.busy} spellcheck="false"
+        <textarea rows="4" value={text.clone()} {oninput} disabled={props.busy} spellcheck="false"
                   aria-label={format!("Your {}", attack.channel.describe())} data-testid={format!("{id}-text")} />
     };
     let (user, data) = match (attack.channel, first.first()) {
@@ -33,12 +36,7 @@ pub fn view(props: &KindProps) -> Html {
         (Channel::Data, Some(e)) => (html! { <pre>{ &e.user }</pre> }, learner),
         (_, None) => (html! {}, html! {}),
     };
-    // Tokens are in id order and the reserved ones come first.
-    let words = mlsec_assistant::Vocab::get().tokens()[mlsec_assistant::ids::RESERVED as usize..]
-        .iter()
-        .copied()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let reading = reading_view(id, &attack, &text);
     let mut model = match attack.defences.model {
         mlsec_assistant::Variant::Assistant => "the plain assistant",
         mlsec_assistant::Variant::Structured => "the structured (StruQ-style) assistant",
@@ -47,8 +45,13 @@ pub fn view(props: &KindProps) -> Html {
     if attack.defences.detector.is_some() {
         model.push_str(" behind an input detector (a flagged data item is withheld)");
     }
+    // The text the shown conversations were run with (the editor may have changed since).
+    let ran = match &props.run.settings {
+        Some(Settings::Prompt(p)) => p.text.clone(),
+        _ => text.clone(),
+    };
     let conversations = match &props.run.details {
-        Details::Conversations(c) if !c.is_empty() => chat_view(id, c),
+        Details::Conversations(c) if !c.is_empty() => chat_view(id, &posed.task, &ran, c),
         _ => html! {},
     };
     html! {
@@ -60,10 +63,7 @@ pub fn view(props: &KindProps) -> Html {
                 }
                 <div class="turn user"><span class="who">{ if attack.channel == Channel::User { "user (you)" } else { "user" } }</span>{ user }</div>
                 <div class="turn data"><span class="who">{ if attack.channel == Channel::Data { "data (you)" } else { "data" } }</span>{ data }</div>
-                <details class="words">
-                    <summary>{ "Words the assistant knows" }</summary>
-                    <p data-testid={format!("{id}-words")}>{ words }</p>
-                </details>
+                { reading }
             </div>
             { props.children.clone() }
             { conversations }
@@ -71,10 +71,58 @@ pub fn view(props: &KindProps) -> Html {
     }
 }
 
+/// Tokens shown in the reading panel (the budget is far smaller; more would only be noise).
+const SHOWN_TOKENS: usize = 240;
+
+/// How the assistant reads the learner's text, live: the token count against the budget, the
+/// tokens themselves, and what the learner should know (words it never saw, control characters,
+/// reserved tokens), or why the text cannot run.
+fn reading_view(id: &str, attack: &injection::Attack, text: &str) -> Html {
+    if text.is_empty() {
+        return html! {};
+    }
+    let prepared = match attack.check_text(text) {
+        Ok(p) => p,
+        Err(e) => {
+            return html! { <p class="reading error" data-testid={format!("{id}-reading")}>{ e.to_string() }</p> }
+        }
+    };
+    let vocab = mlsec_assistant::Vocab::get();
+    let chip = |&t: &u32| {
+        let shown = match vocab.token(t).unwrap_or_default().as_str() {
+            "<cap>" => "⇧".to_string(),
+            "<upper>" => "⇪".to_string(),
+            s => s.replace(' ', "·").replace('\n', "⏎"),
+        };
+        let class = if mlsec_assistant::Vocab::is_reserved(t) {
+            "tok reserved"
+        } else {
+            "tok"
+        };
+        html! { <span class={class}>{ shown }</span> }
+    };
+    let budget = attack.budget();
+    let more = prepared.tokens.len().saturating_sub(SHOWN_TOKENS);
+    html! {
+        <details class="reading" data-testid={format!("{id}-reading")}>
+            <summary>{ format!("How the assistant reads it: {} of {budget} tokens", prepared.tokens.len()) }</summary>
+            <p class="tokens" aria-label="tokens">
+                { for prepared.tokens.iter().take(SHOWN_TOKENS).map(chip) }
+                if more > 0 { { format!(" … and {more} more") } }
+            </p>
+            <p class="note">{ "⇧ capitalises the next word and ⇪ writes it in capitals; · is a space. A word the assistant saw in training is one token; other words, emoji and other scripts are read in pieces." }</p>
+            { for prepared.notes().into_iter().map(|n| html! { <p class="note" data-testid={format!("{id}-note")}>{ n }</p> }) }
+            if !prepared.reserved.is_empty() {
+                <p class="note">{ format!("Reserved tokens in your text: {}.", prepared.reserved.join(" ")) }</p>
+            }
+        </details>
+    }
+}
+
 /// The conversations a run was graded on, channels coloured, with what the reply would do: the
 /// tool call it makes, and the request a markdown renderer would send for an image in it (the
 /// lab sends nothing).
-fn chat_view(id: &str, conversations: &[Conversation]) -> Html {
+fn chat_view(id: &str, task: &PromptInjection, text: &str, conversations: &[Conversation]) -> Html {
     let one = |(n, c): (usize, &Conversation)| {
         let mark = if c.succeeded {
             "attack worked"
@@ -106,6 +154,7 @@ fn chat_view(id: &str, conversations: &[Conversation]) -> Html {
                 if let Some(by) = &c.stopped_by {
                     <p class="stopped" data-testid={format!("{id}-stopped-{}", n + 1)}>{ format!("Stopped by the {by}: the user sees the refusal.") }</p>
                 }
+                <LookInside id={id.to_string()} task={task.clone()} text={text.to_string()} index={n as u32} />
                 if c.pasted_secret {
                     <p class="note">{ "Your text contains this conversation's access code, so its appearance in the reply does not count: the assistant must take it from its system prompt." }</p>
                 } else if c.leaked {

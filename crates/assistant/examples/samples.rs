@@ -1,7 +1,7 @@
-//! Prints the vocabulary size, the measured length maxima and a few decoded episodes per variant.
-//! `cargo run -p mlsec-assistant --release --example samples [n]`
+//! Prints the vocabulary size, the length distribution of generated prompts and a few episodes
+//! as text. `cargo run -p mlsec-assistant --release --example samples [n]`
 
-use mlsec_assistant::{generate, Goal, Mix, Split, Variant, Vocab};
+use mlsec_assistant::{generate, Mix, Split, Variant, Vocab};
 
 fn main() {
     let n: u32 = std::env::args()
@@ -10,42 +10,30 @@ fn main() {
         .unwrap_or(10_000);
     let v = Vocab::get();
     println!("vocabulary: {} tokens", v.len());
-    for split in [Split::Train, Split::Eval] {
-        let t0 = std::time::Instant::now();
-        let eps = generate(split, 7, n, &Mix::training()).expect("valid mix");
-        println!("{split:?}: generated {n} episodes in {:?}", t0.elapsed());
-        for variant in Variant::ALL {
-            let (mut p, mut t) = (0, 0);
-            for e in &eps {
-                p = p.max(e.prompt_tokens(variant).len());
-                t = t.max(e.target_tokens(variant).len());
-            }
-            println!(
-                "{split:?} {variant:?}: {n} episodes, max prompt {p}, max target {t} (with <eos>)"
-            );
-        }
+    let t0 = std::time::Instant::now();
+    let eps = generate(Split::Train, 7, n, &Mix::training()).expect("valid mix");
+    println!("generated {n} episodes in {:?}", t0.elapsed());
+    for variant in Variant::ALL {
+        let mut lens: Vec<usize> = eps
+            .iter()
+            .map(|e| e.sequence(variant).tokens.len())
+            .collect();
+        lens.sort_unstable();
+        let mean = lens.iter().sum::<usize>() as f64 / lens.len() as f64;
+        println!(
+            "{variant:?}: sequence length mean {mean:.1}, median {}, p95 {}, max {}",
+            lens[lens.len() / 2],
+            lens[lens.len() * 95 / 100],
+            lens[lens.len() - 1]
+        );
     }
-    let eps = generate(Split::Train, 1, 40, &Mix::training()).expect("valid mix");
-    let benign = eps
-        .iter()
-        .find(|e| e.injection.is_none() && e.injected_target().is_none());
-    let injected = eps.iter().find(|e| {
-        e.injection
-            .as_ref()
-            .is_some_and(|i| matches!(i.goal, Goal::Exfiltrate { .. }))
-    });
-    let direct = eps
-        .iter()
-        .find(|e| e.injection.is_none() && e.injected_target().is_some());
-    for (what, e) in [
-        ("benign", benign),
-        ("injected", injected),
-        ("direct", direct),
-    ] {
-        let Some(e) = e else { continue };
-        println!("\n== {what} ==");
+    for e in generate(Split::Train, 1, 12, &Mix::training()).expect("valid mix") {
+        println!(
+            "\nSYSTEM {}\nUSER   {}\nDATA   {}",
+            e.system, e.user, e.data
+        );
         for variant in Variant::ALL {
-            println!("[{variant:?}] {}", e.render(variant));
+            println!("{variant:?} → {}", e.target_text(variant));
         }
     }
 }

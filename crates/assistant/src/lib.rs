@@ -1,4 +1,4 @@
-//! MLSec Lab's tiny prompt-injection assistant: its closed vocabulary ([`vocab`]), the seeded
+//! MLSec Lab's tiny prompt-injection assistant: its tokenizer ([`vocab`]), the seeded
 //! synthetic world it is trained and evaluated on ([`world`]), and exact checkers of its outputs
 //! ([`check`]), the tiny GPT ([`model`]) and its training and behaviour evaluation ([`train`]).
 //!
@@ -12,6 +12,8 @@
 //! No I/O: builds for the host and for wasm32.
 
 pub mod check;
+pub mod gcg;
+pub mod heldout;
 pub mod model;
 pub mod ops;
 pub mod train;
@@ -19,14 +21,15 @@ pub mod vocab;
 pub mod world;
 
 pub use check::{
-    benign_success, follows_injection, injection_success, leaks_secret, parse_image,
-    parse_tool_call, ImageLink, ToolCall,
+    benign_success, follows_injection, injection_success, is_outside_address, leaks_secret,
+    normalise, parse_image, parse_tool_call, reply_text, text_leaks, ImageLink, ToolCall,
 };
-pub use model::{Gpt, GptConfig, ModelError, WeightFormat};
+pub use heldout::{HeldOut, HeldOutEpisodes};
+pub use model::{Gpt, GptConfig, ModelError, TokenTrace, WeightFormat, LENS_TOP};
 pub use train::{evaluate, make_batch, Batch, Behaviour, Progress, Suite, TrainConfig, Trainer};
-pub use vocab::{ids, UnknownWords, Vocab};
+pub use vocab::{ids, Vocab};
 pub use world::{
-    generate, layout_prompt, strip_delimiters, DataKind, Episode, Facts, Goal, GoalKind, GoalMix,
-    Injection, Mix, MixError, Placement, RequestKind, Sequence, Slot, Split, UserRequest, Variant,
-    MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS, REFUSAL,
+    generate, layout_prompt, layout_prompt_parts, strip_delimiters, DataKind, Episode, Facts, Goal,
+    GoalKind, GoalMix, Injection, Mix, MixError, Part, Placement, RequestKind, Sequence, Slot,
+    Split, UserRequest, Variant, MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS, REFUSAL,
 };

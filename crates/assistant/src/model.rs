@@ -90,8 +90,8 @@ const MAX_CONTEXT: u32 = 1024;
 const MAX_VOCAB: u32 = 65_536;
 
 impl GptConfig {
-    /// The shipped assistant: context 112 (= 96 prompt + 16 output tokens), width 128, 4 blocks
-    /// of 4 heads, MLP 512 (about 0.84 M parameters).
+    /// The shipped assistant: context 184 (= 160 prompt + 24 output tokens), width 128, 4 blocks
+    /// of 4 heads, MLP 512 (about 0.98 M parameters with the 1,299-token vocabulary).
     pub fn standard() -> GptConfig {
         GptConfig {
             vocab: Vocab::get().len(),
@@ -272,6 +272,34 @@ struct Cache {
     len: usize,
 }
 
+/// What one decoding step recorded (batch 1, its last position).
+#[derive(Default)]
+struct Probe {
+    /// `[layer][head][key position]`.
+    attention: Vec<Vec<Vec<f32>>>,
+    /// The residual stream after each block, `(1, d)`.
+    residuals: Vec<Tensor>,
+}
+
+/// How many next-token candidates the logit lens keeps per layer.
+pub const LENS_TOP: usize = 5;
+
+/// What the model looked at and what it was about to say when it wrote one token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenTrace {
+    /// The token written.
+    pub token: u32,
+    /// The position whose output chose it (the last one read: the prompt's `<out>` for the
+    /// first token, then the previous output token).
+    pub position: usize,
+    /// `[layer][head][key position]`: how much that position's query attended to each position
+    /// `0..=position` (each row sums to 1).
+    pub attention: Vec<Vec<Vec<f32>>>,
+    /// `[layer]`: the [`LENS_TOP`] most likely next tokens with their probabilities had the
+    /// model stopped after that layer (the logit lens); the last layer's is its real prediction.
+    pub lens: Vec<Vec<(u32, f32)>>,
+}
+
 /// The modules of one view of the weights.
 struct Modules {
     tok: Embedding,
@@ -420,7 +448,7 @@ impl Gpt {
     pub fn forward(&self, tokens: &Tensor) -> Result<Tensor> {
         self.check_ids(tokens)?;
         let m = &self.tracked;
-        let h = self.trunk(m, tokens, None)?;
+        let h = self.trunk(m, tokens, None, None)?;
         Ok(m.head.forward(&layer_norm(&h, &m.ln_f)?)?)
     }
 
@@ -428,26 +456,82 @@ impl Gpt {
     /// `(batch · t)` grid. What training uses (the loss needs only the target positions, and
     /// the head and final LayerNorm are then computed on those rows alone). Differentiable.
     pub fn forward_at(&self, tokens: &Tensor, positions: &Tensor) -> Result<Tensor> {
+        self.logits_at(&self.tracked, tokens, positions)
+    }
+
+    /// [`Gpt::forward_at`] without an autograd graph (scoring many candidates: GCG).
+    pub fn score_at(&self, tokens: &Tensor, positions: &Tensor) -> Result<Tensor> {
+        self.logits_at(&self.detached, tokens, positions)
+    }
+
+    fn logits_at(&self, m: &Modules, tokens: &Tensor, positions: &Tensor) -> Result<Tensor> {
         let (b, t) = self.check_ids(tokens)?;
-        let m = &self.tracked;
-        let h = self.trunk(m, tokens, None)?;
+        let h = self.trunk(m, tokens, None, None)?;
         let d = self.config.d_model as usize;
         let rows = h.reshape((b * t, d))?.index_select(positions, 0)?;
         Ok(m.head.forward(&layer_norm(&rows, &m.ln_f)?)?)
     }
 
+    /// Logits `(t, vocab)` for one sequence given as token distributions `(t, vocab)` (a one-hot
+    /// row per ordinary token): its embedding is their product with the embedding matrix, so a
+    /// loss's gradient with respect to them ranks which token swaps would lower it (what GCG
+    /// searches with). Read through the detached weights: only the input gets a gradient.
+    pub fn forward_one_hot(&self, one_hot: &Tensor) -> Result<Tensor> {
+        let (t, v) = one_hot.dims2()?;
+        if t == 0 || t > self.config.context as usize || v != self.config.vocab as usize {
+            return invalid(format!("a one-hot input of shape ({t}, {v})"));
+        }
+        let m = &self.detached;
+        let x = one_hot
+            .matmul(m.tok.embeddings())?
+            .broadcast_add(&m.pos.narrow(0, 0, t)?)?
+            .unsqueeze(0)?;
+        let h = self.blocks(m, x, None, None)?;
+        Ok(m.head.forward(&layer_norm(&h, &m.ln_f)?)?.squeeze(0)?)
+    }
+
     /// The residual stream after the last block (before the final LayerNorm), `(b, t, d)`.
-    fn trunk(&self, m: &Modules, tokens: &Tensor, mut cache: Option<&mut Cache>) -> Result<Tensor> {
+    /// With a probe (batch 1), the last position's attention weights and residual stream after
+    /// every block are recorded.
+    fn trunk(
+        &self,
+        m: &Modules,
+        tokens: &Tensor,
+        cache: Option<&mut Cache>,
+        probe: Option<&mut Probe>,
+    ) -> Result<Tensor> {
         let (_, t) = tokens.dims2()?;
         let offset = cache.as_ref().map_or(0, |c| c.len);
         let pos = m.pos.narrow(0, offset, t)?;
-        let mut x = m.tok.forward(tokens)?.broadcast_add(&pos)?;
+        let x = m.tok.forward(tokens)?.broadcast_add(&pos)?;
+        self.blocks(m, x, cache, probe)
+    }
+
+    /// The transformer blocks over embedded inputs `x` `(b, t, d)` (see [`Gpt::trunk`]).
+    fn blocks(
+        &self,
+        m: &Modules,
+        mut x: Tensor,
+        mut cache: Option<&mut Cache>,
+        mut probe: Option<&mut Probe>,
+    ) -> Result<Tensor> {
+        let (_, t, _) = x.dims3()?;
         for (l, block) in m.blocks.iter().enumerate() {
             let kv = cache.as_mut().map(|c| &mut c.kv[l]);
-            let a = self.attention(block, &layer_norm(&x, &block.ln1)?, kv)?;
+            let (a, att) = self.attention(block, &layer_norm(&x, &block.ln1)?, kv)?;
             x = (x + a)?;
             let h = ops::gelu(&block.fc.forward(&layer_norm(&x, &block.ln2)?)?)?;
             x = (x + block.fc_proj.forward(&h)?)?;
+            if let Some(p) = probe.as_mut() {
+                // (1, h, t, t_all) → the last query's row for every head.
+                p.attention.push(
+                    att.get(0)?
+                        .narrow(1, t - 1, 1)?
+                        .squeeze(1)?
+                        .to_vec2::<f32>()?,
+                );
+                p.residuals.push(x.get(0)?.narrow(0, t - 1, 1)?);
+            }
         }
         if let Some(c) = cache {
             c.len += t;
@@ -456,12 +540,13 @@ impl Gpt {
     }
 
     /// Causal self-attention of `x` `(b, t, d)`; with a cache, over the cached positions too.
+    /// Returns the block's output and the attention weights `(b, h, t, t_all)`.
     fn attention(
         &self,
         block: &Block,
         x: &Tensor,
         kv: Option<&mut Option<(Tensor, Tensor)>>,
-    ) -> Result<Tensor> {
+    ) -> Result<(Tensor, Tensor)> {
         let (b, t, d) = x.dims3()?;
         let h = self.config.heads as usize;
         let hd = d / h;
@@ -489,22 +574,55 @@ impl Gpt {
             .transpose(1, 2)?
             .contiguous()?
             .reshape((b, t, d))?;
-        Ok(block.proj.forward(&y)?)
+        Ok((block.proj.forward(&y)?, att))
     }
 
     /// Logits of the last position after reading `tokens` (appended to what `cache` holds).
-    fn step(&self, tokens: &[u32], cache: &mut Cache) -> Result<Vec<f32>> {
+    fn step(
+        &self,
+        tokens: &[u32],
+        cache: &mut Cache,
+        probe: Option<&mut Probe>,
+    ) -> Result<Vec<f32>> {
         let x = Tensor::from_slice(tokens, (1, tokens.len()), &Device::Cpu)?;
         let m = &self.detached;
-        let h = self.trunk(m, &x, Some(cache))?;
+        let h = self.trunk(m, &x, Some(cache), probe)?;
         let last = layer_norm(&h.narrow(1, tokens.len() - 1, 1)?, &m.ln_f)?;
         Ok(m.head.forward(&last)?.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    /// The logit lens: the `k` most likely next tokens if the residual stream `x` `(1, d)` went
+    /// straight to the final LayerNorm and the head.
+    fn lens(&self, x: &Tensor, k: usize) -> Result<Vec<(u32, f32)>> {
+        let m = &self.detached;
+        let logits = m.head.forward(&layer_norm(x, &m.ln_f)?)?.flatten_all()?;
+        let probs = candle_nn::ops::softmax_last_dim(&logits.unsqueeze(0)?)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        Ok(top_k(&probs, k))
     }
 
     /// Greedy decoding: the tokens generated after `prompt` (which normally ends with `<out>`),
     /// stopping after `<eos>` (included), after `max_new` tokens, after [`MAX_OUTPUT_TOKENS`],
     /// or when the context is full. Ties go to the lowest id.
     pub fn generate(&self, prompt: &[u32], max_new: usize) -> Result<Vec<u32>> {
+        self.decode(prompt, max_new, None)
+    }
+
+    /// Greedy decoding as [`Gpt::generate`], recording for every generated token what the
+    /// model attended to and what each layer would have predicted ([`TokenTrace`]).
+    pub fn trace(&self, prompt: &[u32], max_new: usize) -> Result<Vec<TokenTrace>> {
+        let mut traces = Vec::new();
+        self.decode(prompt, max_new, Some(&mut traces))?;
+        Ok(traces)
+    }
+
+    fn decode(
+        &self,
+        prompt: &[u32],
+        max_new: usize,
+        mut traces: Option<&mut Vec<TokenTrace>>,
+    ) -> Result<Vec<u32>> {
         let context = self.config.context as usize;
         if prompt.is_empty() {
             return invalid("the prompt is empty");
@@ -530,14 +648,29 @@ impl Gpt {
         if limit == 0 {
             return Ok(out);
         }
-        let mut logits = self.step(prompt, &mut cache)?;
+        let mut probe = traces.as_ref().map(|_| Probe::default());
+        let mut logits = self.step(prompt, &mut cache, probe.as_mut())?;
         loop {
             let next = argmax(&logits);
             out.push(next);
+            if let (Some(traces), Some(p)) = (traces.as_mut(), probe.as_mut()) {
+                let lens = p
+                    .residuals
+                    .iter()
+                    .map(|x| self.lens(x, LENS_TOP))
+                    .collect::<Result<Vec<_>>>()?;
+                traces.push(TokenTrace {
+                    token: next,
+                    position: cache.len - 1,
+                    attention: std::mem::take(&mut p.attention),
+                    lens,
+                });
+                p.residuals.clear();
+            }
             if next == ids::EOS || out.len() >= limit {
                 return Ok(out);
             }
-            logits = self.step(&[next], &mut cache)?;
+            logits = self.step(&[next], &mut cache, probe.as_mut())?;
         }
     }
 
@@ -626,6 +759,17 @@ impl Gpt {
         let notes = meta.notes.into_iter().collect();
         Ok((Gpt::from_tensors(meta.config, params)?, notes))
     }
+}
+
+/// The `k` largest values with their indices, largest first (ties: lowest index first).
+pub fn top_k(values: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    order
+        .into_iter()
+        .take(k)
+        .map(|i| (i as u32, values[i]))
+        .collect()
 }
 
 /// Index of the largest value (the first one on ties; NaN never wins).

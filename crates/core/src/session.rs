@@ -6,6 +6,7 @@
 use crate::attacks::{fgsm_curve, saliency};
 use crate::census::Census;
 use crate::class::Outcome;
+use crate::defence::Trace;
 use crate::digits::Digits;
 use crate::exercise::{Artefact, Base64, Context, Details, Exercise, Settings};
 use crate::grade::Grade;
@@ -16,6 +17,7 @@ use crate::kinds::inversion::average_digit;
 use crate::kinds::label_flip::{candidates, Candidate, Query};
 use crate::kinds::membership::{KnownLosses, MembershipThreshold};
 use crate::kinds::pixel_attack::{apply_edits, PixelEdit};
+use crate::kinds::prompt_injection::PromptInjection;
 use crate::kinds::spam_backdoor::{FilterWords, SpamBackdoor};
 use crate::kinds::{Measurement, Start};
 use crate::mlp::Mlp;
@@ -58,6 +60,14 @@ pub enum Request {
     PoisonScores { job: u32, task: Box<FindPoisons> },
     /// A spam-backdoor task's clean filter, trained by its recipe: its strongest words each way.
     SpamWords { job: u32, task: Box<SpamBackdoor> },
+    /// Look inside the assistant: what it read and attended to in conversation `index` of a
+    /// prompt-injection task, with the learner's text.
+    TraceConversation {
+        job: u32,
+        task: Box<PromptInjection>,
+        text: String,
+        index: u32,
+    },
     /// A membership task's target, trained by its recipe: its losses on the known records.
     MembershipLosses {
         job: u32,
@@ -132,6 +142,11 @@ pub enum Response {
     SpamWords {
         job: u32,
         words: FilterWords,
+    },
+    /// `None`: the input detector withheld the text, so the model never read it.
+    Traced {
+        job: u32,
+        trace: Option<Box<Trace>>,
     },
     MembershipLosses {
         job: u32,
@@ -346,6 +361,9 @@ impl Request {
             }
             Request::PoisonScores { .. } => &[Resource::Digits],
             Request::SpamWords { .. } => &[Resource::SmsSpam],
+            Request::TraceConversation { .. } => {
+                &[Resource::AssistantModel, Resource::StructuredModel]
+            }
             Request::MembershipLosses { .. } => &[Resource::Digits],
             Request::InversionFrames { .. } => &[Resource::Digits, Resource::TargetModel],
             Request::Load { .. } | Request::Stop { .. } => &[],
@@ -361,6 +379,7 @@ impl Request {
             | Request::Candidates { job, .. }
             | Request::PoisonScores { job, .. }
             | Request::SpamWords { job, .. }
+            | Request::TraceConversation { job, .. }
             | Request::MembershipLosses { job, .. }
             | Request::InversionFrames { job, .. }
             | Request::Regrade { job, .. }
@@ -383,6 +402,7 @@ impl Response {
             | Response::Candidates { job, .. }
             | Response::PoisonScores { job, .. }
             | Response::SpamWords { job, .. }
+            | Response::Traced { job, .. }
             | Response::MembershipLosses { job, .. }
             | Response::InversionFrames { job, .. }
             | Response::Regraded { job, .. } => Some(*job),
@@ -682,6 +702,24 @@ impl Session {
                 },
                 Err(e) => fail(*job, e),
             }),
+            Request::TraceConversation {
+                job,
+                task,
+                text,
+                index,
+            } => {
+                let traced = self
+                    .context()
+                    .assistants()
+                    .and_then(|a| task.attack().trace(a, text, *index));
+                Some(match traced {
+                    Ok(trace) => Response::Traced {
+                        job: *job,
+                        trace: trace.map(Box::new),
+                    },
+                    Err(e) => fail(*job, e),
+                })
+            }
             Request::MembershipLosses { job, task } => {
                 let answer = self.context().digits().and_then(|d| task.known_losses(d));
                 Some(match answer {

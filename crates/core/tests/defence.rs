@@ -21,7 +21,7 @@ fn with(edit: impl FnOnce(&mut Defences)) -> Defences {
 }
 
 fn refusal() -> Vec<u32> {
-    Vocab::get().encode(REFUSAL).unwrap()
+    Vocab::get().encode(REFUSAL)
 }
 
 #[test]
@@ -30,7 +30,7 @@ fn the_detector_trains_deterministically_and_separates_naive_injections() {
     assert_eq!(a, Detector::train(&detector_settings()));
     let (attacks, benign) = suites(5, 100, 100);
     let v = Vocab::get();
-    let score = |e: &mlsec_assistant::Episode| a.score(&v.encode_lossy(&e.data).0);
+    let score = |e: &mlsec_assistant::Episode| a.score(&v.encode(&e.data));
     assert!(attacks.iter().filter(|e| score(e) >= 0.5).count() >= 97);
     assert!(benign.iter().filter(|e| score(e) < 0.5).count() >= 97);
     // One epoch barely moves it off 0.5: training matters.
@@ -40,7 +40,7 @@ fn the_detector_trains_deterministically_and_separates_naive_injections() {
     });
     assert!(attacks
         .iter()
-        .all(|e| (weak.score(&v.encode_lossy(&e.data).0) - 0.5).abs() < 0.1));
+        .all(|e| (weak.score(&v.encode(&e.data)) - 0.5).abs() < 0.1));
 }
 
 #[test]

@@ -1,0 +1,315 @@
+//! Greedy coordinate gradient search (GCG; Zou, Wang, Carlini, Nasr, Kolter, Fredrikson 2023):
+//! an adversarial suffix of tokens, optimised so that the model's loss on a wanted reply falls in
+//! several conversations at once (a *universal* suffix).
+//!
+//! Each step: the gradient of the loss with respect to the suffix's one-hot tokens ranks, at every
+//! position, the `top_k` swaps most likely to lower it; `candidates` random single swaps among
+//! them are scored exactly (a batched forward pass, no gradient); the best one becomes the suffix.
+//! Only swaps whose text reads back as the same tokens are kept, so the suffix the learner gets
+//! is text that the grader tokenises exactly as it was optimised. Everything is seeded: the same
+//! settings find the same suffix natively and in every browser.
+
+use candle_core::{Device, Tensor, Var};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Gpt, ModelError, Result};
+use crate::vocab::{ids, Vocab};
+
+/// One conversation the suffix must work in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GcgScenario {
+    /// Prompt tokens before the suffix (the learner's text ends here).
+    pub before: Vec<u32>,
+    /// Prompt tokens after the suffix (what the layout adds after the learner's channel).
+    pub after: Vec<u32>,
+    /// The reply wanted (its first tokens: a weaker target is easier to reach).
+    pub target: Vec<u32>,
+}
+
+/// The learner's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GcgSettings {
+    /// Tokens in the suffix.
+    pub suffix_len: u32,
+    /// Single-token swaps scored per step.
+    pub candidates: u32,
+    /// Swaps considered per position (by gradient).
+    pub top_k: u32,
+    /// Steps to run.
+    pub steps: u32,
+    pub seed: u64,
+}
+
+/// Bounds that keep one run to minutes in a browser.
+pub const MAX_SUFFIX: u32 = 32;
+pub const MAX_CANDIDATES: u32 = 256;
+pub const MAX_STEPS: u32 = 500;
+
+impl GcgSettings {
+    /// Checks the numbers, with what to change.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(ModelError::Invalid(m));
+        if !(1..=MAX_SUFFIX).contains(&self.suffix_len) {
+            return bad(format!(
+                "suffix length must be 1–{MAX_SUFFIX} tokens, got {}",
+                self.suffix_len
+            ));
+        }
+        if !(1..=MAX_CANDIDATES).contains(&self.candidates) {
+            return bad(format!(
+                "candidates per step must be 1–{MAX_CANDIDATES}, got {}",
+                self.candidates
+            ));
+        }
+        if !(1..=Vocab::get().len()).contains(&self.top_k) {
+            return bad(format!(
+                "top-k must be 1–{}, got {}",
+                Vocab::get().len(),
+                self.top_k
+            ));
+        }
+        if !(1..=MAX_STEPS).contains(&self.steps) {
+            return bad(format!("steps must be 1–{MAX_STEPS}, got {}", self.steps));
+        }
+        Ok(())
+    }
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GcgStep {
+    /// 1-based.
+    pub step: u32,
+    /// The suffix's loss after the step.
+    pub loss: f32,
+    /// The lowest loss so far.
+    pub best_loss: f32,
+}
+
+/// A search in progress.
+pub struct Gcg<'m> {
+    model: &'m Gpt,
+    scenarios: Vec<GcgScenario>,
+    settings: GcgSettings,
+    /// Text the suffix is appended to (the round-trip check reads them together).
+    base: String,
+    allowed: Vec<bool>,
+    suffix: Vec<u32>,
+    loss: f32,
+    best: (Vec<u32>, f32),
+    rng: ChaCha8Rng,
+    step: u32,
+}
+
+/// Tokens a suffix may use: no reserved token (the front end would strip or refuse them), no
+/// byte that is not printable ASCII (the text must stay valid and visible), no lone case marker.
+fn allowed_tokens() -> Vec<bool> {
+    let v = Vocab::get();
+    (0..v.len())
+        .map(|id| match id {
+            _ if Vocab::is_reserved(id) => false,
+            ids::CAP | ids::UPPER => false,
+            _ if id < ids::LITERALS => {
+                let b = (id - ids::BYTES) as u8;
+                b.is_ascii_graphic() || b == b' '
+            }
+            _ => true,
+        })
+        .collect()
+}
+
+impl<'m> Gcg<'m> {
+    /// A search over `scenarios`, starting from a suffix of `!`.
+    pub fn new(
+        model: &'m Gpt,
+        base: &str,
+        scenarios: Vec<GcgScenario>,
+        settings: GcgSettings,
+    ) -> Result<Gcg<'m>> {
+        settings.validate()?;
+        if scenarios.is_empty() || scenarios.iter().any(|s| s.target.is_empty()) {
+            return Err(ModelError::Invalid(
+                "GCG needs at least one scenario with a target".into(),
+            ));
+        }
+        let context = model.config().context as usize;
+        let longest = scenarios
+            .iter()
+            .map(|s| s.before.len() + s.after.len() + s.target.len())
+            .max()
+            .unwrap_or(0)
+            + settings.suffix_len as usize;
+        if longest > context {
+            return Err(ModelError::Invalid(format!(
+                "with a {}-token suffix the longest conversation is {longest} tokens; the model reads {context}",
+                settings.suffix_len
+            )));
+        }
+        let bang = Vocab::get().id("!").expect("a byte token");
+        let suffix = vec![bang; settings.suffix_len as usize];
+        let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
+        rng.set_stream(11);
+        let mut gcg = Gcg {
+            model,
+            scenarios,
+            base: base.to_string(),
+            allowed: allowed_tokens(),
+            loss: f32::INFINITY,
+            best: (suffix.clone(), f32::INFINITY),
+            suffix,
+            settings,
+            rng,
+            step: 0,
+        };
+        let loss = gcg.losses(std::slice::from_ref(&gcg.suffix))?[0];
+        gcg.loss = loss;
+        gcg.best.1 = loss;
+        Ok(gcg)
+    }
+
+    /// Steps done.
+    pub fn steps_done(&self) -> u32 {
+        self.step
+    }
+
+    pub fn finished(&self) -> bool {
+        self.step >= self.settings.steps
+    }
+
+    /// The best suffix found so far, as tokens and as text.
+    pub fn best(&self) -> (&[u32], String, f32) {
+        (&self.best.0, Vocab::get().decode(&self.best.0), self.best.1)
+    }
+
+    /// The mean target loss of each suffix over the scenarios (cross-entropy per target token).
+    pub fn losses(&self, suffixes: &[Vec<u32>]) -> Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(suffixes.len());
+        // One batch per suffix: every scenario, right-padded (causal attention never reads the
+        // padding at the end).
+        for suffix in suffixes {
+            let seqs: Vec<Vec<u32>> = self
+                .scenarios
+                .iter()
+                .map(|s| [&s.before[..], suffix, &s.after, &s.target].concat())
+                .collect();
+            let width = seqs.iter().map(Vec::len).max().unwrap_or(1);
+            let mut tokens = vec![ids::PAD; seqs.len() * width];
+            let (mut positions, mut labels, mut owner) = (Vec::new(), Vec::new(), Vec::new());
+            for (r, (seq, s)) in seqs.iter().zip(&self.scenarios).enumerate() {
+                tokens[r * width..r * width + seq.len()].copy_from_slice(seq);
+                let first = seq.len() - s.target.len();
+                for j in first..seq.len() {
+                    positions.push((r * width + j - 1) as u32);
+                    labels.push(seq[j]);
+                    owner.push(r);
+                }
+            }
+            let dev = Device::Cpu;
+            let t = Tensor::from_slice(&tokens, (seqs.len(), width), &dev)?;
+            let p = Tensor::from_slice(&positions, positions.len(), &dev)?;
+            let logits = self.model.score_at(&t, &p)?;
+            let logp = candle_nn::ops::log_softmax(&logits, 1)?.to_vec2::<f32>()?;
+            let mut per = vec![(0f32, 0f32); seqs.len()];
+            for ((row, &label), &r) in logp.iter().zip(&labels).zip(&owner) {
+                per[r].0 -= row[label as usize];
+                per[r].1 += 1.0;
+            }
+            let mean: f32 = per.iter().map(|(sum, n)| sum / n).sum::<f32>() / per.len() as f32;
+            out.push(mean);
+        }
+        Ok(out)
+    }
+
+    /// `∂ loss / ∂ one-hot` at the suffix positions, summed over scenarios: `(suffix_len × vocab)`.
+    fn gradient(&self) -> Result<Vec<Vec<f32>>> {
+        let v = self.model.config().vocab as usize;
+        let len = self.suffix.len();
+        let mut total = vec![vec![0f32; v]; len];
+        for s in &self.scenarios {
+            let seq = [&s.before[..], &self.suffix, &s.after, &s.target].concat();
+            let mut hot = vec![0f32; seq.len() * v];
+            for (i, &t) in seq.iter().enumerate() {
+                hot[i * v + t as usize] = 1.0;
+            }
+            let var = Var::from_vec(hot, (seq.len(), v), &Device::Cpu)?;
+            let logits = self.model.forward_one_hot(var.as_tensor())?;
+            let first = seq.len() - s.target.len();
+            let rows = logits.narrow(0, first - 1, s.target.len())?;
+            let labels = Tensor::from_slice(&s.target, s.target.len(), &Device::Cpu)?;
+            let loss = candle_nn::loss::cross_entropy(&rows, &labels)?;
+            let grads = loss.backward()?;
+            let g = grads
+                .get(var.as_tensor())
+                .ok_or_else(|| ModelError::Invalid("no gradient for the suffix".into()))?
+                .narrow(0, s.before.len(), len)?
+                .to_vec2::<f32>()?;
+            for (acc, row) in total.iter_mut().zip(g) {
+                for (a, x) in acc.iter_mut().zip(row) {
+                    *a += x;
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Whether `suffix` after the base text tokenises back to exactly itself.
+    fn reads_back(&self, suffix: &[u32]) -> bool {
+        let v = Vocab::get();
+        let base = v.encode(&self.base);
+        let whole = v.encode(&format!("{}{}", self.base, v.decode(suffix)));
+        whole.len() == base.len() + suffix.len()
+            && whole.ends_with(suffix)
+            && whole.starts_with(&base)
+    }
+
+    /// One step (see the module documentation).
+    pub fn step(&mut self) -> Result<GcgStep> {
+        let grad = self.gradient()?;
+        let k = self.settings.top_k as usize;
+        // Per position, the allowed tokens whose swap most lowers the loss to first order.
+        let top: Vec<Vec<u32>> = grad
+            .iter()
+            .map(|row| {
+                let mut order: Vec<u32> = (0..row.len() as u32)
+                    .filter(|&t| self.allowed[t as usize])
+                    .collect();
+                order.sort_by(|&a, &b| row[a as usize].total_cmp(&row[b as usize]).then(a.cmp(&b)));
+                order.truncate(k);
+                order
+            })
+            .collect();
+        let len = self.suffix.len() as u32;
+        let mut candidates: Vec<Vec<u32>> = Vec::new();
+        for _ in 0..self.settings.candidates {
+            let at = self.rng.random_range(0..len) as usize;
+            let pick = top[at][self.rng.random_range(0..top[at].len() as u32) as usize];
+            let mut c = self.suffix.clone();
+            c[at] = pick;
+            if c != self.suffix && self.reads_back(&c) && !candidates.contains(&c) {
+                candidates.push(c);
+            }
+        }
+        self.step += 1;
+        if !candidates.is_empty() {
+            let losses = self.losses(&candidates)?;
+            let (i, &loss) = losses
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(b.1))
+                .expect("at least one candidate");
+            self.suffix = candidates.swap_remove(i);
+            self.loss = loss;
+            if loss < self.best.1 {
+                self.best = (self.suffix.clone(), loss);
+            }
+        }
+        Ok(GcgStep {
+            step: self.step,
+            loss: self.loss,
+            best_loss: self.best.1,
+        })
+    }
+}
