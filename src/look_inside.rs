@@ -212,10 +212,10 @@ pub fn look_inside(props: &Props) -> Html {
         }
     });
     let heat = tokens.iter().take(w.len()).zip(&w).enumerate().map(|(i, ((t, part), &a))| {
-        let level = (a / max).clamp(0.0, 1.0);
-        let style = format!("background: rgba(38, 100, 200, {level:.2})");
+        // Eleven shades (classes, not inline styles: the CSP allows no style attributes).
+        let level = format!("h{}", ((a / max).clamp(0.0, 1.0) * 10.0).round() as u32);
         let part = part.map_or("reply", part_name);
-        html! { <span class={classes!("tok", part)} {style} title={format!("{part}, position {i}: {a:.3}")}>{ shown(t) }</span> }
+        html! { <span class={classes!("tok", part, level)} title={format!("{part}, position {i}: {a:.3}")}>{ shown(t) }</span> }
     });
     let mut ranked: Vec<(usize, f32)> = w.iter().cloned().enumerate().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -228,9 +228,13 @@ pub fn look_inside(props: &Props) -> Html {
         html! {
             <div class="share-row">
                 <span class="share-token">{ shown(t) }</span>
-                <span class="share-bar" aria-hidden="true">
-                    { for parts.iter().map(|(name, v)| html! { <span class={classes!("share", *name)} style={format!("width: {:.1}%", v * 100.0)} title={format!("{name} {:.0}%", v * 100.0)}></span> }) }
-                </span>
+                <svg class="share-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
+                    { for parts.iter().scan(0.0f32, |x, (name, v)| {
+                        let at = *x;
+                        *x += v * 100.0;
+                        Some(html! { <rect class={classes!("share", *name)} x={format!("{at:.2}")} y="0" width={format!("{:.2}", v * 100.0)} height="10"><title>{ format!("{name} {:.0}%", v * 100.0) }</title></rect> })
+                    }) }
+                </svg>
             </div>
         }
     });
