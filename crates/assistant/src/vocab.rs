@@ -375,8 +375,8 @@ impl Vocab {
                 text = text.replace(entity, " ");
             }
         }
-        for chunk in text
-            .split(|c: char| c.is_whitespace() || c.is_ascii_punctuation() || c.is_control())
+        for chunk in
+            text.split(|c: char| c.is_whitespace() || c.is_ascii_punctuation() || c.is_control())
         {
             if !chunk.is_ascii() {
                 add(chunk.to_lowercase());

@@ -1,22 +1,12 @@
 //! The defend lesson's table for every defence at once (how the lesson's figures were measured).
 //! `cargo run --release -p mlsec-core --example defend_table`
 
+mod common;
+
 use mlsec_core::defence::{measure, suites, Defences, DetectorSettings};
-use mlsec_core::injection::Assistants;
 
 fn main() {
-    let read = |f: &str| {
-        std::fs::read(format!(
-            "{}/../../assets/models/{f}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    };
-    let assistants = Assistants::load(
-        &read("assistant-assistant.safetensors"),
-        &read("assistant-structured.safetensors"),
-    )
-    .unwrap();
+    let assistants = common::assistants();
     let all = Defences {
         model: mlsec_assistant::Variant::Structured,
         harden_prompt: true,

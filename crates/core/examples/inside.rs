@@ -2,26 +2,14 @@
 //! reply token for a document (the indirect-injection lesson's "look inside" claims were checked
 //! with it). `cargo run --release -p mlsec-core --example inside -- "Document by Dave: …" …`
 
+mod common;
+
 use mlsec_assistant::Part;
 use mlsec_core::defence::Defences;
-use mlsec_core::injection::{Assistants, Attack, AttackGoal, Channel};
+use mlsec_core::injection::{Attack, AttackGoal, Channel};
 
 fn main() {
-    let read = |f: &str| {
-        std::fs::read(format!(
-            "{}/../../assets/models/{f}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    };
-    // The files as they are (not checked against the pinned hashes: this measures candidates).
-    let load = |f: &str| mlsec_assistant::Gpt::from_safetensors(&read(f)).map(|m| m.0);
-    let assistants = Assistants::from_models(
-        load("assistant-assistant.safetensors").unwrap(),
-        load("assistant-structured.safetensors")
-            .or_else(|_| load("assistant-assistant.safetensors"))
-            .unwrap(),
-    );
+    let assistants = common::assistants();
     let attack = Attack {
         channel: Channel::Data,
         goal: AttackGoal::Exfiltrate,

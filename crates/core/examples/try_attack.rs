@@ -2,8 +2,10 @@
 //! (how the lessons' references, starters and thresholds were measured).
 //! `cargo run --release -p mlsec-core --example try_attack -- user|data leak|exfiltrate|image SEED [detector] -- TEXT…`
 
+mod common;
+
 use mlsec_core::defence::{Defences, DetectorSettings};
-use mlsec_core::injection::{Assistants, Attack, AttackGoal, Channel};
+use mlsec_core::injection::{Attack, AttackGoal, Channel};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -12,21 +14,7 @@ fn main() {
         .position(|a| a == "--")
         .expect("-- before the texts");
     let (spec, texts) = (&args[..split], &args[split + 1..]);
-    let read = |f: &str| {
-        std::fs::read(format!(
-            "{}/../../assets/models/{f}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    };
-    // The files as they are (not checked against the pinned hashes: this measures candidates).
-    let load = |f: &str| mlsec_assistant::Gpt::from_safetensors(&read(f)).map(|m| m.0);
-    let assistants = Assistants::from_models(
-        load("assistant-assistant.safetensors").unwrap(),
-        load("assistant-structured.safetensors")
-            .or_else(|_| load("assistant-assistant.safetensors"))
-            .unwrap(),
-    );
+    let assistants = common::assistants();
     let channel = if spec[0] == "user" {
         Channel::User
     } else {
