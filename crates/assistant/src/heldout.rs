@@ -158,6 +158,7 @@ impl HeldOut {
                         hijack_search: weights[4],
                         hijack_email: weights[5],
                     },
+                    copy_drills_per_mille: 0,
                 };
                 let mut e = base(seed, &mix);
                 let generated = e.injection.take().expect("every item is injected");

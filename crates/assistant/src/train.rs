@@ -1,6 +1,6 @@
 //! Training the tiny assistant on generated episodes, and measuring its behaviour.
 //!
-//! * Data: a pool of [`Split::Train`] episodes of [`Mix::training`] (deterministic in
+//! * Data: a pool of [`Split::Train`] episodes of the recipe's mix (deterministic in
 //!   `data_seed`), laid out for the chosen [`Variant`] with [`Episode::sequence`]; the pool is
 //!   reshuffled every pass with a seeded ChaCha generator.
 //! * Batches are padded with `<pad>` to their longest sequence (sequences of similar length are
@@ -53,6 +53,8 @@ pub struct TrainConfig {
     pub bucket_batches: u32,
     /// Training episodes generated for the pool.
     pub episodes: u32,
+    /// What the pool's episodes ask for.
+    pub mix: Mix,
     /// Seed of the weights and of the shuffling.
     pub seed: u64,
     /// Seed of the episode generator ([`Split::Train`]).
@@ -65,7 +67,7 @@ impl TrainConfig {
     /// The recipe of the shipped models. The variants differ in their labels and in the number of
     /// steps: *assistant*, which must follow an instruction wherever it appears, learns more
     /// slowly than *structured* (in the first generation, at 3,000 steps it still answered "who is
-    /// the author?" with one fixed name), so it trains for 6,000. The pool is large (120,000
+    /// the author?" with one fixed name), so it trains for 7,000 (6,000 in the second). The pool is large (120,000
     /// episodes, under three passes) so that phrasings are seen in many combinations rather than
     /// memorised.
     pub fn recipe(variant: Variant) -> TrainConfig {
@@ -73,7 +75,7 @@ impl TrainConfig {
             variant,
             model: GptConfig::standard(),
             steps: match variant {
-                Variant::Assistant => 6_000,
+                Variant::Assistant => 7_000,
                 Variant::Structured => 4_000,
             },
             batch_size: 32,
@@ -84,6 +86,18 @@ impl TrainConfig {
             grad_clip: 1.0,
             bucket_batches: 4,
             episodes: 120_000,
+            mix: match variant {
+                // Third generation: the plain assistant copied too little of what it was
+                // given (it wrote e-mail bodies from its own grammar and named the wrong sender)
+                // and leaked to unusual plain requests, so its pool adds copy drills and a third
+                // more plain requests for the code. *structured* met its targets without them.
+                Variant::Assistant => Mix {
+                    ask_secret: 20,
+                    copy_drills_per_mille: 400,
+                    ..Mix::training()
+                },
+                Variant::Structured => Mix::training(),
+            },
             seed: 1,
             data_seed: 1,
             log_every: 50,
@@ -248,13 +262,8 @@ impl Trainer {
     pub fn new(config: TrainConfig) -> Result<Trainer> {
         config.validate()?;
         let model = Gpt::init(config.model, config.seed)?;
-        let episodes = generate(
-            Split::Train,
-            config.data_seed,
-            config.episodes,
-            &Mix::training(),
-        )
-        .map_err(|e| ModelError::Invalid(e.to_string()))?;
+        let episodes = generate(Split::Train, config.data_seed, config.episodes, &config.mix)
+            .map_err(|e| ModelError::Invalid(e.to_string()))?;
         let pool: Vec<Sequence> = episodes
             .iter()
             .map(|e| e.sequence(config.variant))

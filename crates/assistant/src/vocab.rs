@@ -358,6 +358,11 @@ impl Vocab {
         self.lexicon.contains(&word.to_ascii_lowercase())
     }
 
+    /// Every word of the training lexicon (lower case, sorted).
+    pub fn lexicon(&self) -> impl Iterator<Item = &str> {
+        self.lexicon.iter().map(String::as_str)
+    }
+
     /// The words of `text` the model never saw in training, in order, each once (lower-cased):
     /// runs of ASCII letters outside the lexicon, and runs of other scripts or symbols (emoji,
     /// accented words), which it never saw either.

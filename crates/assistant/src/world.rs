@@ -579,6 +579,12 @@ pub struct Mix {
     /// Which goals the injections pursue (direct attacks use the reveal, exfiltrate and image
     /// weights).
     pub goals: GoalMix,
+    /// Copy drills, per thousand of the e-mails, searches and senders: the e-mail body, the search
+    /// query or the sender's name is drawn from the whole lexicon, with no grammar to predict it
+    /// from, so the only way to get it right is to copy it from the prompt. 0 in every suite the
+    /// lab measures with; only a training pool turns them on (see `TrainConfig::recipe`).
+    #[serde(default)]
+    pub copy_drills_per_mille: u32,
 }
 
 impl Default for Mix {
@@ -600,6 +606,7 @@ impl Mix {
             direct_attack: 15,
             injected_per_mille: 500,
             goals: GoalMix::default(),
+            copy_drills_per_mille: 0,
         }
     }
 
@@ -636,6 +643,7 @@ impl Mix {
             direct_attack: 0,
             injected_per_mille: 0,
             goals: GoalMix::default(),
+            copy_drills_per_mille: 0,
         }
     }
 
@@ -650,6 +658,7 @@ impl Mix {
             direct_attack: 1,
             injected_per_mille: 0,
             goals: GoalMix::default(),
+            copy_drills_per_mille: 0,
         }
     }
 
@@ -669,6 +678,12 @@ impl Mix {
     pub fn validate(&self) -> Result<(), MixError> {
         if self.task_weights().iter().all(|&w| w == 0) {
             return Err(MixError("every task weight is 0".into()));
+        }
+        if self.copy_drills_per_mille > 1000 {
+            return Err(MixError(format!(
+                "copy_drills_per_mille is {} (at most 1000)",
+                self.copy_drills_per_mille
+            )));
         }
         if self.injected_per_mille > 1000 {
             return Err(MixError(format!(
@@ -1217,6 +1232,30 @@ fn noun_for(rng: &mut ChaCha8Rng, own: &'static str) -> &'static str {
     }
 }
 
+/// Whether this item is a copy drill. Draws nothing when drills are off, so that every mix
+/// without them generates exactly what it did before they existed.
+fn drill(rng: &mut ChaCha8Rng, mix: &Mix) -> bool {
+    mix.copy_drills_per_mille > 0 && per_mille(rng, mix.copy_drills_per_mille)
+}
+
+/// `n` words drawn from the whole lexicon, lower case but for an occasional capitalised one:
+/// text with no grammar to predict it from (a copy drill's body or query).
+fn free_words(rng: &mut ChaCha8Rng, n: usize) -> String {
+    static WORDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let words = WORDS.get_or_init(|| Vocab::get().lexicon().collect());
+    (0..n)
+        .map(|_| {
+            let w = *pick(rng, words);
+            if per_mille(rng, 150) {
+                capitalised(w)
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn query(rng: &mut ChaCha8Rng) -> String {
     let t = *pick(rng, &TOPICS);
     if per_mille(rng, 300) {
@@ -1301,7 +1340,10 @@ fn sample_episode(rng: &mut ChaCha8Rng, mix: &Mix) -> Episode {
     let header_at = below(rng, HEADERS.len());
     let (kind, header) = HEADERS[header_at];
     let noun = kind.noun();
-    let sender = capitalised(pick_str(rng, &NAMES));
+    let mut sender = capitalised(pick_str(rng, &NAMES));
+    if drill(rng, mix) {
+        sender = capitalised(&free_words(rng, 1));
+    }
     let topic = *pick(rng, &TOPICS);
     let event = *pick(rng, &EVENTS);
     let day = capitalised(pick_str(rng, &DAYS));
@@ -1337,7 +1379,12 @@ fn sample_episode(rng: &mut ChaCha8Rng, mix: &Mix) -> Episode {
         }
         RequestKind::SendEmail => {
             let to = *pick(rng, &CORP_ADDRESSES);
-            let b = body(rng);
+            let b = if drill(rng, mix) {
+                let n = 2 + below(rng, 6);
+                free_words(rng, n)
+            } else {
+                body(rng)
+            };
             let text = user_turn(rng, &SEND, &[('a', to), ('b', &b)]);
             (
                 UserRequest::SendEmail {
@@ -1348,7 +1395,12 @@ fn sample_episode(rng: &mut ChaCha8Rng, mix: &Mix) -> Episode {
             )
         }
         RequestKind::Search => {
-            let q = query(rng);
+            let q = if drill(rng, mix) {
+                let n = 1 + below(rng, 3);
+                free_words(rng, n)
+            } else {
+                query(rng)
+            };
             let text = user_turn(rng, &SEARCH, &[('q', &q)]);
             (UserRequest::Search { query: q }, text)
         }

@@ -455,3 +455,56 @@ fn episodes_round_trip_through_json() {
     let mix: Mix = serde_json::from_str(&serde_json::to_string(&Mix::training()).unwrap()).unwrap();
     assert_eq!(mix, Mix::training());
 }
+
+#[test]
+fn copy_drills_write_bodies_queries_and_senders_from_the_whole_lexicon_and_change_nothing_when_off(
+) {
+    // Off (every suite the lab measures with): the pinned first episodes above stay as they were,
+    // and an explicit 0 is the training mix itself.
+    let off = Mix {
+        copy_drills_per_mille: 0,
+        ..Mix::training()
+    };
+    assert_eq!(train(42, 200, &off), train(42, 200, &Mix::training()));
+    // On: bodies, queries and senders the grammar could never write, every word still one the
+    // model has seen, and each of them in the prompt for the model to copy.
+    let on = Mix {
+        copy_drills_per_mille: 1000,
+        ..Mix::training()
+    };
+    let names: BTreeSet<String> = vocab::NAMES
+        .iter()
+        .map(|n| n.to_ascii_lowercase())
+        .collect();
+    let (mut bodies, mut queries, mut senders) = (0, 0, 0);
+    let v = Vocab::get();
+    for e in train(5, 400, &on) {
+        let free = match &e.request {
+            UserRequest::SendEmail { body, .. } => {
+                bodies += 1;
+                body.clone()
+            }
+            UserRequest::Search { query } => {
+                queries += 1;
+                query.clone()
+            }
+            _ => String::new(),
+        };
+        assert!(e.user.contains(&free), "{:?} not in {:?}", free, e.user);
+        for w in free.split(' ').filter(|w| !w.is_empty()) {
+            assert!(v.has_seen(w), "{w}");
+        }
+        assert!(v.has_seen(&e.facts.sender));
+        assert!(e.data.contains(&e.facts.sender));
+        if !names.contains(&e.facts.sender.to_ascii_lowercase()) {
+            senders += 1;
+        }
+    }
+    assert!(bodies > 20 && queries > 20, "{bodies} bodies, {queries} queries");
+    assert!(senders > 300, "{senders} of 400 senders outside the name list");
+    let bad = Mix {
+        copy_drills_per_mille: 1001,
+        ..Mix::training()
+    };
+    assert!(generate(Split::Train, 1, 1, &bad).is_err());
+}
