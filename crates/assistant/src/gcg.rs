@@ -78,6 +78,46 @@ impl GcgSettings {
     }
 }
 
+/// A linear screen that reads the learner's whole text before the model does (an input
+/// detector): its logit is `bias + Σ weights[t] · count(t) / n` over the text's `n` tokens, and
+/// the text is withheld when it is high. A search with a screen adds `max(0, logit − goal_logit)`
+/// to its loss (the hinge: once under the goal, only the model's loss counts), and the screen's
+/// exact gradient, `weights[t] / n` per position, to the model's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Screen {
+    /// One weight per token id.
+    pub weights: Vec<f32>,
+    pub bias: f32,
+    /// The screened text's tokens before the suffix (the suffix ends the text).
+    pub before: Vec<u32>,
+    /// The logit the search pushes the screen's under (below the screen's threshold, with a
+    /// margin).
+    pub goal_logit: f32,
+}
+
+impl Screen {
+    /// The screen's logit for the text ending in `suffix`.
+    pub fn logit(&self, suffix: &[u32]) -> f32 {
+        let n = (self.before.len() + suffix.len()).max(1) as f32;
+        let sum: f32 = self
+            .before
+            .iter()
+            .chain(suffix)
+            .map(|&t| self.weights.get(t as usize).copied().unwrap_or(0.0))
+            .sum();
+        self.bias + sum / n
+    }
+
+    /// The screen's probability (what the deployment compares with its threshold).
+    pub fn score(&self, suffix: &[u32]) -> f32 {
+        1.0 / (1.0 + libm::expf(-self.logit(suffix)))
+    }
+
+    fn penalty(&self, suffix: &[u32]) -> f32 {
+        (self.logit(suffix) - self.goal_logit).max(0.0)
+    }
+}
+
 /// What one step did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GcgStep {
@@ -87,12 +127,16 @@ pub struct GcgStep {
     pub loss: f32,
     /// The lowest loss so far.
     pub best_loss: f32,
+    /// The screen's score of the current suffix, when there is a screen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<f32>,
 }
 
 /// A search in progress.
 pub struct Gcg<'m> {
     model: &'m Gpt,
     scenarios: Vec<GcgScenario>,
+    screen: Option<Screen>,
     settings: GcgSettings,
     /// Text the suffix is appended to (the round-trip check reads them together).
     base: String,
@@ -155,6 +199,7 @@ impl<'m> Gcg<'m> {
         let mut gcg = Gcg {
             model,
             scenarios,
+            screen: None,
             base: base.to_string(),
             allowed: allowed_tokens(),
             loss: f32::INFINITY,
@@ -168,6 +213,20 @@ impl<'m> Gcg<'m> {
         gcg.loss = loss;
         gcg.best.1 = loss;
         Ok(gcg)
+    }
+
+    /// The same search with a screen in front of the model (see [`Screen`]).
+    pub fn with_screen(mut self, screen: Screen) -> Result<Gcg<'m>> {
+        self.screen = Some(screen);
+        let loss = self.losses(std::slice::from_ref(&self.suffix))?[0];
+        self.loss = loss;
+        self.best = (self.suffix.clone(), loss);
+        Ok(self)
+    }
+
+    /// The screen's score of the best suffix so far, when there is a screen.
+    pub fn screen_score(&self) -> Option<f32> {
+        self.screen.as_ref().map(|s| s.score(&self.best.0))
     }
 
     /// Steps done.
@@ -184,7 +243,8 @@ impl<'m> Gcg<'m> {
         (&self.best.0, Vocab::get().decode(&self.best.0), self.best.1)
     }
 
-    /// The mean target loss of each suffix over the scenarios (cross-entropy per target token).
+    /// The loss of each suffix: the mean target loss over the scenarios (cross-entropy per target
+    /// token), plus the screen's hinge when there is a screen.
     pub fn losses(&self, suffixes: &[Vec<u32>]) -> Result<Vec<f32>> {
         let mut out = Vec::with_capacity(suffixes.len());
         // One batch per suffix: every scenario, right-padded (causal attention never reads the
@@ -218,7 +278,7 @@ impl<'m> Gcg<'m> {
                 per[r].1 += 1.0;
             }
             let mean: f32 = per.iter().map(|(sum, n)| sum / n).sum::<f32>() / per.len() as f32;
-            out.push(mean);
+            out.push(mean + self.screen.as_ref().map_or(0.0, |s| s.penalty(suffix)));
         }
         Ok(out)
     }
@@ -248,7 +308,16 @@ impl<'m> Gcg<'m> {
                 .to_vec2::<f32>()?;
             for (acc, row) in total.iter_mut().zip(g) {
                 for (a, x) in acc.iter_mut().zip(row) {
-                    *a += x;
+                    // The loss is the mean over scenarios.
+                    *a += x / self.scenarios.len() as f32;
+                }
+            }
+        }
+        if let Some(screen) = self.screen.as_ref().filter(|s| s.penalty(&self.suffix) > 0.0) {
+            let n = (screen.before.len() + len) as f32;
+            for acc in &mut total {
+                for (a, w) in acc.iter_mut().zip(&screen.weights) {
+                    *a += w / n;
                 }
             }
         }
@@ -310,6 +379,7 @@ impl<'m> Gcg<'m> {
             step: self.step,
             loss: self.loss,
             best_loss: self.best.1,
+            screen: self.screen.as_ref().map(|s| s.score(&self.suffix)),
         })
     }
 }

@@ -19,6 +19,7 @@
 
 use crate::injection::Assistants;
 use crate::{Error, Result};
+use mlsec_assistant::gcg::Screen;
 use mlsec_assistant::world::{generate, Mix, Split};
 use mlsec_assistant::{
     benign_success, ids, injection_success, layout_prompt_parts, leaks_secret, parse_image,
@@ -278,6 +279,18 @@ impl Detector {
             .fold(self.bias, |z, &(i, v)| z + self.weights[i] * v)
     }
 
+    /// This detector as a screen for a token search over the suffix of a data item whose earlier
+    /// tokens are `before`: the search pushes the logit `margin` under the threshold's.
+    pub fn screen(&self, before: Vec<u32>, threshold: f32, margin: f32) -> Screen {
+        let t = threshold.clamp(1e-6, 1.0 - 1e-6);
+        Screen {
+            weights: self.weights.clone(),
+            bias: self.bias,
+            before,
+            goal_logit: libm::logf(t / (1.0 - t)) - margin,
+        }
+    }
+
     /// The vocabulary's tokens ordered by their weight, most incriminating first: what the
     /// detector has learnt to look for (and what an adaptive attacker works out by probing).
     pub fn ranked_tokens(&self) -> Vec<(String, f32)> {
@@ -336,6 +349,11 @@ impl<'a> Deployment<'a> {
             detector: defences.detector.as_ref().map(Detector::train),
             model: assistants.model(defences.model),
         })
+    }
+
+    /// The trained input detector, when the defences have one.
+    pub fn detector(&self) -> Option<&Detector> {
+        self.detector.as_ref()
     }
 
     /// What the model itself read and wrote for one episode, token by token, with what it
