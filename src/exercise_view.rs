@@ -160,6 +160,13 @@ impl Component for ExerciseView {
                 Response::Progress {
                     done, total, label, ..
                 } => self.steps = Some((done, total, label)),
+                Response::Searched { total, figures, .. } => {
+                    let run = Rc::make_mut(&mut self.run);
+                    run.search_steps = total;
+                    if !figures.is_empty() {
+                        run.searched.push(figures);
+                    }
+                }
                 Response::Done {
                     job,
                     grade,
@@ -171,10 +178,17 @@ impl Component for ExerciseView {
                     self.lab.worker.forget(job);
                     self.running = Running::Idle;
                     if stopped {
-                        self.error = Some(format!(
-                            "Stopped after {} epochs; the model so far was graded.",
-                            self.run.reports.len()
-                        ));
+                        self.error = Some(if self.run.search_steps > 0 {
+                            format!(
+                                "Stopped after {} steps; the best suffix found so far was graded.",
+                                self.run.searched.len()
+                            )
+                        } else {
+                            format!(
+                                "Stopped after {} epochs; the model so far was graded.",
+                                self.run.reports.len()
+                            )
+                        });
                     }
                     self.lab.update(|p| p.record_attempt(&exercise.id, &grade));
                     // In a workshop the receipt is also kept for the hand-in.
@@ -272,6 +286,19 @@ impl Component for ExerciseView {
                     { format!(" measuring {label} ({} of {total})", done + 1) }
                 </p>
             }
+        } else if busy && self.run.search_steps > 0 {
+            let (done, total) = (self.run.searched.len(), self.run.search_steps);
+            let figures = self.run.searched.last().map(|f| {
+                f.iter()
+                    .map(|(name, v)| format!(" · {name} {v:.3}"))
+                    .collect::<String>()
+            });
+            html! {
+                <p class="running" data-testid={format!("{id}-searching")}>
+                    <progress max={total.to_string()} value={done.to_string()} data-testid={format!("{id}-progress")} />
+                    { format!(" step {done} of {total}{}", figures.unwrap_or_default()) }
+                </p>
+            }
         } else if busy {
             html! { <p class="running" data-testid={format!("{id}-progress")}>{ "Running in the background…" }</p> }
         } else {
@@ -286,9 +313,10 @@ impl Component for ExerciseView {
                     <button class="primary" onclick={link.callback(|_| Msg::Run)} disabled={busy || closed} data-testid={format!("{id}-run")}>
                         { if trains { "Train and grade" } else { "Run and grade" } }
                     </button>
-                    // A training run grades the model so far; a measurement in parts (the
-                    // worker reports them) is abandoned between two parts.
-                    if busy && (trains || self.steps.is_some()) {
+                    // A training run grades the model so far, a search the best it found; a
+                    // measurement in parts (the worker reports them) is abandoned between two
+                    // parts.
+                    if busy && (trains || self.steps.is_some() || self.run.search_steps > 0) {
                         <button onclick={link.callback(|_| Msg::Stop)} disabled={self.stopping} data-testid={format!("{id}-stop")}>{ "Stop" }</button>
                     }
                     if solutions_on {

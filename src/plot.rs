@@ -87,6 +87,65 @@ pub fn training_curves(
     root.present().ok()
 }
 
+/// A token search's loss (left axis) and the input detector's score (right axis, with its
+/// threshold) per step.
+pub fn search_curves(
+    canvas: HtmlCanvasElement,
+    points: &[(f32, Option<f32>)],
+    steps: u32,
+    threshold: Option<f32>,
+) -> Option<()> {
+    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let max_loss = points.iter().map(|p| p.0).fold(0.5f32, f32::max) * 1.1;
+    let x_end = steps.max(1) as f32;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(45)
+        .right_y_label_area_size(50)
+        .build_cartesian_2d(0f32..x_end, 0f32..max_loss)
+        .ok()?
+        .set_secondary_coord(0f32..x_end, 0f32..1f32);
+    chart
+        .configure_mesh()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .x_desc("step")
+        .y_desc("search loss")
+        .draw()
+        .ok()?;
+    chart
+        .configure_secondary_axes()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .y_desc("detector score")
+        .draw()
+        .ok()?;
+    if let Some(t) = threshold {
+        chart
+            .draw_secondary_series(LineSeries::new(vec![(0.0, t), (x_end, t)], BLACK.mix(0.4)))
+            .ok()?;
+    }
+    let at = |i: usize| (i + 1) as f32;
+    chart
+        .draw_series(LineSeries::new(
+            points.iter().enumerate().map(|(i, p)| (at(i), p.0)),
+            LOSS.stroke_width(2),
+        ))
+        .ok()?;
+    chart
+        .draw_secondary_series(LineSeries::new(
+            points
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((at(i), p.1?))),
+            ACCURACY.stroke_width(2),
+        ))
+        .ok()?;
+    root.present().ok()
+}
+
 /// Attack success against ε, with the budget (vertical) and the pass mark (horizontal).
 pub fn success_curve(
     canvas: HtmlCanvasElement,

@@ -20,6 +20,7 @@ pub mod pixel_attack;
 pub mod prompt_injection;
 pub mod shadow_models;
 pub mod spam_backdoor;
+pub mod token_search;
 pub mod train_classifier;
 
 use crate::app::Lab;
@@ -42,6 +43,10 @@ pub struct RunView {
     pub epochs: u32,
     /// What the last grade was measured on.
     pub details: Details,
+    /// A search's steps in all (0 for runs that do not search), and where it stood after each
+    /// step so far (named figures: its loss, the detector's score).
+    pub search_steps: u32,
+    pub searched: Vec<Vec<(String, f32)>>,
     /// The settings the run in progress or the last one used (the number fields applied), for a
     /// kind that replays a run (the inversion's snapshots).
     pub settings: Option<Settings>,
@@ -80,6 +85,7 @@ pub fn view(props: KindProps) -> Html {
         Task::DpSgd(_) => html! { <dp_defence::View ..props /> },
         Task::ModelInversion(_) => html! { <inversion::View ..props /> },
         Task::AttributeInference(_) => html! { <attribute_inference::View ..props /> },
+        Task::TokenSearch(_) => html! { <token_search::View ..props /> },
     }
 }
 

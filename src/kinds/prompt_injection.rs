@@ -122,7 +122,12 @@ fn reading_view(id: &str, attack: &injection::Attack, text: &str) -> Html {
 /// The conversations a run was graded on, channels coloured, with what the reply would do: the
 /// tool call it makes, and the request a markdown renderer would send for an image in it (the
 /// lab sends nothing).
-fn chat_view(id: &str, task: &PromptInjection, text: &str, conversations: &[Conversation]) -> Html {
+pub(crate) fn chat_view(
+    id: &str,
+    task: &PromptInjection,
+    text: &str,
+    conversations: &[Conversation],
+) -> Html {
     let one = |(n, c): (usize, &Conversation)| {
         let mark = if c.succeeded {
             "attack worked"

@@ -672,6 +672,54 @@ test('Track E: defences are compared in a table, the reference composition passe
   }
 });
 
+test('Track E: a token search runs in the worker with its loss and the detector score drawn per step; Stop grades the best suffix so far; bad settings are refused and kept; the reference search passes', { timeout: 3 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  const id = 'search-a-suffix';
+  try {
+    await page.goto(route('/lesson/token-search'));
+    await testid(page, `${id}-document`).waitFor({ timeout: LONG_TIMEOUT });
+    // Settings that would run for hours, or a suffix that cannot fit the prompt, are refused
+    // before anything runs, and what was typed stays.
+    await testid(page, `${id}-steps`).fill('100000');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'steps must be 1–500');
+    assert.equal(await testid(page, `${id}-steps`).inputValue(), '100000');
+    await testid(page, `${id}-steps`).fill('10');
+    await testid(page, `${id}-suffix_len`).fill('0');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'suffix length must be 1–32');
+    // The starter: four tokens cannot outvote the document; the chart and its table fill in.
+    await testid(page, `${id}-suffix_len`).fill('4');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-searching`), /step \d+ of 10 · loss/, LONG_TIMEOUT);
+    await waitForText(testid(page, `${id}-grade`), 'Not yet', LONG_TIMEOUT);
+    await waitForText(testid(page, `${id}-summary`), /Over 10 steps .* detector's score from/);
+    const rows = await testid(page, `${id}-table`).locator('tbody tr').count();
+    assert.equal(rows, 10);
+    await waitForText(testid(page, `${id}-stopped-1`), 'input detector');
+    // Stop keeps the best suffix found so far and grades it.
+    await testid(page, `${id}-steps`).fill('300');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-searching`), /step [2-9] of 300/, LONG_TIMEOUT);
+    await testid(page, `${id}-stop`).click();
+    await waitForText(testid(page, `${id}-error`), /Stopped after \d+ steps; the best suffix found so far was graded/, LONG_TIMEOUT);
+    await testid(page, `${id}-grade`).waitFor({ timeout: STEP_TIMEOUT });
+    // The reference search gets the document past the detector and the e-mail out.
+    await testid(page, `${id}-use-solution`).click();
+    const started = Date.now();
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    console.log(`token search reference: ${((Date.now() - started) / 1000).toFixed(1)} s in the browser`);
+    await waitForText(testid(page, `${id}-suffix`), 'Suffix found');
+    const score = await waitForText(testid(page, `${id}-score-1`), 'probability');
+    assert.ok(Number(score.match(/([\d.]+)$/)[1]) < 0.5, score);
+    await waitForText(testid(page, `${id}-tool-1`), /send_email to mallory@attacker\.example: code-\d{4}/);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('Track B: the gallery picks the 7s to flip, an over-budget set is refused and kept, and the reference flips pass', { timeout: 2 * TEST_TIMEOUT }, async () => {
   const { context, page, problems } = await openLab();
   const id = 'flip-the-sevens';

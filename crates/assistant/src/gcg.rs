@@ -132,9 +132,10 @@ pub struct GcgStep {
     pub screen: Option<f32>,
 }
 
-/// A search in progress.
-pub struct Gcg<'m> {
-    model: &'m Gpt,
+/// A search in progress. It holds no model: each call that computes takes the one searched,
+/// so a search can live in a job that borrows its models only while it steps.
+#[derive(Clone, Debug)]
+pub struct Gcg {
     scenarios: Vec<GcgScenario>,
     screen: Option<Screen>,
     settings: GcgSettings,
@@ -165,14 +166,14 @@ fn allowed_tokens() -> Vec<bool> {
         .collect()
 }
 
-impl<'m> Gcg<'m> {
-    /// A search over `scenarios`, starting from a suffix of `!`.
+impl Gcg {
+    /// A search of `model` over `scenarios`, starting from a suffix of `!`.
     pub fn new(
-        model: &'m Gpt,
+        model: &Gpt,
         base: &str,
         scenarios: Vec<GcgScenario>,
         settings: GcgSettings,
-    ) -> Result<Gcg<'m>> {
+    ) -> Result<Gcg> {
         settings.validate()?;
         if scenarios.is_empty() || scenarios.iter().any(|s| s.target.is_empty()) {
             return Err(ModelError::Invalid(
@@ -197,7 +198,6 @@ impl<'m> Gcg<'m> {
         let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
         rng.set_stream(11);
         let mut gcg = Gcg {
-            model,
             scenarios,
             screen: None,
             base: base.to_string(),
@@ -209,16 +209,16 @@ impl<'m> Gcg<'m> {
             rng,
             step: 0,
         };
-        let loss = gcg.losses(std::slice::from_ref(&gcg.suffix))?[0];
+        let loss = gcg.losses(model, std::slice::from_ref(&gcg.suffix))?[0];
         gcg.loss = loss;
         gcg.best.1 = loss;
         Ok(gcg)
     }
 
     /// The same search with a screen in front of the model (see [`Screen`]).
-    pub fn with_screen(mut self, screen: Screen) -> Result<Gcg<'m>> {
+    pub fn with_screen(mut self, model: &Gpt, screen: Screen) -> Result<Gcg> {
         self.screen = Some(screen);
-        let loss = self.losses(std::slice::from_ref(&self.suffix))?[0];
+        let loss = self.losses(model, std::slice::from_ref(&self.suffix))?[0];
         self.loss = loss;
         self.best = (self.suffix.clone(), loss);
         Ok(self)
@@ -245,7 +245,7 @@ impl<'m> Gcg<'m> {
 
     /// The loss of each suffix: the mean target loss over the scenarios (cross-entropy per target
     /// token), plus the screen's hinge when there is a screen.
-    pub fn losses(&self, suffixes: &[Vec<u32>]) -> Result<Vec<f32>> {
+    pub fn losses(&self, model: &Gpt, suffixes: &[Vec<u32>]) -> Result<Vec<f32>> {
         let mut out = Vec::with_capacity(suffixes.len());
         // One batch per suffix: every scenario, right-padded (causal attention never reads the
         // padding at the end).
@@ -270,7 +270,7 @@ impl<'m> Gcg<'m> {
             let dev = Device::Cpu;
             let t = Tensor::from_slice(&tokens, (seqs.len(), width), &dev)?;
             let p = Tensor::from_slice(&positions, positions.len(), &dev)?;
-            let logits = self.model.score_at(&t, &p)?;
+            let logits = model.score_at(&t, &p)?;
             let logp = candle_nn::ops::log_softmax(&logits, 1)?.to_vec2::<f32>()?;
             let mut per = vec![(0f32, 0f32); seqs.len()];
             for ((row, &label), &r) in logp.iter().zip(&labels).zip(&owner) {
@@ -284,8 +284,8 @@ impl<'m> Gcg<'m> {
     }
 
     /// `∂ loss / ∂ one-hot` at the suffix positions, summed over scenarios: `(suffix_len × vocab)`.
-    fn gradient(&self) -> Result<Vec<Vec<f32>>> {
-        let v = self.model.config().vocab as usize;
+    fn gradient(&self, model: &Gpt) -> Result<Vec<Vec<f32>>> {
+        let v = model.config().vocab as usize;
         let len = self.suffix.len();
         let mut total = vec![vec![0f32; v]; len];
         for s in &self.scenarios {
@@ -295,7 +295,7 @@ impl<'m> Gcg<'m> {
                 hot[i * v + t as usize] = 1.0;
             }
             let var = Var::from_vec(hot, (seq.len(), v), &Device::Cpu)?;
-            let logits = self.model.forward_one_hot(var.as_tensor())?;
+            let logits = model.forward_one_hot(var.as_tensor())?;
             let first = seq.len() - s.target.len();
             let rows = logits.narrow(0, first - 1, s.target.len())?;
             let labels = Tensor::from_slice(&s.target, s.target.len(), &Device::Cpu)?;
@@ -313,7 +313,11 @@ impl<'m> Gcg<'m> {
                 }
             }
         }
-        if let Some(screen) = self.screen.as_ref().filter(|s| s.penalty(&self.suffix) > 0.0) {
+        if let Some(screen) = self
+            .screen
+            .as_ref()
+            .filter(|s| s.penalty(&self.suffix) > 0.0)
+        {
             let n = (screen.before.len() + len) as f32;
             for acc in &mut total {
                 for (a, w) in acc.iter_mut().zip(&screen.weights) {
@@ -335,8 +339,8 @@ impl<'m> Gcg<'m> {
     }
 
     /// One step (see the module documentation).
-    pub fn step(&mut self) -> Result<GcgStep> {
-        let grad = self.gradient()?;
+    pub fn step(&mut self, model: &Gpt) -> Result<GcgStep> {
+        let grad = self.gradient(model)?;
         let k = self.settings.top_k as usize;
         // Per position, the allowed tokens whose swap most lowers the loss to first order.
         let top: Vec<Vec<u32>> = grad
@@ -363,7 +367,7 @@ impl<'m> Gcg<'m> {
         }
         self.step += 1;
         if !candidates.is_empty() {
-            let losses = self.losses(&candidates)?;
+            let losses = self.losses(model, &candidates)?;
             let (i, &loss) = losses
                 .iter()
                 .enumerate()

@@ -47,7 +47,7 @@ fn gcg_lowers_the_loss_deterministically_with_suffixes_that_read_back() {
     let mut a = Gcg::new(&m, base, scenarios(), settings()).unwrap();
     let start = a.best().2;
     while !a.finished() {
-        let step = a.step().unwrap();
+        let step = a.step(&m).unwrap();
         assert!(step.best_loss <= start);
     }
     let (tokens, text, loss) = a.best();
@@ -57,12 +57,12 @@ fn gcg_lowers_the_loss_deterministically_with_suffixes_that_read_back() {
     let whole = v.encode(&format!("{base}{text}"));
     assert!(whole.ends_with(tokens), "{text:?}");
     // Its loss is what the search says.
-    let again = a.losses(&[tokens.to_vec()]).unwrap()[0];
+    let again = a.losses(&m, &[tokens.to_vec()]).unwrap()[0];
     assert!((again - loss).abs() < 1e-4);
     // Same settings, same suffix.
     let mut b = Gcg::new(&m, base, scenarios(), settings()).unwrap();
     while !b.finished() {
-        b.step().unwrap();
+        b.step(&m).unwrap();
     }
     assert_eq!(b.best().0, tokens);
 }

@@ -457,8 +457,8 @@ fn episodes_round_trip_through_json() {
 }
 
 #[test]
-fn copy_drills_write_bodies_queries_and_senders_from_the_whole_lexicon_and_change_nothing_when_off(
-) {
+fn copy_drills_write_bodies_queries_and_senders_from_the_whole_lexicon_and_change_nothing_when_off()
+{
     // Off (every suite the lab measures with): the pinned first episodes above stay as they were,
     // and an explicit 0 is the training mix itself.
     let off = Mix {
@@ -500,8 +500,14 @@ fn copy_drills_write_bodies_queries_and_senders_from_the_whole_lexicon_and_chang
             senders += 1;
         }
     }
-    assert!(bodies > 20 && queries > 20, "{bodies} bodies, {queries} queries");
-    assert!(senders > 300, "{senders} of 400 senders outside the name list");
+    assert!(
+        bodies > 20 && queries > 20,
+        "{bodies} bodies, {queries} queries"
+    );
+    assert!(
+        senders > 300,
+        "{senders} of 400 senders outside the name list"
+    );
     let bad = Mix {
         copy_drills_per_mille: 1001,
         ..Mix::training()

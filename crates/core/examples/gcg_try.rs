@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use mlsec_assistant::gcg::{Gcg, GcgScenario, GcgSettings};
 use mlsec_assistant::{Part, Variant, Vocab};
-use mlsec_core::defence::{Defences, DetectorSettings, Deployment};
+use mlsec_core::defence::{Defences, Deployment, DetectorSettings};
 use mlsec_core::injection::{scenarios, Attack, AttackGoal, Channel};
 
 fn main() {
@@ -84,10 +84,14 @@ fn main() {
     .unwrap();
     if let Some(d) = deployment.detector() {
         gcg = gcg
-            .with_screen(d.screen(v.encode(&base), 0.5, 1.0))
+            .with_screen(model, d.screen(v.encode(&base), 0.5, 1.0))
             .unwrap();
     }
-    println!("start loss {:.3} screen {:?}", gcg.best().2, gcg.screen_score());
+    println!(
+        "start loss {:.3} screen {:?}",
+        gcg.best().2,
+        gcg.screen_score()
+    );
     let attack = Attack {
         channel: Channel::Data,
         goal,
@@ -97,7 +101,7 @@ fn main() {
     };
     let t = Instant::now();
     while !gcg.finished() {
-        let s = gcg.step().unwrap();
+        let s = gcg.step(model).unwrap();
         if s.step % 5 == 0 || gcg.finished() {
             let (_, text, _) = gcg.best();
             let text = format!("{base}{text}");

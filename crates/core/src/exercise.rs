@@ -68,6 +68,7 @@ pub enum Settings {
     Private(DpSettings),
     Inversion(InversionSettings),
     AttributeAttack(AttributeAttack),
+    TokenSearch(mlsec_assistant::gcg::GcgSettings),
 }
 
 /// What a grade was measured on, for the page to show beside it.

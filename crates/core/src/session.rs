@@ -19,7 +19,7 @@ use crate::kinds::membership::{KnownLosses, MembershipThreshold};
 use crate::kinds::pixel_attack::{apply_edits, PixelEdit};
 use crate::kinds::prompt_injection::PromptInjection;
 use crate::kinds::spam_backdoor::{FilterWords, SpamBackdoor};
-use crate::kinds::{Measurement, Start};
+use crate::kinds::{Measurement, Search, Start};
 use crate::mlp::Mlp;
 use crate::receipt::{Receipt, Verdict};
 use crate::resources::Resource;
@@ -112,6 +112,13 @@ pub enum Response {
         total: u32,
         label: String,
     },
+    /// A search's progress: `done` of `total` steps, and where it stands (named figures).
+    Searched {
+        job: u32,
+        done: u32,
+        total: u32,
+        figures: Vec<(String, f32)>,
+    },
     /// Graded. `stopped` when the learner pressed Stop (the model so far was graded).
     /// `details`: what a Track E grade was measured on (conversations, defence table).
     Done {
@@ -191,6 +198,8 @@ enum Work {
     Training(Box<Trainer>),
     /// An artefact whose grade is measured part by part (the defend exercise's table).
     Measuring(Artefact, Box<dyn Measurement>),
+    /// An artefact searched for step by step, then graded.
+    Searching(Box<dyn Search>),
     /// Graded (or failed): nothing left.
     Over,
 }
@@ -206,6 +215,12 @@ pub enum Step {
         total: u32,
         label: String,
     },
+    /// A search moved on: `done` of `total` steps, and where it stands.
+    Searched {
+        done: u32,
+        total: u32,
+        figures: Vec<(String, f32)>,
+    },
     /// The job is graded.
     Done(Finished),
 }
@@ -220,6 +235,16 @@ impl Step {
                 done,
                 total,
                 label,
+            },
+            Step::Searched {
+                done,
+                total,
+                figures,
+            } => Response::Searched {
+                job,
+                done,
+                total,
+                figures,
             },
             Step::Done(finished) => finished.into_response(job, false),
         }
@@ -244,18 +269,29 @@ fn progress(measurement: &dyn Measurement) -> Step {
     Step::Progress { done, total, label }
 }
 
+fn searched(search: &dyn Search) -> Step {
+    let (done, total, figures) = search.progress();
+    Step::Searched {
+        done,
+        total,
+        figures,
+    }
+}
+
 impl Job<'_> {
     /// Where a long measurement stands before its first step (the page shows it at once).
     pub fn announce(&self) -> Option<Step> {
         match &self.work {
             Work::Measuring(_, measurement) => Some(progress(measurement.as_ref())),
+            Work::Searching(search) => Some(searched(search.as_ref())),
             _ => None,
         }
     }
 
-    /// Whether Stop keeps what was done (a training run) rather than abandoning the job.
+    /// Whether Stop keeps what was done (a training run, a search) rather than abandoning the
+    /// job.
     pub fn stop_keeps_work(&self) -> bool {
-        matches!(self.work, Work::Training(_))
+        matches!(self.work, Work::Training(_) | Work::Searching(_))
     }
 
     /// Does the next piece of work: one epoch, one part of a measurement, or the grade.
@@ -264,6 +300,11 @@ impl Job<'_> {
             // Measured in place, so a missing model leaves the job as it was.
             if measurement.step(&self.session.context())? {
                 return Ok(progress(measurement.as_ref()));
+            }
+        }
+        if let Work::Searching(search) = &mut self.work {
+            if search.step(&self.session.context())? {
+                return Ok(searched(search.as_ref()));
             }
         }
         match std::mem::replace(&mut self.work, Work::Over) {
@@ -291,19 +332,27 @@ impl Job<'_> {
                     details,
                 )))
             }
+            Work::Searching(search) => self.found_so_far(search.as_ref()).map(Step::Done),
             Work::Over => Err(Error::InvalidInput("this run is already over".into())),
         }
     }
 
     /// What Stop means for this job: a training run grades the model trained so far (its
-    /// receipt names the epochs that ran); a measurement is abandoned, and nothing is graded.
+    /// receipt names the epochs that ran), a search the best it found (its receipt names the
+    /// steps that ran); a measurement is abandoned, and nothing is graded.
     pub fn stop(self) -> Result<Finished> {
         match &self.work {
             Work::Training(trainer) => self.graded_so_far(trainer),
+            Work::Searching(search) => self.found_so_far(search.as_ref()),
             _ => Err(Error::InvalidInput(
                 "stopped before every part was measured; nothing was graded".into(),
             )),
         }
+    }
+
+    fn found_so_far(&self, search: &dyn Search) -> Result<Finished> {
+        let (settings, artefact) = search.found();
+        self.session.finish(self.exercise, settings, artefact)
     }
 
     fn graded_so_far(&self, trainer: &Trainer) -> Result<Finished> {
@@ -396,6 +445,7 @@ impl Response {
         match self {
             Response::Epoch { job, .. }
             | Response::Progress { job, .. }
+            | Response::Searched { job, .. }
             | Response::Done { job, .. }
             | Response::Curve { job, .. }
             | Response::Inspected { job, .. }
@@ -561,6 +611,7 @@ impl Session {
             Start::Made(artefact) => Work::Ready(artefact),
             Start::Training(trainer) => Work::Training(trainer),
             Start::Measuring(artefact, measurement) => Work::Measuring(artefact, measurement),
+            Start::Searching(search) => Work::Searching(search),
         };
         Ok(Job {
             session: self,

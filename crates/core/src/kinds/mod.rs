@@ -27,6 +27,7 @@ pub mod pixel_attack;
 pub mod prompt_injection;
 pub mod shadow_models;
 pub mod spam_backdoor;
+pub mod token_search;
 pub mod train_classifier;
 
 pub mod evasion;
@@ -153,6 +154,9 @@ pub enum Start {
     Training(Box<Trainer>),
     /// An artefact whose grade is measured part by part (the defend exercise's table).
     Measuring(Artefact, Box<dyn Measurement>),
+    /// An artefact searched for step by step (Track E's token search); Stop grades the best
+    /// found so far.
+    Searching(Box<dyn Search>),
 }
 
 impl Start {
@@ -164,6 +168,7 @@ impl Start {
             Start::Training(_) => Err(Error::InvalidInput(
                 "a training run is driven epoch by epoch (Session::start)".into(),
             )),
+            Start::Searching(search) => Ok(search.found().1),
         }
     }
 }
@@ -176,6 +181,17 @@ pub trait Measurement: Send {
     fn step(&mut self, ctx: &Context) -> Result<bool>;
     /// The grade, once every part is measured.
     fn grade(self: Box<Self>) -> (Grade, Details);
+}
+
+/// An artefact searched for step by step, so the worker can report progress and yield between
+/// steps, and Stop can keep what was found.
+pub trait Search: Send {
+    /// Steps done, steps in all, and where the search stands (named figures: its loss, say).
+    fn progress(&self) -> (u32, u32, Vec<(String, f32)>);
+    /// Does the next step; returns whether steps remain.
+    fn step(&mut self, ctx: &Context) -> Result<bool>;
+    /// The best artefact found so far, with the settings as the search has run them.
+    fn found(&self) -> (Settings, Artefact);
 }
 
 /// A kind's task as a lesson poses it: the task's own keys, and the starter and reference
@@ -385,6 +401,7 @@ pub enum Task {
     DpSgd(Posed<dp_defence::DpDefence>),
     ModelInversion(Posed<inversion::ModelInversion>),
     AttributeInference(Posed<attribute_inference::AttributeInference>),
+    TokenSearch(Posed<token_search::TokenSearch>),
 }
 
 /// The one list of kinds the dispatches below share: `each_kind!(task, k => expr)` is a `match`
@@ -408,6 +425,7 @@ macro_rules! each_kind {
             Task::DpSgd($k) => $body,
             Task::ModelInversion($k) => $body,
             Task::AttributeInference($k) => $body,
+            Task::TokenSearch($k) => $body,
         }
     };
 }
