@@ -303,7 +303,10 @@ impl Job<'_> {
             }
         }
         if let Work::Searching(search) = &mut self.work {
-            if search.step(&self.session.context())? {
+            // Every step is reported, the last one too; the call after it grades.
+            let (done, total, _) = search.progress();
+            if done < total {
+                search.step(&self.session.context())?;
                 return Ok(searched(search.as_ref()));
             }
         }

@@ -140,3 +140,70 @@ fn a_damaged_file_is_named_to_every_request_that_needs_it() {
         .ready(exercise("fgsm-untargeted").task.needs())
         .is_err());
 }
+
+/// A token search reports every step with its figures, the last one too; Stop grades the best
+/// suffix found so far, and its receipt records the steps that ran and re-grades as it was.
+#[test]
+fn a_token_search_reports_each_step_and_stop_grades_the_best_so_far() {
+    use mlsec_core::exercise::Settings;
+    use mlsec_core::session::Step;
+    let session = Session::default();
+    for r in [Resource::AssistantModel, Resource::StructuredModel] {
+        session.load(r, &bytes(r)).unwrap();
+    }
+    let search = exercise("search-a-suffix");
+    let Settings::TokenSearch(mut settings) = search.task.starter() else {
+        panic!("token-search settings");
+    };
+    settings.steps = 3;
+    let mut job = session
+        .start(search, Settings::TokenSearch(settings.clone()))
+        .unwrap();
+    match job.announce() {
+        Some(Step::Searched {
+            done: 0,
+            total: 3,
+            figures,
+        }) => assert!(figures.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    for want in 1..=3 {
+        match job.step().unwrap() {
+            Step::Searched {
+                done,
+                total: 3,
+                figures,
+            } => {
+                assert_eq!(done, want);
+                let names: Vec<&str> = figures.iter().map(|(n, _)| n.as_str()).collect();
+                assert_eq!(names, ["loss", "best loss", "detector score"]);
+                assert!(figures.iter().all(|(_, v)| v.is_finite()));
+            }
+            other => panic!("step {want}: {other:?}"),
+        }
+    }
+    let Step::Done(finished) = job.step().unwrap() else {
+        panic!("graded after the last step");
+    };
+    let receipt = Receipt::parse(&finished.receipt).unwrap();
+    // Stopped after two of ten steps: graded, and the receipt says two.
+    settings.steps = 10;
+    let mut job = session
+        .start(search, Settings::TokenSearch(settings.clone()))
+        .unwrap();
+    job.step().unwrap();
+    job.step().unwrap();
+    assert!(job.stop_keeps_work());
+    let stopped = job.stop().unwrap();
+    let stopped_receipt = Receipt::parse(&stopped.receipt).unwrap();
+    let Settings::TokenSearch(ran) = &stopped_receipt.settings else {
+        panic!("token-search settings");
+    };
+    assert_eq!(ran.steps, 2);
+    for (r, f) in [(&receipt, &finished), (&stopped_receipt, &stopped)] {
+        match regrade(r, search, &session.context(), target_sha256()).unwrap() {
+            Verdict::Fail(g) | Verdict::Pass(g) => assert_eq!(g, f.grade),
+            other => panic!("{other:?}"),
+        }
+    }
+}

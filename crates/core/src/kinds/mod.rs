@@ -188,8 +188,8 @@ pub trait Measurement: Send {
 pub trait Search: Send {
     /// Steps done, steps in all, and where the search stands (named figures: its loss, say).
     fn progress(&self) -> (u32, u32, Vec<(String, f32)>);
-    /// Does the next step; returns whether steps remain.
-    fn step(&mut self, ctx: &Context) -> Result<bool>;
+    /// Does the next step (called while steps done < steps in all).
+    fn step(&mut self, ctx: &Context) -> Result<()>;
     /// The best artefact found so far, with the settings as the search has run them.
     fn found(&self) -> (Settings, Artefact);
 }

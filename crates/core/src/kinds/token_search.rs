@@ -277,14 +277,14 @@ impl Search for Searching {
         (self.gcg.steps_done(), self.settings.steps, figures)
     }
 
-    fn step(&mut self, ctx: &Context) -> Result<bool> {
+    fn step(&mut self, ctx: &Context) -> Result<()> {
         let model = ctx.assistants()?.model(self.model);
         let step = self
             .gcg
             .step(model)
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         self.last = Some(step);
-        Ok(!self.gcg.finished())
+        Ok(())
     }
 
     fn found(&self) -> (Settings, Artefact) {
