@@ -101,7 +101,7 @@ pub fn search_curves(
     let x_end = steps.max(1) as f32;
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
-        .x_label_area_size(30)
+        .x_label_area_size(38)
         .y_label_area_size(45)
         .right_y_label_area_size(50)
         .build_cartesian_2d(0f32..x_end, 0f32..max_loss)
@@ -112,6 +112,7 @@ pub fn search_curves(
         .label_style(FONT)
         .axis_desc_style(FONT)
         .x_desc("step")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc("search loss")
         .draw()
         .ok()?;
