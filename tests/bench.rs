@@ -117,8 +117,37 @@ fn workloads_in_the_browser() {
         include_str!("../lessons/find-poisons/lesson.md"),
         include_str!("../lessons/find-poisons/exercises.toml"),
     );
+    // Track E's token search: the reference search and its grade, as the worker runs them.
+    let assistants = mlsec_core::session::Session::with(&[
+        (
+            mlsec_core::resources::Resource::AssistantModel,
+            include_bytes!("../assets/models/assistant-assistant.safetensors"),
+        ),
+        (
+            mlsec_core::resources::Resource::StructuredModel,
+            include_bytes!("../assets/models/assistant-structured.safetensors"),
+        ),
+    ])
+    .unwrap();
+    let search_ms = {
+        let lesson = mlsec_core::course::parse_lesson(
+            "token-search",
+            include_str!("../lessons/token-search/lesson.md"),
+            include_str!("../lessons/token-search/exercises.toml"),
+        )
+        .unwrap();
+        let exercise = &lesson.exercises[0];
+        median_ms(3, || {
+            let t = now();
+            let finished = assistants
+                .run_to_end(exercise, exercise.task.solution())
+                .unwrap();
+            assert!(finished.grade.passed);
+            now() - t
+        })
+    };
     console_log!(
-        "BENCH {{\"wasm_train_ms\": {train_ms:.1}, \"wasm_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}, \"wasm_first_token_ms\": {:.1}, \"wasm_tokens_per_s\": {:.0}, \"decode_tokens\": {}, \"wasm_label_flip_grade_ms\": {flip_ms:.1}, \"wasm_backdoor_grade_ms\": {backdoor_ms:.1}, \"wasm_find_poisons_grade_ms\": {find_ms:.1}, \"wasm_spam_grade_ms\": {spam_ms:.1}, \"wasm_membership_grade_ms\": {membership_ms:.1}, \"wasm_shadow_grade_ms\": {shadow_ms:.1}, \"wasm_dp_train_ms\": {dp_train_ms:.1}, \"wasm_dp_grade_ms\": {dp_ms:.1}, \"wasm_inversion_ms\": {inversion_ms:.1}}}",
+        "BENCH {{\"wasm_train_ms\": {train_ms:.1}, \"wasm_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}, \"wasm_first_token_ms\": {:.1}, \"wasm_tokens_per_s\": {:.0}, \"decode_tokens\": {}, \"wasm_label_flip_grade_ms\": {flip_ms:.1}, \"wasm_backdoor_grade_ms\": {backdoor_ms:.1}, \"wasm_find_poisons_grade_ms\": {find_ms:.1}, \"wasm_spam_grade_ms\": {spam_ms:.1}, \"wasm_membership_grade_ms\": {membership_ms:.1}, \"wasm_shadow_grade_ms\": {shadow_ms:.1}, \"wasm_dp_train_ms\": {dp_train_ms:.1}, \"wasm_dp_grade_ms\": {dp_ms:.1}, \"wasm_inversion_ms\": {inversion_ms:.1}, \"wasm_token_search_ms\": {search_ms:.1}}}",
         decode.first_token_ms, decode.tokens_per_s, decode.tokens
     );
 }

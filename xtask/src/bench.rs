@@ -204,6 +204,10 @@ pub fn bench(root: &Path) -> Result<()> {
         get("wasm_tokens_per_s").map_or("n/a".into(), |v| format!("{v:.0}"))
     );
     println!(
+        "  Track E's token search, the reference (20 GCG steps, 32 candidates, 2 conversations, the detector in the loss) and its grade, in the browser: {}   (budget 60 s)",
+        ms("wasm_token_search_ms")
+    );
+    println!(
         "  Track B grades in the browser (retrain clean and poisoned, evaluate): label flipping {}, backdoor {}; find the poisons (three trainings and the detector) {}   (budget 2 s)",
         ms("wasm_label_flip_grade_ms"),
         ms("wasm_backdoor_grade_ms"),
