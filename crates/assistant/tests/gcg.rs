@@ -114,3 +114,45 @@ fn settings_that_would_run_for_hours_or_overflow_the_context_are_refused() {
         .to_string();
     assert!(err.contains("the model reads"), "{err}");
 }
+
+/// With a screen (a linear detector over the text), the loss carries its hinge until the text is
+/// under the goal, the search pushes the screen's score down, and the score reported is the
+/// screen's own for the suffix found.
+#[test]
+fn a_screen_in_the_loss_is_pushed_under_its_goal() {
+    use mlsec_assistant::gcg::Screen;
+    let m = model();
+    let v = Vocab::get();
+    let base = "Email from Alice: The budget review is on Friday.";
+    // A screen that trusts one word and distrusts everything else.
+    let trusted = v.id(" thanks").unwrap();
+    let mut weights = vec![1.0f32; v.len() as usize];
+    weights[trusted as usize] = -30.0;
+    let screen = Screen {
+        weights,
+        bias: 0.0,
+        before: v.encode(base),
+        goal_logit: -1.0,
+    };
+    let plain = Gcg::new(&m, base, scenarios(), settings()).unwrap();
+    let start = plain.best().2;
+    let mut g = Gcg::new(&m, base, scenarios(), settings())
+        .unwrap()
+        .with_screen(&m, screen.clone())
+        .unwrap();
+    let bangs = g.best().0.to_vec();
+    // The hinge: the screen's logit above its goal, added to the model's loss.
+    let hinge = screen.logit(&bangs) - screen.goal_logit;
+    assert!(hinge > 0.0);
+    assert!((g.best().2 - (start + hinge)).abs() < 1e-4);
+    let before = g.screen_score().unwrap();
+    while !g.finished() {
+        let step = g.step(&m).unwrap();
+        assert!(step.screen.is_some());
+    }
+    let (tokens, _, _) = g.best();
+    let after = g.screen_score().unwrap();
+    assert!(after < before - 0.05, "{before} → {after}");
+    assert!(tokens.contains(&trusted), "{tokens:?}");
+    assert!((after - screen.score(tokens)).abs() < 1e-6);
+}
