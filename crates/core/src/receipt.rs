@@ -135,7 +135,9 @@ pub fn regrade(
     let expected_model = graded_model(exercise, &receipt.artefact, target_sha256);
     if receipt.model_sha256 != expected_model {
         return Ok(Verdict::Forged(format!(
-            "the model hash {} does not match the model graded ({})",
+            "the model hash {} does not match the model graded ({}): the receipt was made \
+             against another version of the lab's model (retrained since), or altered; run the \
+             exercise again to get a receipt for this version",
             short(&receipt.model_sha256),
             short(&expected_model)
         )));
