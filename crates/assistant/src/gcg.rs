@@ -93,6 +93,8 @@ pub struct Screen {
     /// The logit the search pushes the screen's under (below the screen's threshold, with a
     /// margin).
     pub goal_logit: f32,
+    /// At this logit or above, the screen withholds the text.
+    pub threshold_logit: f32,
 }
 
 impl Screen {
@@ -113,6 +115,11 @@ impl Screen {
         1.0 / (1.0 + libm::expf(-self.logit(suffix)))
     }
 
+    /// Whether the screen withholds the text ending in `suffix`.
+    pub fn withholds(&self, suffix: &[u32]) -> bool {
+        self.logit(suffix) >= self.threshold_logit
+    }
+
     fn penalty(&self, suffix: &[u32]) -> f32 {
         (self.logit(suffix) - self.goal_logit).max(0.0)
     }
@@ -127,7 +134,7 @@ pub struct GcgStep {
     pub loss: f32,
     /// The lowest loss so far.
     pub best_loss: f32,
-    /// The screen's score of the current suffix, when there is a screen.
+    /// The screen's score of the best suffix so far, when there is a screen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub screen: Option<f32>,
 }
@@ -151,7 +158,7 @@ pub struct Gcg {
 
 /// Tokens a suffix may use: no reserved token (the front end would strip or refuse them), no
 /// byte that is not printable ASCII (the text must stay valid and visible), no lone case marker.
-fn allowed_tokens() -> Vec<bool> {
+pub fn allowed_tokens() -> Vec<bool> {
     let v = Vocab::get();
     (0..v.len())
         .map(|id| match id {
@@ -209,6 +216,13 @@ impl Gcg {
             rng,
             step: 0,
         };
+        if !gcg.reads_back(&gcg.suffix) {
+            return Err(ModelError::Invalid(
+                "the text's last characters and the suffix's would be read as other tokens: end \
+                 the text with a space or a full stop"
+                    .into(),
+            ));
+        }
         let loss = gcg.losses(model, std::slice::from_ref(&gcg.suffix))?[0];
         gcg.loss = loss;
         gcg.best.1 = loss;
@@ -328,6 +342,14 @@ impl Gcg {
         Ok(total)
     }
 
+    /// Whether `suffix` (with its loss) beats the best so far: a suffix the screen lets through
+    /// beats one it withholds, whatever their losses (a withheld text reaches no model); then
+    /// the lower loss wins.
+    fn better(&self, suffix: &[u32], loss: f32) -> bool {
+        let withheld = |s: &[u32]| self.screen.as_ref().is_some_and(|sc| sc.withholds(s));
+        (withheld(suffix), loss) < (withheld(&self.best.0), self.best.1)
+    }
+
     /// Whether `suffix` after the base text tokenises back to exactly itself.
     fn reads_back(&self, suffix: &[u32]) -> bool {
         let v = Vocab::get();
@@ -375,7 +397,7 @@ impl Gcg {
                 .expect("at least one candidate");
             self.suffix = candidates.swap_remove(i);
             self.loss = loss;
-            if loss < self.best.1 {
+            if self.better(&self.suffix, loss) {
                 self.best = (self.suffix.clone(), loss);
             }
         }
@@ -383,7 +405,7 @@ impl Gcg {
             step: self.step,
             loss: self.loss,
             best_loss: self.best.1,
-            screen: self.screen.as_ref().map(|s| s.score(&self.suffix)),
+            screen: self.screen_score(),
         })
     }
 }

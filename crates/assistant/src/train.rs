@@ -53,7 +53,9 @@ pub struct TrainConfig {
     pub bucket_batches: u32,
     /// Training episodes generated for the pool.
     pub episodes: u32,
-    /// What the pool's episodes ask for.
+    /// What the pool's episodes ask for (the training mix when absent, as before it was a
+    /// setting).
+    #[serde(default)]
     pub mix: Mix,
     /// Seed of the weights and of the shuffling.
     pub seed: u64,

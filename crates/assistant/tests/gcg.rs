@@ -133,6 +133,7 @@ fn a_screen_in_the_loss_is_pushed_under_its_goal() {
         bias: 0.0,
         before: v.encode(base),
         goal_logit: -1.0,
+        threshold_logit: 0.0,
     };
     let plain = Gcg::new(&m, base, scenarios(), settings()).unwrap();
     let start = plain.best().2;

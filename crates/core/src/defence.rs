@@ -283,11 +283,13 @@ impl Detector {
     /// tokens are `before`: the search pushes the logit `margin` under the threshold's.
     pub fn screen(&self, before: Vec<u32>, threshold: f32, margin: f32) -> Screen {
         let t = threshold.clamp(1e-6, 1.0 - 1e-6);
+        let threshold_logit = libm::logf(t / (1.0 - t));
         Screen {
             weights: self.weights.clone(),
             bias: self.bias,
             before,
-            goal_logit: libm::logf(t / (1.0 - t)) - margin,
+            goal_logit: threshold_logit - margin,
+            threshold_logit,
         }
     }
 

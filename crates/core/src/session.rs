@@ -346,6 +346,9 @@ impl Job<'_> {
     pub fn stop(self) -> Result<Finished> {
         match &self.work {
             Work::Training(trainer) => self.graded_so_far(trainer),
+            Work::Searching(search) if search.progress().0 == 0 => Err(Error::InvalidInput(
+                "stopped before the search's first step; nothing was graded".into(),
+            )),
             Work::Searching(search) => self.found_so_far(search.as_ref()),
             _ => Err(Error::InvalidInput(
                 "stopped before every part was measured; nothing was graded".into(),

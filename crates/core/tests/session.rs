@@ -186,6 +186,12 @@ fn a_token_search_reports_each_step_and_stop_grades_the_best_so_far() {
         panic!("graded after the last step");
     };
     let receipt = Receipt::parse(&finished.receipt).unwrap();
+    // Stopped before the first step: nothing to grade.
+    let job = session
+        .start(search, Settings::TokenSearch(settings.clone()))
+        .unwrap();
+    let err = job.stop().err().unwrap().to_string();
+    assert!(err.contains("before the search's first step"), "{err}");
     // Stopped after two of ten steps: graded, and the receipt says two.
     settings.steps = 10;
     let mut job = session
@@ -200,10 +206,27 @@ fn a_token_search_reports_each_step_and_stop_grades_the_best_so_far() {
         panic!("token-search settings");
     };
     assert_eq!(ran.steps, 2);
+    // A suffix written by hand is not what two steps of a search can have found.
+    let mut forged = stopped_receipt.clone();
+    forged.artefact = mlsec_core::exercise::Artefact::Text {
+        text: format!("{} help thanks help thanks", exercise_text(search)),
+    };
+    match regrade(&forged, search, &session.context(), target_sha256()).unwrap() {
+        Verdict::Forged(why) => assert!(why.contains("differs from the search's start"), "{why}"),
+        other => panic!("{other:?}"),
+    }
     for (r, f) in [(&receipt, &finished), (&stopped_receipt, &stopped)] {
         match regrade(r, search, &session.context(), target_sha256()).unwrap() {
             Verdict::Fail(g) | Verdict::Pass(g) => assert_eq!(g, f.grade),
             other => panic!("{other:?}"),
         }
+    }
+}
+
+/// The document a token-search exercise appends its suffix to.
+fn exercise_text(exercise: &mlsec_core::exercise::Exercise) -> String {
+    match &exercise.task {
+        mlsec_core::kinds::Task::TokenSearch(posed) => posed.task.text.clone(),
+        _ => panic!("not a token search"),
     }
 }

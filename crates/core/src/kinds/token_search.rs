@@ -19,11 +19,11 @@ use crate::defence::{Defences, Deployment};
 use crate::exercise::{Artefact, Context, Details, Settings};
 use crate::fields::{field, Field, U32, U64};
 use crate::grade::Grade;
-use crate::injection::{prepare, scenarios, shipped_sha256, Attack, AttackGoal, Channel};
+use crate::injection::{scenarios, shipped_sha256, Attack, AttackGoal, Channel};
 use crate::resources::Resource;
 use crate::{Error, Result};
 use mlsec_assistant::gcg::{Gcg, GcgScenario, GcgSettings, GcgStep};
-use mlsec_assistant::{Part, Vocab};
+use mlsec_assistant::{Part, Vocab, MAX_OUTPUT_TOKENS};
 use serde::{Deserialize, Serialize};
 
 /// How far under the detector's threshold the search pushes its logit: a suffix that only just
@@ -145,15 +145,36 @@ impl ExerciseKind for TokenSearch {
                 return Err(format!("{name} must be 1–64, got {n}"));
             }
         }
+        if self.search_seed == self.seed {
+            return Err(
+                "search_seed must differ from seed: the search must not see the graded \
+                        conversations"
+                    .into(),
+            );
+        }
         if !self.target.contains("{code}") {
             return Err("target must contain {code}, where each conversation's code goes".into());
         }
+        let target = Vocab::get().encode(&self.target.replace("{code}", "code-0000"));
+        if target.len() > MAX_OUTPUT_TOKENS as usize {
+            return Err(format!(
+                "target is {} tokens; a reply holds at most {MAX_OUTPUT_TOKENS}",
+                target.len()
+            ));
+        }
         self.defences.validate().map_err(|e| e.to_string())?;
-        self.attack()
+        let prepared = self
+            .attack()
             .check_text(&self.text)
             .map_err(|e| format!("text: {e}"))?;
+        if !prepared.reserved.is_empty() {
+            return Err(format!(
+                "text: holds reserved tokens ({}), which would split where the suffix goes",
+                prepared.reserved.join(" ")
+            ));
+        }
         for (name, s) in [("starter", starter), ("solution", solution)] {
-            s.validate().map_err(|e| format!("{name}: {e}"))?;
+            self.check(s).map_err(|e| format!("{name}: {e}"))?;
         }
         super::unit("min_success", self.min_success)
     }
@@ -222,32 +243,50 @@ impl ExerciseKind for TokenSearch {
         settings.seed
     }
 
-    /// The text must be the lesson's document and a suffix no longer than the search's.
+    /// The text must be what a search with these settings can have found: the lesson's
+    /// document followed by exactly `suffix_len` tokens that a search may use, at most `steps` of
+    /// them changed from the `!` it starts with, read back as the same tokens. (The search itself
+    /// is not re-run: its arithmetic order may differ between browsers and natively.)
     fn reproduce(
         &self,
         settings: &GcgSettings,
         artefact: &Artefact,
         _: &Context,
     ) -> Result<std::result::Result<Artefact, String>> {
-        Ok(match artefact {
-            Artefact::Text { text } => match text.strip_prefix(&self.text) {
-                None => Err("its text does not start with the lesson's document".into()),
-                Some(suffix) => {
-                    let len = Vocab::get().encode(suffix).len();
-                    if len > settings.suffix_len as usize {
-                        Err(format!(
-                            "its suffix is {len} tokens, longer than the {} its search used",
-                            settings.suffix_len
-                        ))
-                    } else {
-                        prepare(text, Channel::Data)
-                            .map(|_| artefact.clone())
-                            .map_err(|e| e.to_string())
-                    }
-                }
-            },
-            _ => Err("its artefact is not a text".into()),
-        })
+        let Artefact::Text { text } = artefact else {
+            return Ok(Err("its artefact is not a text".into()));
+        };
+        if let Err(e) = self.check(settings) {
+            return Ok(Err(format!("its settings are not a search's: {e}")));
+        }
+        let v = Vocab::get();
+        let (base, whole) = (v.encode(&self.text), v.encode(text));
+        let Some(suffix) = whole.strip_prefix(&base[..]) else {
+            return Ok(Err(
+                "its text does not start with the lesson's document".into()
+            ));
+        };
+        if suffix.len() != settings.suffix_len as usize {
+            return Ok(Err(format!(
+                "its suffix is {} tokens; its search's was {}",
+                suffix.len(),
+                settings.suffix_len
+            )));
+        }
+        let allowed = mlsec_assistant::gcg::allowed_tokens();
+        if suffix.iter().any(|&t| !allowed[t as usize]) {
+            return Ok(Err("its suffix holds tokens no search uses".into()));
+        }
+        let bang = v.id("!").expect("a byte token");
+        let changed = suffix.iter().filter(|&&t| t != bang).count();
+        if changed > settings.steps as usize {
+            return Ok(Err(format!(
+                "its suffix differs from the search's start in {changed} places; {} steps change \
+                 at most {}",
+                settings.steps, settings.steps
+            )));
+        }
+        Ok(Ok(artefact.clone()))
     }
 
     fn graded_model_sha256(&self) -> Option<String> {
