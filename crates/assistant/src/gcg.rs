@@ -47,6 +47,9 @@ pub struct GcgSettings {
 pub const MAX_SUFFIX: u32 = 32;
 pub const MAX_CANDIDATES: u32 = 256;
 pub const MAX_STEPS: u32 = 500;
+/// Candidates scored in a whole search (steps × candidates): the lesson's reference scores 640
+/// in about a quarter of a minute in a browser, so this bounds a search to a few minutes.
+pub const MAX_SCORED: u32 = 16_000;
 
 impl GcgSettings {
     /// Checks the numbers, with what to change.
@@ -73,6 +76,14 @@ impl GcgSettings {
         }
         if !(1..=MAX_STEPS).contains(&self.steps) {
             return bad(format!("steps must be 1–{MAX_STEPS}, got {}", self.steps));
+        }
+        let scored = self.steps * self.candidates;
+        if scored > MAX_SCORED {
+            return bad(format!(
+                "{} steps × {} candidates is {scored} candidates to score, which would run for \
+                 many minutes; keep steps × candidates at most {MAX_SCORED}",
+                self.steps, self.candidates
+            ));
         }
         Ok(())
     }

@@ -87,6 +87,14 @@ fn settings_that_would_run_for_hours_or_overflow_the_context_are_refused() {
         ),
         (
             GcgSettings {
+                steps: 500,
+                candidates: 256,
+                ..settings()
+            },
+            "would run for many minutes",
+        ),
+        (
+            GcgSettings {
                 suffix_len: 0,
                 ..settings()
             },
