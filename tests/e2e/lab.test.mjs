@@ -684,6 +684,11 @@ test('Track E: a token search runs in the worker with its loss and the detector 
     await testid(page, `${id}-run`).click();
     await waitForText(testid(page, `${id}-error`), 'steps must be 1–500');
     assert.equal(await testid(page, `${id}-steps`).inputValue(), '100000');
+    await testid(page, `${id}-steps`).fill('500');
+    await testid(page, `${id}-candidates`).fill('256');
+    await testid(page, `${id}-run`).click();
+    await waitForText(testid(page, `${id}-error`), 'would run for many minutes');
+    await testid(page, `${id}-candidates`).fill('32');
     await testid(page, `${id}-steps`).fill('10');
     await testid(page, `${id}-suffix_len`).fill('0');
     await testid(page, `${id}-run`).click();
