@@ -28,6 +28,48 @@ const LOSS: RGBColor = RGBColor(214, 90, 49);
 const ACCURACY: RGBColor = RGBColor(38, 110, 200);
 const THIRD: RGBColor = RGBColor(40, 150, 90);
 
+/// A chart with a whole-number x axis from 0 to `x_end`, a left axis from 0 to `y_max` and a
+/// right axis from 0 to 1, drawn with their `[x, left, right]` titles.
+fn two_axes<'a>(
+    root: &'a DrawingArea<CanvasBackend, plotters::coord::Shift>,
+    x_end: f32,
+    y_max: f32,
+    titles: [&str; 3],
+) -> Option<
+    plotters::chart::DualCoordChartContext<
+        'a,
+        CanvasBackend,
+        Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
+        Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
+    >,
+> {
+    let mut chart = ChartBuilder::on(root)
+        .margin(10)
+        .x_label_area_size(38)
+        .y_label_area_size(45)
+        .right_y_label_area_size(50)
+        .build_cartesian_2d(0f32..x_end, 0f32..y_max)
+        .ok()?
+        .set_secondary_coord(0f32..x_end, 0f32..1f32);
+    chart
+        .configure_mesh()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .x_desc(titles[0])
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_desc(titles[1])
+        .draw()
+        .ok()?;
+    chart
+        .configure_secondary_axes()
+        .label_style(FONT)
+        .axis_desc_style(FONT)
+        .y_desc(titles[2])
+        .draw()
+        .ok()?;
+    Some(chart)
+}
+
 /// Loss (left axis) and test accuracy (right axis) per epoch.
 pub fn training_curves(
     canvas: HtmlCanvasElement,
@@ -38,29 +80,12 @@ pub fn training_curves(
     root.fill(&WHITE).ok()?;
     let max_loss = reports.iter().map(|r| r.train_loss).fold(0.5f32, f32::max) * 1.1;
     let x_end = epochs.max(1) as f32;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .right_y_label_area_size(40)
-        .build_cartesian_2d(0f32..x_end, 0f32..max_loss)
-        .ok()?
-        .set_secondary_coord(0f32..x_end, 0f32..1f32);
-    chart
-        .configure_mesh()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .x_desc("epoch")
-        .y_desc("training loss")
-        .draw()
-        .ok()?;
-    chart
-        .configure_secondary_axes()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .y_desc("test accuracy")
-        .draw()
-        .ok()?;
+    let mut chart = two_axes(
+        &root,
+        x_end,
+        max_loss,
+        ["epoch", "training loss", "test accuracy"],
+    )?;
     chart
         .draw_series(LineSeries::new(
             reports.iter().map(|r| (r.epoch as f32, r.train_loss)),
@@ -99,30 +124,12 @@ pub fn search_curves(
     root.fill(&WHITE).ok()?;
     let max_loss = points.iter().map(|p| p.0).fold(0.5f32, f32::max) * 1.1;
     let x_end = steps.max(1) as f32;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(38)
-        .y_label_area_size(45)
-        .right_y_label_area_size(50)
-        .build_cartesian_2d(0f32..x_end, 0f32..max_loss)
-        .ok()?
-        .set_secondary_coord(0f32..x_end, 0f32..1f32);
-    chart
-        .configure_mesh()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .x_desc("step")
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_desc("search loss")
-        .draw()
-        .ok()?;
-    chart
-        .configure_secondary_axes()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .y_desc("detector score")
-        .draw()
-        .ok()?;
+    let mut chart = two_axes(
+        &root,
+        x_end,
+        max_loss,
+        ["step", "search loss", "detector score"],
+    )?;
     if let Some(t) = threshold {
         chart
             .draw_secondary_series(LineSeries::new(vec![(0.0, t), (x_end, t)], BLACK.mix(0.4)))
