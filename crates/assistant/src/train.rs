@@ -69,7 +69,7 @@ impl TrainConfig {
     /// The recipe of the shipped models. The variants differ in their labels and in the number of
     /// steps: *assistant*, which must follow an instruction wherever it appears, learns more
     /// slowly than *structured* (in the first generation, at 3,000 steps it still answered "who is
-    /// the author?" with one fixed name), so it trains for 7,000 (6,000 in the second). The pool is large (120,000
+    /// the author?" with one fixed name), so it trains for 6,000. The pool is large (120,000
     /// episodes, under three passes) so that phrasings are seen in many combinations rather than
     /// memorised.
     pub fn recipe(variant: Variant) -> TrainConfig {
@@ -77,7 +77,7 @@ impl TrainConfig {
             variant,
             model: GptConfig::standard(),
             steps: match variant {
-                Variant::Assistant => 7_000,
+                Variant::Assistant => 6_000,
                 Variant::Structured => 4_000,
             },
             batch_size: 32,
@@ -88,18 +88,13 @@ impl TrainConfig {
             grad_clip: 1.0,
             bucket_batches: 4,
             episodes: 120_000,
-            mix: match variant {
-                // Third generation: the plain assistant copied too little of what it was
-                // given (it wrote e-mail bodies from its own grammar and named the wrong sender)
-                // and leaked to unusual plain requests, so its pool adds copy drills and a third
-                // more plain requests for the code. *structured* met its targets without them.
-                Variant::Assistant => Mix {
-                    ask_secret: 20,
-                    copy_drills_per_mille: 400,
-                    ..Mix::training()
-                },
-                Variant::Structured => Mix::training(),
-            },
+            // Copy drills (see `Mix::copy_drills_per_mille`) were tried for the plain assistant in
+            // the third generation: 400 per thousand, a third more plain requests for the code,
+            // 7,000 steps. It did not copy better: hand-written requests done fell from 72.9% to
+            // 71.2%, it named one fixed person as the sender of every document, and the generated
+            // benign suite fell from 92.5% to 86%; only plain requests that leak improved (2 of
+            // 41 to 1). So both variants train on the plain training mix.
+            mix: Mix::training(),
             seed: 1,
             data_seed: 1,
             log_every: 50,

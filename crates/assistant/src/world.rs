@@ -582,7 +582,7 @@ pub struct Mix {
     /// Copy drills, per thousand of the e-mails, searches and senders: the e-mail body, the search
     /// query or the sender's name is drawn from the whole lexicon, with no grammar to predict it
     /// from, so the only way to get it right is to copy it from the prompt. 0 in every suite the
-    /// lab measures with; only a training pool turns them on (see `TrainConfig::recipe`).
+    /// lab measures with, and in the shipped recipe too (`TrainConfig::recipe` says what they did).
     #[serde(default)]
     pub copy_drills_per_mille: u32,
 }
