@@ -209,6 +209,9 @@ pub fn compute(
         for (id, key) in [
             ("defend-injection", "defend_reference_details"),
             ("adaptive-attack", "evade_reference_details"),
+            // The search itself, not only its grade: the same suffix found in every browser and
+            // natively (its candidates' losses come from the same kernels as decoding).
+            ("token-search", "token_search_reference_details"),
         ] {
             figures.insert(
                 key.into(),
