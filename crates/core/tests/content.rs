@@ -251,6 +251,7 @@ fn check_reports_insane_task_numbers() {
                 Task::DpSgd(p) => p.task.delta = 0.01,
                 Task::ModelInversion(p) => p.task.min_recognised = 11,
                 Task::AttributeInference(p) => p.task.attribute = "salary".into(),
+                Task::TokenSearch(p) => p.task.search_seed = p.task.seed,
             }
         }
     }
@@ -270,6 +271,7 @@ fn check_reports_insane_task_numbers() {
     assert_problem(&problems, &["image-exfiltration", "min_success"]);
     assert_problem(&problems, &["defend-the-inbox", "max_utility_drop"]);
     assert_problem(&problems, &["evade-the-detector", "min_success"]);
+    assert_problem(&problems, &["search-a-suffix", "search_seed must differ"]);
     assert_problem(
         &problems,
         &[
@@ -297,7 +299,7 @@ fn check_reports_insane_task_numbers() {
         &problems,
         &["infer-marital-status", "no attribute \"salary\""],
     );
-    assert_eq!(problems.len(), 19, "{problems:#?}");
+    assert_eq!(problems.len(), 20, "{problems:#?}");
 }
 
 #[test]
