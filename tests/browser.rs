@@ -281,6 +281,10 @@ fn same_results_as_native() {
                 include_str!("../lessons/adaptive-attack/lesson.md"),
                 include_str!("../lessons/adaptive-attack/exercises.toml"),
             ),
+            "token-search" => (
+                include_str!("../lessons/token-search/lesson.md"),
+                include_str!("../lessons/token-search/exercises.toml"),
+            ),
             other => panic!("golden::LESSONS has {other}, which this test does not embed"),
         };
         parse_lesson(id, md, toml)
