@@ -17,9 +17,15 @@ fn now() -> f64 {
     web_sys::window().unwrap().performance().unwrap().now()
 }
 
+/// Lets the event loop in: the test driver gives up on a page that does not answer for 30 s,
+/// and the workloads together take longer than that.
+async fn breathe() {
+    gloo::timers::future::TimeoutFuture::new(0).await;
+}
+
 #[wasm_bindgen_test]
 #[ignore]
-fn workloads_in_the_browser() {
+async fn workloads_in_the_browser() {
     let digits = Digits::from_csv_gz(include_bytes!("../assets/digits/digits.csv.gz")).unwrap();
     let target =
         Mlp::from_safetensors(include_bytes!("../assets/models/digits-mlp.safetensors")).unwrap();
@@ -29,22 +35,26 @@ fn workloads_in_the_browser() {
         accuracy = train_digits(&digits).unwrap();
         now() - t
     });
+    breathe().await;
     let dp_train_ms = median_ms(5, || {
         let t = now();
         train_digits_private(&digits).unwrap();
         now() - t
     });
+    breathe().await;
     let mut robust = 0.0;
     let pgd_ms = median_ms(7, || {
         let t = now();
         robust = pgd_test_set(&digits, &target).unwrap();
         now() - t
     });
+    breathe().await;
     let inversion_ms = median_ms(7, || {
         let t = now();
         invert_digits(&digits, &target).unwrap();
         now() - t
     });
+    breathe().await;
     let assistant = mlsec_assistant::Gpt::from_safetensors(include_bytes!(
         "../assets/models/assistant-assistant.safetensors"
     ))
@@ -82,41 +92,49 @@ fn workloads_in_the_browser() {
             now() - t
         })
     };
+    breathe().await;
     let flip_ms = grade_ms(
         "label-flipping",
         include_str!("../lessons/label-flipping/lesson.md"),
         include_str!("../lessons/label-flipping/exercises.toml"),
     );
+    breathe().await;
     let backdoor_ms = grade_ms(
         "backdoor",
         include_str!("../lessons/backdoor/lesson.md"),
         include_str!("../lessons/backdoor/exercises.toml"),
     );
+    breathe().await;
     let spam_ms = grade_ms(
         "spam-filter",
         include_str!("../lessons/spam-filter/lesson.md"),
         include_str!("../lessons/spam-filter/exercises.toml"),
     );
+    breathe().await;
     let membership_ms = grade_ms(
         "membership-inference",
         include_str!("../lessons/membership-inference/lesson.md"),
         include_str!("../lessons/membership-inference/exercises.toml"),
     );
+    breathe().await;
     let shadow_ms = grade_ms(
         "shadow-models",
         include_str!("../lessons/shadow-models/lesson.md"),
         include_str!("../lessons/shadow-models/exercises.toml"),
     );
+    breathe().await;
     let dp_ms = grade_ms(
         "dp-sgd",
         include_str!("../lessons/dp-sgd/lesson.md"),
         include_str!("../lessons/dp-sgd/exercises.toml"),
     );
+    breathe().await;
     let find_ms = grade_ms(
         "find-poisons",
         include_str!("../lessons/find-poisons/lesson.md"),
         include_str!("../lessons/find-poisons/exercises.toml"),
     );
+    breathe().await;
     // Track E's token search: the reference search and its grade, as the worker runs them.
     let assistants = mlsec_core::session::Session::with(&[
         (
@@ -137,15 +155,21 @@ fn workloads_in_the_browser() {
         )
         .unwrap();
         let exercise = &lesson.exercises[0];
-        median_ms(3, || {
+        // Three runs of about ten seconds each, with the event loop let in between.
+        let mut samples = Vec::new();
+        for _ in 0..3 {
+            breathe().await;
             let t = now();
             let finished = assistants
                 .run_to_end(exercise, exercise.task.solution())
                 .unwrap();
             assert!(finished.grade.passed);
-            now() - t
-        })
+            samples.push(now() - t);
+        }
+        samples.sort_by(f64::total_cmp);
+        samples[1]
     };
+    breathe().await;
     console_log!(
         "BENCH {{\"wasm_train_ms\": {train_ms:.1}, \"wasm_pgd_ms\": {pgd_ms:.1}, \"train_accuracy\": {accuracy:.4}, \"pgd_robust_accuracy\": {robust:.4}, \"wasm_first_token_ms\": {:.1}, \"wasm_tokens_per_s\": {:.0}, \"decode_tokens\": {}, \"wasm_label_flip_grade_ms\": {flip_ms:.1}, \"wasm_backdoor_grade_ms\": {backdoor_ms:.1}, \"wasm_find_poisons_grade_ms\": {find_ms:.1}, \"wasm_spam_grade_ms\": {spam_ms:.1}, \"wasm_membership_grade_ms\": {membership_ms:.1}, \"wasm_shadow_grade_ms\": {shadow_ms:.1}, \"wasm_dp_train_ms\": {dp_train_ms:.1}, \"wasm_dp_grade_ms\": {dp_ms:.1}, \"wasm_inversion_ms\": {inversion_ms:.1}, \"wasm_token_search_ms\": {search_ms:.1}}}",
         decode.first_token_ms, decode.tokens_per_s, decode.tokens

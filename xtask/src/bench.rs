@@ -101,7 +101,10 @@ pub fn bench(root: &Path) -> Result<()> {
 
     println!("==> the same workloads in headless Chromium (WebAssembly)");
     let mut wasm = wasm_test_command(root)?;
-    wasm.args(["--test", "bench", "--", "--include-ignored", "--nocapture"]);
+    wasm.args(["--test", "bench", "--", "--include-ignored", "--nocapture"])
+        // Some workloads keep the page busy for longer than the tests' 30 s between two answers
+        // to the driver (seven timed runs of a shadow-model grade, say).
+        .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "600");
     figures.extend(json_line(&capture(&mut wasm)?, "BENCH ")?);
 
     println!("==> PyTorch on this machine");
