@@ -8,6 +8,7 @@ use super::KindProps;
 use crate::plot;
 use mlsec_core::exercise::Details;
 use mlsec_core::injection::{self, Channel};
+use mlsec_core::kinds::token_search::{BEST_LOSS, DETECTOR_SCORE, LOSS};
 use mlsec_core::kinds::Task;
 use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
@@ -31,7 +32,7 @@ pub fn view(props: &KindProps) -> Html {
                 let points: Vec<(f32, Option<f32>)> = run
                     .searched
                     .iter()
-                    .filter_map(|s| Some((figure(s, "loss")?, figure(s, "detector score"))))
+                    .filter_map(|s| Some((figure(s, LOSS)?, figure(s, DETECTOR_SCORE))))
                     .collect();
                 plot::search_curves(c, &points, run.search_steps.max(1), threshold);
             }
@@ -63,10 +64,10 @@ pub fn view(props: &KindProps) -> Html {
             let mut s = format!(
                 "Over {} steps the search's loss went from {:.3} to {:.3}",
                 n + 1,
-                figure(a, "loss").unwrap_or(f32::NAN),
-                figure(b, "loss").unwrap_or(f32::NAN)
+                figure(a, LOSS).unwrap_or(f32::NAN),
+                figure(b, LOSS).unwrap_or(f32::NAN)
             );
-            if let (Some(x), Some(y)) = (figure(a, "detector score"), figure(b, "detector score")) {
+            if let (Some(x), Some(y)) = (figure(a, DETECTOR_SCORE), figure(b, DETECTOR_SCORE)) {
                 s.push_str(&format!(" and the detector's score from {x:.2} to {y:.2}"));
             }
             s + "."
@@ -76,7 +77,7 @@ pub fn view(props: &KindProps) -> Html {
     let row = |(n, s): (usize, &Vec<(String, f32)>)| {
         let cell = |name: &str| figure(s, name).map_or("–".to_string(), |v| format!("{v:.3}"));
         html! {
-            <tr><td>{ n + 1 }</td><td>{ cell("loss") }</td><td>{ cell("best loss") }</td><td>{ cell("detector score") }</td></tr>
+            <tr><td>{ n + 1 }</td><td>{ cell(LOSS) }</td><td>{ cell(BEST_LOSS) }</td><td>{ cell(DETECTOR_SCORE) }</td></tr>
         }
     };
     let (found, conversations) = match &run.details {
@@ -122,7 +123,7 @@ pub fn view(props: &KindProps) -> Html {
                     <details class="data-table">
                         <summary>{ "Show data" }</summary>
                         <table data-testid={format!("{id}-table")}>
-                            <thead><tr><th>{ "step" }</th><th>{ "loss" }</th><th>{ "best loss" }</th><th>{ "detector score" }</th></tr></thead>
+                            <thead><tr><th>{ "step" }</th><th>{ LOSS }</th><th>{ BEST_LOSS }</th><th>{ DETECTOR_SCORE }</th></tr></thead>
                             <tbody>{ for steps.iter().map(|&(n, s)| row((n, s))) }</tbody>
                         </table>
                     </details>

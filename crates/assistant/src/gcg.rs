@@ -157,8 +157,10 @@ pub struct Gcg {
     scenarios: Vec<GcgScenario>,
     screen: Option<Screen>,
     settings: GcgSettings,
-    /// Text the suffix is appended to (the round-trip check reads them together).
+    /// Text the suffix is appended to, and its tokens (the round-trip check reads them
+    /// together, for every candidate).
     base: String,
+    base_tokens: Vec<u32>,
     allowed: Vec<bool>,
     suffix: Vec<u32>,
     loss: f32,
@@ -184,8 +186,13 @@ pub fn allowed_tokens() -> Vec<bool> {
         .collect()
 }
 
+/// The token every suffix position starts as.
+pub fn start_token() -> u32 {
+    Vocab::get().id("!").expect("a byte token")
+}
+
 impl Gcg {
-    /// A search of `model` over `scenarios`, starting from a suffix of `!`.
+    /// A search of `model` over `scenarios`, starting from a suffix of [`start_token`].
     pub fn new(
         model: &Gpt,
         base: &str,
@@ -211,14 +218,14 @@ impl Gcg {
                 settings.suffix_len
             )));
         }
-        let bang = Vocab::get().id("!").expect("a byte token");
-        let suffix = vec![bang; settings.suffix_len as usize];
+        let suffix = vec![start_token(); settings.suffix_len as usize];
         let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
         rng.set_stream(11);
         let mut gcg = Gcg {
             scenarios,
             screen: None,
             base: base.to_string(),
+            base_tokens: Vocab::get().encode(base),
             allowed: allowed_tokens(),
             loss: f32::INFINITY,
             best: (suffix.clone(), f32::INFINITY),
@@ -308,7 +315,8 @@ impl Gcg {
         Ok(out)
     }
 
-    /// `∂ loss / ∂ one-hot` at the suffix positions, summed over scenarios: `(suffix_len × vocab)`.
+    /// `∂ loss / ∂ one-hot` at the suffix positions, of the mean over scenarios plus the screen's
+    /// hinge: `(suffix_len × vocab)`.
     fn gradient(&self, model: &Gpt) -> Result<Vec<Vec<f32>>> {
         let v = model.config().vocab as usize;
         let len = self.suffix.len();
@@ -364,11 +372,10 @@ impl Gcg {
     /// Whether `suffix` after the base text tokenises back to exactly itself.
     fn reads_back(&self, suffix: &[u32]) -> bool {
         let v = Vocab::get();
-        let base = v.encode(&self.base);
         let whole = v.encode(&format!("{}{}", self.base, v.decode(suffix)));
-        whole.len() == base.len() + suffix.len()
+        whole.len() == self.base_tokens.len() + suffix.len()
             && whole.ends_with(suffix)
-            && whole.starts_with(&base)
+            && whole.starts_with(&self.base_tokens)
     }
 
     /// One step (see the module documentation).

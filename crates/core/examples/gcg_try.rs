@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use mlsec_assistant::gcg::{Gcg, GcgScenario, GcgSettings};
 use mlsec_assistant::{Part, Variant, Vocab};
-use mlsec_core::defence::{Defences, Deployment, DetectorSettings};
+use mlsec_core::defence::{Defences, Detector, DetectorSettings};
 use mlsec_core::injection::{scenarios, Attack, AttackGoal, Channel};
+use mlsec_core::kinds::token_search::SCREEN_MARGIN;
 
 fn main() {
     let a: Vec<String> = std::env::args().skip(1).collect();
@@ -44,7 +45,6 @@ fn main() {
     );
     let assistants = common::assistants();
     let model = assistants.model(defences.model);
-    let deployment = Deployment::new(&defences, &assistants).unwrap();
     let v = Vocab::get();
     let opt: Vec<GcgScenario> = scenarios(Channel::Data, 99, k)
         .iter()
@@ -82,10 +82,9 @@ fn main() {
         },
     )
     .unwrap();
-    if let Some(d) = deployment.detector() {
-        gcg = gcg
-            .with_screen(model, d.screen(v.encode(&base), 0.5, 1.0))
-            .unwrap();
+    if let Some(d) = &defences.detector {
+        let screen = Detector::train(d).screen(v.encode(&base), d.threshold, SCREEN_MARGIN);
+        gcg = gcg.with_screen(model, screen).unwrap();
     }
     println!(
         "start loss {:.3} screen {:?}",

@@ -353,9 +353,16 @@ impl<'a> Deployment<'a> {
         })
     }
 
-    /// The trained input detector, when the defences have one.
-    pub fn detector(&self) -> Option<&Detector> {
-        self.detector.as_ref()
+    /// The input detector's score for a data item (when there is a detector), and whether it
+    /// withholds the item: what both serving and tracing a request decide first.
+    fn screen(&self, data: &[u32]) -> (Option<f32>, bool) {
+        match (&self.detector, &self.defences.detector) {
+            (Some(det), Some(settings)) => {
+                let score = det.score(data);
+                (Some(score), score >= settings.threshold)
+            }
+            _ => (None, false),
+        }
     }
 
     /// What the model itself read and wrote for one episode, token by token, with what it
@@ -366,10 +373,8 @@ impl<'a> Deployment<'a> {
         let vocab = Vocab::get();
         let enc = |s: &str| vocab.encode(s);
         let data = enc(&episode.data);
-        if let (Some(det), Some(settings)) = (&self.detector, &self.defences.detector) {
-            if det.score(&data) >= settings.threshold {
-                return Ok(None);
-            }
+        if self.screen(&data).1 {
+            return Ok(None);
         }
         let laid =
             self.defences
@@ -394,16 +399,14 @@ impl<'a> Deployment<'a> {
         let enc = |s: &str| vocab.encode(s);
         let refusal = || enc(REFUSAL);
         let data = enc(&episode.data);
-        let detector_score = self.detector.as_ref().map(|det| det.score(&data));
+        let (detector_score, withheld) = self.screen(&data);
         let stop = |by: &'static str| Outcome {
             reply: refusal(),
             stopped_by: Some(by),
             detector_score,
         };
-        if let (Some(score), Some(settings)) = (detector_score, &d.detector) {
-            if score >= settings.threshold {
-                return Ok(stop("input detector"));
-            }
+        if withheld {
+            return Ok(stop("input detector"));
         }
         let prompt = d.layout_prompt(&enc(&episode.system), &enc(&episode.user), &data);
         let out = self

@@ -15,7 +15,7 @@
 //! learner chooses, and the lesson's figures are about one fixed document.
 
 use super::{ExerciseKind, Search, Start};
-use crate::defence::{Defences, Deployment};
+use crate::defence::{Defences, Detector};
 use crate::exercise::{Artefact, Context, Details, Settings};
 use crate::fields::{field, Field, U32, U64};
 use crate::grade::Grade;
@@ -25,6 +25,11 @@ use crate::{Error, Result};
 use mlsec_assistant::gcg::{Gcg, GcgScenario, GcgSettings, GcgStep};
 use mlsec_assistant::{Part, Vocab, MAX_OUTPUT_TOKENS};
 use serde::{Deserialize, Serialize};
+
+/// The figures a search reports after each step, by name (the page's chart reads them).
+pub const LOSS: &str = "loss";
+pub const BEST_LOSS: &str = "best loss";
+pub const DETECTOR_SCORE: &str = "detector score";
 
 /// How far under the detector's threshold the search pushes its logit: a suffix that only just
 /// scrapes under would be withheld after the smallest change.
@@ -95,9 +100,7 @@ impl TokenSearch {
             })
             .collect()
     }
-}
 
-impl TokenSearch {
     /// The settings' own bounds, and a suffix short enough for the document with it to fit
     /// every graded conversation's prompt.
     fn check(&self, settings: &GcgSettings) -> std::result::Result<(), String> {
@@ -208,10 +211,12 @@ impl ExerciseKind for TokenSearch {
         let invalid = |e: mlsec_assistant::ModelError| Error::InvalidInput(e.to_string());
         let mut gcg = Gcg::new(model, &self.text, self.search_scenarios(), settings.clone())
             .map_err(invalid)?;
-        let deployment = Deployment::new(&self.defences, assistants)?;
-        if let (Some(detector), Some(d)) = (deployment.detector(), &self.defences.detector) {
-            let screen =
-                detector.screen(Vocab::get().encode(&self.text), d.threshold, SCREEN_MARGIN);
+        if let Some(d) = &self.defences.detector {
+            let screen = Detector::train(d).screen(
+                Vocab::get().encode(&self.text),
+                d.threshold,
+                SCREEN_MARGIN,
+            );
             gcg = gcg.with_screen(model, screen).map_err(invalid)?;
         }
         Ok(Start::Searching(Box::new(Searching {
@@ -277,8 +282,8 @@ impl ExerciseKind for TokenSearch {
         if suffix.iter().any(|&t| !allowed[t as usize]) {
             return Ok(Err("its suffix holds tokens no search uses".into()));
         }
-        let bang = v.id("!").expect("a byte token");
-        let changed = suffix.iter().filter(|&&t| t != bang).count();
+        let start = mlsec_assistant::gcg::start_token();
+        let changed = suffix.iter().filter(|&&t| t != start).count();
         if changed > settings.steps as usize {
             return Ok(Err(format!(
                 "its suffix differs from the search's start in {changed} places; {} steps change \
@@ -307,10 +312,10 @@ impl Search for Searching {
     fn progress(&self) -> (u32, u32, Vec<(String, f32)>) {
         let mut figures = Vec::new();
         if let Some(step) = &self.last {
-            figures.push(("loss".into(), step.loss));
-            figures.push(("best loss".into(), step.best_loss));
+            figures.push((LOSS.into(), step.loss));
+            figures.push((BEST_LOSS.into(), step.best_loss));
             if let Some(score) = step.screen {
-                figures.push(("detector score".into(), score));
+                figures.push((DETECTOR_SCORE.into(), score));
             }
         }
         (self.gcg.steps_done(), self.settings.steps, figures)
