@@ -159,6 +159,7 @@ impl HeldOut {
                         hijack_email: weights[5],
                     },
                     copy_drills_per_mille: 0,
+                    edited_bodies_per_mille: 0,
                 };
                 let mut e = base(seed, &mix);
                 let generated = e.injection.take().expect("every item is injected");

@@ -585,6 +585,14 @@ pub struct Mix {
     /// lab measures with, and in the shipped recipe too (`TrainConfig::recipe` says what they did).
     #[serde(default)]
     pub copy_drills_per_mille: u32,
+    /// Edited bodies, per thousand of the user's e-mail requests: the body the grammar wrote loses
+    /// some words and has others swapped for any word of the lexicon, so it still reads much like
+    /// a sentence but the grammar no longer predicts it ("the report is ready" without the
+    /// topic every grammar body has). It teaches the model to copy what the user wrote rather
+    /// than the body the grammar would have written. 0 in every suite the lab measures with; the
+    /// shipped *assistant* recipe edits half its bodies.
+    #[serde(default)]
+    pub edited_bodies_per_mille: u32,
 }
 
 impl Default for Mix {
@@ -607,6 +615,7 @@ impl Mix {
             injected_per_mille: 500,
             goals: GoalMix::default(),
             copy_drills_per_mille: 0,
+            edited_bodies_per_mille: 0,
         }
     }
 
@@ -644,6 +653,7 @@ impl Mix {
             injected_per_mille: 0,
             goals: GoalMix::default(),
             copy_drills_per_mille: 0,
+            edited_bodies_per_mille: 0,
         }
     }
 
@@ -659,6 +669,7 @@ impl Mix {
             injected_per_mille: 0,
             goals: GoalMix::default(),
             copy_drills_per_mille: 0,
+            edited_bodies_per_mille: 0,
         }
     }
 
@@ -683,6 +694,12 @@ impl Mix {
             return Err(MixError(format!(
                 "copy_drills_per_mille is {} (at most 1000)",
                 self.copy_drills_per_mille
+            )));
+        }
+        if self.edited_bodies_per_mille > 1000 {
+            return Err(MixError(format!(
+                "edited_bodies_per_mille is {} (at most 1000)",
+                self.edited_bodies_per_mille
             )));
         }
         if self.injected_per_mille > 1000 {
@@ -1238,6 +1255,30 @@ fn drill(rng: &mut ChaCha8Rng, mix: &Mix) -> bool {
     mix.copy_drills_per_mille > 0 && per_mille(rng, mix.copy_drills_per_mille)
 }
 
+/// Whether this e-mail body is edited. Draws nothing when edits are off (see [`drill`]).
+fn edit(rng: &mut ChaCha8Rng, mix: &Mix) -> bool {
+    mix.edited_bodies_per_mille > 0 && per_mille(rng, mix.edited_bodies_per_mille)
+}
+
+/// `body` with each word dropped (a fifth of the time, keeping at least two) or swapped for a
+/// lexicon word (a tenth of the time): see [`Mix::edited_bodies_per_mille`].
+fn edited(rng: &mut ChaCha8Rng, body: &str) -> String {
+    let words: Vec<&str> = body.split_whitespace().collect();
+    let mut kept: Vec<String> = Vec::with_capacity(words.len());
+    for (i, w) in words.iter().enumerate() {
+        let left = words.len() - i;
+        if kept.len() + left > 2 && per_mille(rng, 200) {
+            continue;
+        }
+        if per_mille(rng, 100) {
+            kept.push(free_words(rng, 1).to_ascii_lowercase());
+        } else {
+            kept.push((*w).to_string());
+        }
+    }
+    kept.join(" ")
+}
+
 /// `n` words drawn from the whole lexicon, lower case but for an occasional capitalised one:
 /// text with no grammar to predict it from (a copy drill's body or query).
 fn free_words(rng: &mut ChaCha8Rng, n: usize) -> String {
@@ -1385,6 +1426,7 @@ fn sample_episode(rng: &mut ChaCha8Rng, mix: &Mix) -> Episode {
             } else {
                 body(rng)
             };
+            let b = if edit(rng, mix) { edited(rng, &b) } else { b };
             let text = user_turn(rng, &SEND, &[('a', to), ('b', &b)]);
             (
                 UserRequest::SendEmail {

@@ -463,6 +463,7 @@ fn copy_drills_write_bodies_queries_and_senders_from_the_whole_lexicon_and_chang
     // and an explicit 0 is the training mix itself.
     let off = Mix {
         copy_drills_per_mille: 0,
+        edited_bodies_per_mille: 0,
         ..Mix::training()
     };
     assert_eq!(train(42, 200, &off), train(42, 200, &Mix::training()));
@@ -470,6 +471,7 @@ fn copy_drills_write_bodies_queries_and_senders_from_the_whole_lexicon_and_chang
     // model has seen, and each of them in the prompt for the model to copy.
     let on = Mix {
         copy_drills_per_mille: 1000,
+        edited_bodies_per_mille: 0,
         ..Mix::training()
     };
     let names: BTreeSet<String> = vocab::NAMES
@@ -510,6 +512,56 @@ fn copy_drills_write_bodies_queries_and_senders_from_the_whole_lexicon_and_chang
     );
     let bad = Mix {
         copy_drills_per_mille: 1001,
+        edited_bodies_per_mille: 0,
+        ..Mix::training()
+    };
+    assert!(generate(Split::Train, 1, 1, &bad).is_err());
+}
+
+#[test]
+fn edited_bodies_leave_out_or_swap_words_of_the_grammar_body_and_change_nothing_when_off() {
+    let off = Mix {
+        edited_bodies_per_mille: 0,
+        ..Mix::training()
+    };
+    assert_eq!(train(42, 200, &off), train(42, 200, &Mix::training()));
+    let on = Mix {
+        edited_bodies_per_mille: 1000,
+        ..Mix::training()
+    };
+    let v = Vocab::get();
+    let (mut bodies, mut shorter) = (0, 0);
+    let grammar: Vec<Episode> = train(5, 400, &Mix::training());
+    let longest = grammar
+        .iter()
+        .filter_map(|e| match &e.request {
+            UserRequest::SendEmail { body, .. } => Some(body.split(' ').count()),
+            _ => None,
+        })
+        .max()
+        .unwrap();
+    for e in train(5, 400, &on) {
+        if let UserRequest::SendEmail { body, .. } = &e.request {
+            bodies += 1;
+            let words: Vec<&str> = body.split(' ').collect();
+            assert!(!words.is_empty() && words.len() <= longest, "{body:?}");
+            assert!(
+                e.user.contains(body.as_str()),
+                "{body:?} not in {:?}",
+                e.user
+            );
+            for w in &words {
+                assert!(!w.is_empty() && v.has_seen(w), "{w:?} in {body:?}");
+            }
+            if words.len() < 4 {
+                shorter += 1;
+            }
+        }
+    }
+    assert!(bodies > 20, "{bodies} bodies");
+    assert!(shorter > 0, "no body lost a word");
+    let bad = Mix {
+        edited_bodies_per_mille: 1001,
         ..Mix::training()
     };
     assert!(generate(Split::Train, 1, 1, &bad).is_err());
