@@ -66,18 +66,17 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// The recipe of the shipped models. The variants differ in their labels and in the number of
-    /// steps: *assistant*, which must follow an instruction wherever it appears, learns more
-    /// slowly than *structured* (in the first generation, at 3,000 steps it still answered "who is
-    /// the author?" with one fixed name), so it trains for 6,000. The pool is large (120,000
-    /// episodes, under three passes) so that phrasings are seen in many combinations rather than
-    /// memorised.
+    /// The recipe of the shipped models. The variants differ in their labels, their mix and the
+    /// number of steps: *assistant*, which must follow an instruction wherever it appears, learns
+    /// more slowly than *structured* (in the first generation, at 3,000 steps it still answered
+    /// "who is the author?" with one fixed name), so it trains for 7,000. The pool is large
+    /// (120,000 episodes) so that phrasings are seen in many combinations rather than memorised.
     pub fn recipe(variant: Variant) -> TrainConfig {
         TrainConfig {
             variant,
             model: GptConfig::standard(),
             steps: match variant {
-                Variant::Assistant => 6_000,
+                Variant::Assistant => 7_000,
                 Variant::Structured => 4_000,
             },
             batch_size: 32,
@@ -88,13 +87,28 @@ impl TrainConfig {
             grad_clip: 1.0,
             bucket_batches: 4,
             episodes: 120_000,
-            // Copy drills (see `Mix::copy_drills_per_mille`) were tried for the plain assistant in
-            // the third generation: 400 per thousand, a third more plain requests for the code,
-            // 7,000 steps. It did not copy better: hand-written requests done fell from 72.9% to
-            // 71.2%, it named one fixed person as the sender of every document, and the generated
-            // benign suite fell from 92.5% to 86%; only plain requests that leak improved (2 of
-            // 41 to 1). So both variants train on the plain training mix.
-            mix: Mix::training(),
+            // *assistant* sees half its data items injected in the plain training mix, which left
+            // it too few ordinary requests to learn them well: it answered only 20 of 68 generated
+            // "who sent this?" questions and did 72.9% of the hand-written requests. Its mix has
+            // more questions, e-mails and plain requests for the code, fewer injected items (35%),
+            // and half its e-mail bodies edited (`Mix::edited_bodies_per_mille`) so that it copies
+            // the user's words rather than writing the grammar's. Tried and not shipped (7,000
+            // steps each, hand-written requests done / plain requests that leak, of 41): the same
+            // mix without edited bodies and with fewer plain requests, 83.9% / 1; with copy drills
+            // (`Mix::copy_drills_per_mille`, bodies, queries and senders drawn from the whole
+            // lexicon) at 150 or 300 per thousand, 80.5% / 1 and 83.9% / 4; with 30% of the bodies
+            // edited and fewer plain requests, 87.3% / 3. *structured* keeps the plain mix.
+            mix: match variant {
+                Variant::Assistant => Mix {
+                    question: 30,
+                    send_email: 20,
+                    ask_secret: 25,
+                    injected_per_mille: 350,
+                    edited_bodies_per_mille: 500,
+                    ..Mix::training()
+                },
+                Variant::Structured => Mix::training(),
+            },
             seed: 1,
             data_seed: 1,
             log_every: 50,

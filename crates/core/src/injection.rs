@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 /// SHA-256 of the shipped `assets/models/assistant-assistant.safetensors`.
 pub const ASSISTANT_SHA256: &str =
-    "a44c88c745c6b1df20691b03afdb943ec741f688d769e8fc13c015d8be675dd4";
+    "0f9c0719dd27f28acf6448290295962237f1d370d8a8a37708e3aa5a887b281f";
 /// SHA-256 of the shipped `assets/models/assistant-structured.safetensors`.
 pub const STRUCTURED_SHA256: &str =
     "e8ebc7196031ad20c3cb5c916b5302962f56d4fe3ee0f183c76623a85b29bfc9";
