@@ -7,7 +7,7 @@ use crate::lab::{load_course, Loaded};
 use crate::storage::LocalStorage;
 use crate::worker::WorkerHandle;
 use crate::workshop::{Joined, WorkshopMaker, WorkshopShell};
-use mlsec_core::course::Lesson;
+use mlsec_core::course::{neighbours, Lesson};
 use mlsec_core::markdown::{render, Segment};
 use mlsec_core::progress::{too_large, Progress, ProgressBook, STORE_KEY};
 use std::cell::RefCell;
@@ -429,16 +429,26 @@ struct LessonProps {
 #[function_component(LessonPage)]
 fn lesson_page(props: &LessonProps) -> Html {
     let lab = use_context::<Lab>().expect("lab context");
+    let order = lab.loaded.course.lesson_order();
     lesson_body(
         &lab,
         &props.id,
         html! { <Link<Route> to={Route::Home}>{ "← All lessons" }</Link<Route>> },
+        &order,
+        |id| Route::Lesson { id },
     )
 }
 
 /// A lesson: its text with the exercises in place, each as the learner meets it (in a
-/// workshop: their own instance at the workshop's thresholds), and `back` above it.
-pub fn lesson_body(lab: &Lab, id: &str, back: Html) -> Html {
+/// workshop: their own instance at the workshop's thresholds), `back` above it, and links to
+/// the lessons before and after it in `order` (each at the route `to` gives it) below it.
+pub fn lesson_body(
+    lab: &Lab,
+    id: &str,
+    back: Html,
+    order: &[String],
+    to: impl Fn(String) -> Route,
+) -> Html {
     let lesson = match lab.loaded.lesson(id) {
         None => {
             return html! { <div class="error"><p>{ format!("There is no lesson '{id}'. ") }{ back }</p></div> }
@@ -476,7 +486,35 @@ pub fn lesson_body(lab: &Lab, id: &str, back: Html) -> Html {
             if !lesson.meta.papers.is_empty() {
                 <section class="papers"><h2>{ "References" }</h2><ul>{ for lesson.meta.papers.iter().map(|p| html! { <li>{ p }</li> }) }</ul></section>
             }
+            { lesson_links(lab, id, order, to) }
         </article>
+    }
+}
+
+/// "Previous" and "next" at a lesson's end, named by the lessons' titles (a lesson that did not
+/// load is named by its id; its own page says what went wrong).
+fn lesson_links(lab: &Lab, id: &str, order: &[String], to: impl Fn(String) -> Route) -> Html {
+    let (previous, next) = neighbours(order, id);
+    if previous.is_none() && next.is_none() {
+        return html! {};
+    }
+    let title = |id: &str| match lab.loaded.lesson(id) {
+        Some(Ok(lesson)) => lesson.meta.title.clone(),
+        _ => id.to_string(),
+    };
+    let link = |id: &str, rel: &'static str, label: &'static str| {
+        html! {
+            <Link<Route> to={to(id.to_string())} classes={classes!("lesson-link", rel)}>
+                <span class="lesson-link-label">{ label }</span>
+                <span data-testid={format!("lesson-{rel}")}>{ title(id) }</span>
+            </Link<Route>>
+        }
+    };
+    html! {
+        <nav class="lesson-links" aria-label="Previous and next lesson">
+            if let Some(p) = previous { { link(p, "previous", "← Previous") } }
+            if let Some(n) = next { { link(n, "next", "Next →") } }
+        </nav>
     }
 }
 

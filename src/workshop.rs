@@ -394,7 +394,13 @@ fn workshop_lesson(props: &LessonProps) -> Html {
             <div class="error"><p>{ format!("'{}' is not a lesson of this workshop. ", props.id) }{ back }</p></div>
         };
     }
-    lesson_body(&lab, &props.id, back)
+    let link = joined.link.clone();
+    lesson_body(&lab, &props.id, back, &joined.workshop.lessons, move |id| {
+        Route::WorkshopLesson {
+            link: link.clone(),
+            id,
+        }
+    })
 }
 
 /// The instructor's workshop maker: lessons in order, stricter thresholds, hints and

@@ -179,11 +179,24 @@ test('home page lists the tracks and lessons with their OWASP tags', { timeout: 
   }
 });
 
-test('a deep link opens a lesson', { timeout: TEST_TIMEOUT }, async () => {
+test('a deep link opens a lesson, and its previous and next links walk the course across tracks', { timeout: TEST_TIMEOUT }, async () => {
   const { context, page, problems } = await openLab();
   try {
     await page.goto(route('/lesson/fgsm'));
     await waitForText(testid(page, 'lesson-body'), 'FGSM');
+    // The course's first lesson leads only forward.
+    await page.goto(route('/lesson/first-model'));
+    await waitForText(testid(page, 'lesson-next'), 'Evasion by hand');
+    assert.equal(await testid(page, 'lesson-previous').count(), 0, 'the first lesson has a previous one');
+    // Track A's last lesson leads back within its track and on into Track B.
+    await page.goto(route('/lesson/adversarial-training'));
+    await waitForText(testid(page, 'lesson-previous'), 'PGD: many small steps');
+    await waitForText(testid(page, 'lesson-next'), 'Label flipping');
+    await testid(page, 'lesson-next').click();
+    await waitForText(page.locator('h1'), 'Label flipping: teach the model a lie');
+    assert.ok(page.url().endsWith('#/lesson/label-flipping'), page.url());
+    await testid(page, 'lesson-previous').click();
+    await waitForText(page.locator('h1'), 'Defence: adversarial training');
     assertNoProblems(problems);
   } finally {
     await context.close();

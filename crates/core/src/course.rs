@@ -36,6 +36,29 @@ pub struct Course {
     pub tracks: Vec<Track>,
 }
 
+impl Course {
+    /// Every lesson id in reading order: the tracks in turn, each in its own order.
+    pub fn lesson_order(&self) -> Vec<String> {
+        self.tracks
+            .iter()
+            .flat_map(|t| t.lessons.iter().cloned())
+            .collect()
+    }
+}
+
+/// The lessons just before and just after `id` in a reading order (the course's, or a
+/// workshop's): where a lesson's "previous" and "next" links lead. `(None, None)` for a lesson
+/// that is not in the order.
+pub fn neighbours<'a>(order: &'a [String], id: &str) -> (Option<&'a str>, Option<&'a str>) {
+    match order.iter().position(|l| l == id) {
+        None => (None, None),
+        Some(i) => (
+            i.checked_sub(1).map(|p| order[p].as_str()),
+            order.get(i + 1).map(String::as_str),
+        ),
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Track {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use mlsec_core::course::{check, parse_course, parse_lesson, valid_id, Course, Lesson};
+use mlsec_core::course::{check, neighbours, parse_course, parse_lesson, valid_id, Course, Lesson};
 use mlsec_core::kinds::Task;
 
 use mlsec_core::markdown::{directive, render, to_safe_html, Segment};
@@ -649,4 +649,45 @@ fn check_reports_a_workshop_instance_that_does_not_fit_the_lesson() {
         &check(&course, &lessons),
         &["find-the-poisons", "another target or trigger"],
     );
+}
+
+#[test]
+fn every_lesson_leads_to_the_next_in_course_order_across_tracks() {
+    let (course, _) = shipped();
+    let order = course.lesson_order();
+    assert_eq!(
+        order.len(),
+        course.tracks.iter().map(|t| t.lessons.len()).sum::<usize>()
+    );
+    // The first lesson has no previous one, the last no next one.
+    assert_eq!(
+        neighbours(&order, &order[0]),
+        (None, Some(order[1].as_str()))
+    );
+    let last = order.len() - 1;
+    assert_eq!(
+        neighbours(&order, &order[last]),
+        (Some(order[last - 1].as_str()), None)
+    );
+    // A track's last lesson leads to the next track's first.
+    let first_track_last = course.tracks[0].lessons.last().unwrap();
+    let second_track_first = &course.tracks[1].lessons[0];
+    assert_eq!(
+        neighbours(&order, first_track_last).1,
+        Some(second_track_first.as_str())
+    );
+    assert_eq!(
+        neighbours(&order, second_track_first).0,
+        Some(first_track_last.as_str())
+    );
+    // Following "next" from the first lesson visits every lesson once, in order.
+    let mut walked = vec![order[0].as_str()];
+    while let (_, Some(next)) = neighbours(&order, walked.last().unwrap()) {
+        walked.push(next);
+    }
+    assert_eq!(walked, order.iter().map(String::as_str).collect::<Vec<_>>());
+    // A lesson outside the order (a deep link to nothing, or one a workshop left out) has none.
+    assert_eq!(neighbours(&order, "no-such-lesson"), (None, None));
+    let workshop = vec!["fgsm".to_string()];
+    assert_eq!(neighbours(&workshop, "fgsm"), (None, None));
 }
