@@ -138,6 +138,7 @@ pub fn app() -> Html {
             html! {
                 <ContextProvider<Lab> context={lab}>
                     <Switch<Route> render={switch} />
+                    <FocusOnRouteChange />
                 </ContextProvider<Lab>>
             }
         }
@@ -211,6 +212,35 @@ fn offline_badge() -> Html {
             <span class={classes!("offline", *state)} role="status" data-testid="offline-status" data-state={*state}>{ text }</span>
         },
     }
+}
+
+/// Moves focus to the new page's heading when the route changes (not on the first page a visit
+/// opens), so that a screen reader announces the page and the keyboard starts from its top, and
+/// a "next lesson" link clicked at the foot of a lesson shows the next one from its start.
+#[function_component(FocusOnRouteChange)]
+fn focus_on_route_change() -> Html {
+    let route = use_route::<Route>();
+    let previous = use_mut_ref(|| None::<Option<Route>>);
+    use_effect_with(route, move |route| {
+        let changed = matches!(&*previous.borrow(), Some(p) if p != route);
+        *previous.borrow_mut() = Some(route.clone());
+        if changed {
+            // After the new page has been drawn.
+            gloo::timers::callback::Timeout::new(0, || {
+                let heading = gloo::utils::document()
+                    .query_selector("main h1")
+                    .ok()
+                    .flatten()
+                    .and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok());
+                if let Some(h) = heading {
+                    let _ = h.set_attribute("tabindex", "-1");
+                    let _ = h.focus();
+                }
+            })
+            .forget();
+        }
+    });
+    html! {}
 }
 
 fn switch(route: Route) -> Html {

@@ -195,6 +195,12 @@ test('a deep link opens a lesson, and its previous and next links walk the cours
     await testid(page, 'lesson-next').click();
     await waitForText(page.locator('h1'), 'Label flipping: teach the model a lie');
     assert.ok(page.url().endsWith('#/lesson/label-flipping'), page.url());
+    // Focus moves to the new page's heading, so a screen reader announces it.
+    for (let i = 0; (await page.evaluate(() => document.activeElement?.tagName)) !== 'H1'; i++) {
+      assert.ok(i < 50, `focus stayed on ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Label flipping: teach the model a lie');
     await testid(page, 'lesson-previous').click();
     await waitForText(page.locator('h1'), 'Defence: adversarial training');
     assertNoProblems(problems);
