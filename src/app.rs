@@ -9,7 +9,7 @@ use crate::worker::WorkerHandle;
 use crate::workshop::{Joined, WorkshopMaker, WorkshopShell};
 use mlsec_core::course::{neighbours, Lesson};
 use mlsec_core::markdown::{render, Segment};
-use mlsec_core::progress::{too_large, Progress, ProgressBook, STORE_KEY};
+use mlsec_core::progress::{too_large, LessonState, Progress, ProgressBook, STORE_KEY};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -311,6 +311,7 @@ fn home() -> Html {
     html! {
         <>
             <h1>{ &loaded.course.title }</h1>
+            { continue_link(loaded, &progress) }
             <ProgressPanel />
             if !loaded.problems.is_empty() {
                 <details class="warning" data-testid="content-problems">
@@ -334,6 +335,46 @@ fn home() -> Html {
                 </p>
             </section>
         </>
+    }
+}
+
+/// "Continue where you left off" (or, before any work, where the course starts), worked out
+/// from progress alone, so it travels with an exported progress file.
+fn continue_link(loaded: &Loaded, progress: &Progress) -> Html {
+    let lessons: Vec<(String, Vec<String>)> = loaded
+        .course
+        .lesson_order()
+        .into_iter()
+        .filter_map(|id| match loaded.lesson(&id) {
+            Some(Ok(l)) => {
+                let exercises = l.exercises.iter().map(|e| e.id.clone()).collect();
+                Some((id, exercises))
+            }
+            _ => None,
+        })
+        .collect();
+    let begun = lessons.iter().any(|(_, exercises)| {
+        progress.lesson_state(exercises.iter().map(String::as_str)) != LessonState::NotStarted
+    });
+    let (label, id) = match progress.continue_at(&lessons) {
+        Some(id) => ("Continue where you left off: ", id),
+        None if !begun => match lessons.first() {
+            Some((id, _)) => ("Start the course: ", id.as_str()),
+            None => return html! {},
+        },
+        None => return html! {},
+    };
+    let title = match loaded.lesson(id) {
+        Some(Ok(l)) => l.meta.title.clone(),
+        _ => id.to_string(),
+    };
+    html! {
+        <p class="continue">
+            { label }
+            <Link<Route> to={Route::Lesson { id: id.to_string() }}>
+                <span data-testid="continue-link">{ title }</span>
+            </Link<Route>>
+        </p>
     }
 }
 
@@ -364,10 +405,11 @@ fn lesson_card(lesson: &Lesson, progress: &Progress) -> Html {
         .filter(|e| progress.record(&e.id).passed)
         .count();
     let total = lesson.exercises.len();
-    let status = if total > 0 && passed == total {
-        "done"
-    } else {
-        ""
+    let state = progress.lesson_state(lesson.exercises.iter().map(|e| e.id.as_str()));
+    let status = match state {
+        LessonState::Passed => "done",
+        LessonState::Started => "started",
+        LessonState::NotStarted => "",
     };
     html! {
         <li class={classes!("lesson", status)}>
@@ -375,7 +417,7 @@ fn lesson_card(lesson: &Lesson, progress: &Progress) -> Html {
                 <span data-testid="lesson-link">{ &lesson.meta.title }</span>
             </Link<Route>>
             { " " }{ tags(lesson) }
-            <span class="count">{ format!("{passed}/{total} passed") }</span>
+            <span class="count" data-testid="lesson-state">{ format!("{} · {passed}/{total}", state.label()) }</span>
             <p>{ &lesson.meta.summary }</p>
         </li>
     }

@@ -228,6 +228,10 @@ test('a learner passes two exercises, and their progress survives a reload and a
 
   try {
     await step('track 0: train the digits model with the reference settings', async () => {
+      // Before any work the home page points at the course's start.
+      await page.goto(base);
+      await waitForText(testid(page, 'continue-link'), 'Your first model');
+      await waitForText(page.locator('p.continue'), 'Start the course');
       await page.goto(route('/lesson/first-model'));
       await testid(page, 'train-digits-use-solution').click();
       // Arm the wait before starting: a fast run may finish quickly.
@@ -253,6 +257,12 @@ test('a learner passes two exercises, and their progress survives a reload and a
       await waitForCount(testid(page, 'track'), 3);
       await page.reload();
       await waitForText(testid(page, 'progress-summary'), twoPassed);
+      // Each lesson says where the learner stands in words, and the home page continues after
+      // the furthest lesson worked on (FGSM), not at the skipped one before it.
+      const states = await testid(page, 'lesson-state').allTextContents();
+      assert.deepEqual(states.slice(0, 4), ['passed · 1/1', 'not started · 0/1', 'passed · 1/1', 'not started · 0/1']);
+      await waitForText(page.locator('p.continue'), 'Continue where you left off');
+      await waitForText(testid(page, 'continue-link'), 'PGD: many small steps');
     });
 
     await step('a corrupt progress file is refused and the progress is kept', async () => {

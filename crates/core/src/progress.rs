@@ -143,6 +143,42 @@ impl Progress {
         }
     }
 
+    /// Where a lesson with these exercises stands: passed when every one of them is passed,
+    /// started when any has been run or had a hint or the solution opened, not started otherwise.
+    /// A lesson with no exercise is never started or passed (progress records no reading), so
+    /// "continue" leads a learner into it and then on from the next lesson they work on.
+    pub fn lesson_state<'a>(&self, exercise_ids: impl IntoIterator<Item = &'a str>) -> LessonState {
+        let records: Vec<ExerciseRecord> =
+            exercise_ids.into_iter().map(|id| self.record(id)).collect();
+        if !records.is_empty() && records.iter().all(|r| r.passed) {
+            LessonState::Passed
+        } else if records
+            .iter()
+            .any(|r| r.passed || r.attempts > 0 || r.hints_opened > 0 || r.solution_viewed)
+        {
+            LessonState::Started
+        } else {
+            LessonState::NotStarted
+        }
+    }
+
+    /// The lesson to continue with, from `lessons` (ids with their exercises, in reading order):
+    /// the furthest lesson the learner has worked on, if it is not passed yet, or else the first
+    /// lesson after it that is not passed. `None` when nothing has been worked on (the course's
+    /// start is the place to begin) or nothing after the furthest lesson is left to pass.
+    pub fn continue_at<'a>(&self, lessons: &'a [(String, Vec<String>)]) -> Option<&'a str> {
+        let state = |(_, exercises): &(String, Vec<String>)| {
+            self.lesson_state(exercises.iter().map(String::as_str))
+        };
+        let furthest = lessons
+            .iter()
+            .rposition(|l| state(l) != LessonState::NotStarted)?;
+        lessons[furthest..]
+            .iter()
+            .find(|l| state(l) != LessonState::Passed)
+            .map(|(id, _)| id.as_str())
+    }
+
     /// How many of `course_ids` are passed. Counts always come from the course: records kept
     /// for exercises the course does not have (an import from another course version) count
     /// toward nothing.
@@ -151,6 +187,25 @@ impl Progress {
             .into_iter()
             .filter(|id| self.exercises.get(*id).is_some_and(|r| r.passed))
             .count()
+    }
+}
+
+/// Where a learner stands with a lesson (the course map's marks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LessonState {
+    NotStarted,
+    Started,
+    Passed,
+}
+
+impl LessonState {
+    /// The words shown beside the lesson (never a colour alone).
+    pub fn label(self) -> &'static str {
+        match self {
+            LessonState::NotStarted => "not started",
+            LessonState::Started => "started",
+            LessonState::Passed => "passed",
+        }
     }
 }
 

@@ -5,8 +5,8 @@ mod common;
 
 use mlsec_core::grade::{Figure, Grade, Unit};
 use mlsec_core::progress::{
-    ExerciseRecord, KeyValueStore, MemoryStore, Progress, ProgressBook, StoreError, BACKUP_KEY,
-    FORMAT, MAX_IMPORT_BYTES, STORE_KEY,
+    ExerciseRecord, KeyValueStore, LessonState, MemoryStore, Progress, ProgressBook, StoreError,
+    BACKUP_KEY, FORMAT, MAX_IMPORT_BYTES, STORE_KEY,
 };
 use mlsec_core::Error;
 use std::collections::BTreeMap;
@@ -843,5 +843,59 @@ fn a_workshop_book_is_kept_apart_from_self_paced_progress() {
             .progress()
             .record("fgsm-untargeted")
             .solution_viewed
+    );
+}
+
+#[test]
+fn lesson_states_and_where_to_continue_follow_the_learners_work() {
+    let lessons: Vec<(String, Vec<String>)> = [
+        ("one", vec!["a"]),
+        ("two", vec!["b", "c"]),
+        ("reading", vec![]),
+        ("three", vec!["d"]),
+    ]
+    .into_iter()
+    .map(|(l, e)| (l.to_string(), e.into_iter().map(String::from).collect()))
+    .collect();
+    let state =
+        |p: &Progress, lesson: usize| p.lesson_state(lessons[lesson].1.iter().map(String::as_str));
+    let mut p = Progress::default();
+    // Nothing done: every lesson not started, nowhere to continue (the course's start is).
+    assert!((0..4).all(|l| state(&p, l) == LessonState::NotStarted));
+    assert_eq!(p.continue_at(&lessons), None);
+    // A hint opened starts a lesson, and that is where to continue.
+    p.open_hint("b", 1);
+    assert_eq!(state(&p, 1), LessonState::Started);
+    assert_eq!(p.continue_at(&lessons), Some("two"));
+    // Passing one of its two exercises leaves it started; passing both passes it, and the
+    // learner continues with the next lesson, one with nothing to pass too.
+    p.record_attempt("b", &graded(true, vec![]));
+    assert_eq!(state(&p, 1), LessonState::Started);
+    p.record_attempt("c", &graded(false, vec![]));
+    assert_eq!(state(&p, 1), LessonState::Started);
+    p.record_attempt("c", &graded(true, vec![]));
+    assert_eq!(state(&p, 1), LessonState::Passed);
+    assert_eq!(state(&p, 2), LessonState::NotStarted);
+    assert_eq!(p.continue_at(&lessons), Some("reading"));
+    // An earlier lesson skipped does not pull the learner back: they go on from the furthest.
+    assert_eq!(state(&p, 0), LessonState::NotStarted);
+    // A failed attempt at the last lesson starts it; passing it leaves nothing ahead.
+    p.record_attempt("d", &graded(false, vec![]));
+    assert_eq!(p.continue_at(&lessons), Some("three"));
+    p.record_attempt("d", &graded(true, vec![]));
+    assert_eq!(state(&p, 3), LessonState::Passed);
+    assert_eq!(p.continue_at(&lessons), None);
+    // The solution viewed alone counts as started, and the words never rely on colour.
+    let mut q = Progress::default();
+    q.view_solution("a");
+    assert_eq!(state(&q, 0), LessonState::Started);
+    assert_eq!(
+        [
+            LessonState::NotStarted,
+            LessonState::Started,
+            LessonState::Passed
+        ]
+        .map(LessonState::label),
+        ["not started", "started", "passed"]
     );
 }
