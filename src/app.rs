@@ -9,7 +9,7 @@ use crate::worker::WorkerHandle;
 use crate::workshop::{Joined, WorkshopMaker, WorkshopShell};
 use mlsec_core::course::{neighbours, Lesson};
 use mlsec_core::markdown::{render, Segment};
-use mlsec_core::progress::{too_large, LessonState, Progress, ProgressBook, STORE_KEY};
+use mlsec_core::progress::{too_large, LessonState, Progress, ProgressBook, Resume, STORE_KEY};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -353,26 +353,16 @@ fn continue_link(loaded: &Loaded, progress: &Progress) -> Html {
             _ => None,
         })
         .collect();
-    let begun = lessons.iter().any(|(_, exercises)| {
-        progress.lesson_state(exercises.iter().map(String::as_str)) != LessonState::NotStarted
-    });
-    let (label, id) = match progress.continue_at(&lessons) {
-        Some(id) => ("Continue where you left off: ", id),
-        None if !begun => match lessons.first() {
-            Some((id, _)) => ("Start the course: ", id.as_str()),
-            None => return html! {},
-        },
+    let (label, id) = match progress.resume_at(&lessons) {
+        Some(Resume::Start(id)) => ("Start the course: ", id),
+        Some(Resume::Continue(id)) => ("Continue where you left off: ", id),
         None => return html! {},
-    };
-    let title = match loaded.lesson(id) {
-        Some(Ok(l)) => l.meta.title.clone(),
-        _ => id.to_string(),
     };
     html! {
         <p class="continue">
             { label }
             <Link<Route> to={Route::Lesson { id: id.to_string() }}>
-                <span data-testid="continue-link">{ title }</span>
+                <span data-testid="continue-link">{ loaded.title(id) }</span>
             </Link<Route>>
         </p>
     }
@@ -563,22 +553,17 @@ pub fn lesson_body(
     }
 }
 
-/// "Previous" and "next" at a lesson's end, named by the lessons' titles (a lesson that did not
-/// load is named by its id; its own page says what went wrong).
+/// "Previous" and "next" at a lesson's end, named by the lessons' titles.
 fn lesson_links(lab: &Lab, id: &str, order: &[String], to: impl Fn(String) -> Route) -> Html {
     let (previous, next) = neighbours(order, id);
     if previous.is_none() && next.is_none() {
         return html! {};
     }
-    let title = |id: &str| match lab.loaded.lesson(id) {
-        Some(Ok(lesson)) => lesson.meta.title.clone(),
-        _ => id.to_string(),
-    };
     let link = |id: &str, rel: &'static str, label: &'static str| {
         html! {
             <Link<Route> to={to(id.to_string())} classes={classes!("lesson-link", rel)}>
                 <span class="lesson-link-label">{ label }</span>
-                <span data-testid={format!("lesson-{rel}")}>{ title(id) }</span>
+                <span data-testid={format!("lesson-{rel}")}>{ lab.loaded.title(id) }</span>
             </Link<Route>>
         }
     };

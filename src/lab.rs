@@ -51,6 +51,15 @@ impl Loaded {
         self.lessons.iter().find(|(l, _)| l == id).map(|(_, r)| r)
     }
 
+    /// What links call a lesson: its title, or its id when it did not load (its own page says
+    /// what went wrong).
+    pub fn title(&self, id: &str) -> String {
+        match self.lesson(id) {
+            Some(Ok(lesson)) => lesson.meta.title.clone(),
+            _ => id.to_string(),
+        }
+    }
+
     /// The ids of every exercise in the lessons that loaded.
     pub fn exercise_ids(&self) -> impl Iterator<Item = &str> {
         self.lessons

@@ -162,21 +162,24 @@ impl Progress {
         }
     }
 
-    /// The lesson to continue with, from `lessons` (ids with their exercises, in reading order):
-    /// the furthest lesson the learner has worked on, if it is not passed yet, or else the first
-    /// lesson after it that is not passed. `None` when nothing has been worked on (the course's
-    /// start is the place to begin) or nothing after the furthest lesson is left to pass.
-    pub fn continue_at<'a>(&self, lessons: &'a [(String, Vec<String>)]) -> Option<&'a str> {
+    /// Where the learner goes on, from `lessons` (ids with their exercises, in reading order):
+    /// the furthest lesson they have worked on, if it is not passed yet, or else the first lesson
+    /// after it that is not passed; the first lesson before any work. `None` when nothing after
+    /// the furthest lesson is left to pass, or there are no lessons.
+    pub fn resume_at<'a>(&self, lessons: &'a [(String, Vec<String>)]) -> Option<Resume<'a>> {
         let state = |(_, exercises): &(String, Vec<String>)| {
             self.lesson_state(exercises.iter().map(String::as_str))
         };
-        let furthest = lessons
+        match lessons
             .iter()
-            .rposition(|l| state(l) != LessonState::NotStarted)?;
-        lessons[furthest..]
-            .iter()
-            .find(|l| state(l) != LessonState::Passed)
-            .map(|(id, _)| id.as_str())
+            .rposition(|l| state(l) != LessonState::NotStarted)
+        {
+            None => lessons.first().map(|(id, _)| Resume::Start(id)),
+            Some(furthest) => lessons[furthest..]
+                .iter()
+                .find(|l| state(l) != LessonState::Passed)
+                .map(|(id, _)| Resume::Continue(id)),
+        }
     }
 
     /// How many of `course_ids` are passed. Counts always come from the course: records kept
@@ -188,6 +191,15 @@ impl Progress {
             .filter(|id| self.exercises.get(*id).is_some_and(|r| r.passed))
             .count()
     }
+}
+
+/// Where a learner picks the course up ([`Progress::resume_at`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume<'a> {
+    /// Nothing worked on yet: the course's first lesson.
+    Start(&'a str),
+    /// The lesson to continue with.
+    Continue(&'a str),
 }
 
 /// Where a learner stands with a lesson (the course map's marks).

@@ -5,8 +5,8 @@ mod common;
 
 use mlsec_core::grade::{Figure, Grade, Unit};
 use mlsec_core::progress::{
-    ExerciseRecord, KeyValueStore, LessonState, MemoryStore, Progress, ProgressBook, StoreError,
-    BACKUP_KEY, FORMAT, MAX_IMPORT_BYTES, STORE_KEY,
+    ExerciseRecord, KeyValueStore, LessonState, MemoryStore, Progress, ProgressBook, Resume,
+    StoreError, BACKUP_KEY, FORMAT, MAX_IMPORT_BYTES, STORE_KEY,
 };
 use mlsec_core::Error;
 use std::collections::BTreeMap;
@@ -860,13 +860,14 @@ fn lesson_states_and_where_to_continue_follow_the_learners_work() {
     let state =
         |p: &Progress, lesson: usize| p.lesson_state(lessons[lesson].1.iter().map(String::as_str));
     let mut p = Progress::default();
-    // Nothing done: every lesson not started, nowhere to continue (the course's start is).
+    // Nothing done: every lesson not started, and the learner starts at the first.
     assert!((0..4).all(|l| state(&p, l) == LessonState::NotStarted));
-    assert_eq!(p.continue_at(&lessons), None);
+    assert_eq!(p.resume_at(&lessons), Some(Resume::Start("one")));
+    assert_eq!(p.resume_at(&[]), None);
     // A hint opened starts a lesson, and that is where to continue.
     p.open_hint("b", 1);
     assert_eq!(state(&p, 1), LessonState::Started);
-    assert_eq!(p.continue_at(&lessons), Some("two"));
+    assert_eq!(p.resume_at(&lessons), Some(Resume::Continue("two")));
     // Passing one of its two exercises leaves it started; passing both passes it, and the
     // learner continues with the next lesson, one with nothing to pass too.
     p.record_attempt("b", &graded(true, vec![]));
@@ -876,15 +877,15 @@ fn lesson_states_and_where_to_continue_follow_the_learners_work() {
     p.record_attempt("c", &graded(true, vec![]));
     assert_eq!(state(&p, 1), LessonState::Passed);
     assert_eq!(state(&p, 2), LessonState::NotStarted);
-    assert_eq!(p.continue_at(&lessons), Some("reading"));
+    assert_eq!(p.resume_at(&lessons), Some(Resume::Continue("reading")));
     // An earlier lesson skipped does not pull the learner back: they go on from the furthest.
     assert_eq!(state(&p, 0), LessonState::NotStarted);
     // A failed attempt at the last lesson starts it; passing it leaves nothing ahead.
     p.record_attempt("d", &graded(false, vec![]));
-    assert_eq!(p.continue_at(&lessons), Some("three"));
+    assert_eq!(p.resume_at(&lessons), Some(Resume::Continue("three")));
     p.record_attempt("d", &graded(true, vec![]));
     assert_eq!(state(&p, 3), LessonState::Passed);
-    assert_eq!(p.continue_at(&lessons), None);
+    assert_eq!(p.resume_at(&lessons), None);
     // The solution viewed alone counts as started, and the words never rely on colour.
     let mut q = Progress::default();
     q.view_solution("a");
