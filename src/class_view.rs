@@ -8,6 +8,7 @@
 use crate::app::{download, Lab};
 use crate::plot;
 use crate::worker::WorkerHandle;
+use mlsec_core::chart::{ChartData, Format, Shape};
 use mlsec_core::class::{Class, ExerciseSummary, Mark, Outcome, Problem, Similar};
 use mlsec_core::course::Lesson;
 use mlsec_core::grade::Unit;
@@ -62,6 +63,24 @@ pub struct ClassView {
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
+}
+
+/// The share of an exercise's hand-ins that passed (none handed in: 0).
+fn pass_rate(s: &ExerciseSummary) -> f64 {
+    if s.handed_in == 0 {
+        0.0
+    } else {
+        f64::from(s.passed) / f64::from(s.handed_in)
+    }
+}
+
+/// How a chart's table writes a figure of `unit` (as [`figure_text`] does).
+fn chart_format(unit: Unit) -> Format {
+    match unit {
+        Unit::Percent => Format::Percent(1),
+        Unit::Count => Format::Count,
+        Unit::Real => Format::Fixed(2),
+    }
 }
 
 fn figure_text(value: f64, unit: Unit) -> String {
@@ -250,16 +269,7 @@ impl Component for ClassView {
         }
         let summary = self.summary();
         if let Some(canvas) = self.rates_canvas.cast::<web_sys::HtmlCanvasElement>() {
-            let rates: Vec<f64> = summary
-                .iter()
-                .map(|s| {
-                    if s.handed_in == 0 {
-                        0.0
-                    } else {
-                        f64::from(s.passed) / f64::from(s.handed_in)
-                    }
-                })
-                .collect();
+            let rates: Vec<f64> = summary.iter().map(pass_rate).collect();
             plot::pass_rates(canvas, &rates);
         }
         for (s, node) in summary.iter().zip(&self.strips) {
@@ -316,6 +326,17 @@ impl ClassView {
         let receipts: usize = class.learners.iter().map(|l| l.cells.len()).sum();
         let exercises = class.exercises(&self.lessons);
         let summary = self.summary();
+        let rates_data = ChartData::new(
+            "Share of hand-ins passed per exercise",
+            Shape::Bars,
+            "exercise",
+        )
+        .with_x(summary.iter().map(|s| s.title.clone()))
+        .with_series(
+            "passed",
+            summary.iter().map(|s| Some(pass_rate(s))),
+            Format::Percent(1),
+        );
         let similar = &self.similar;
         // Numbered columns (the pass-rate table below names them), so 15 exercises fit.
         let head = exercises.iter().enumerate().map(|(i, (_, title))| {
@@ -403,8 +424,8 @@ impl ClassView {
                 }
                 <h2>{ "Pass rates" }</h2>
                 if self.elapsed_ms.is_none() { <p class="meta">{ "The charts are drawn once every receipt is re-graded; the tables fill in as they are." }</p> }
-                <canvas ref={self.rates_canvas.clone()} width="640" height="240" role="img"
-                        aria-label="Share of hand-ins passed per exercise; the table below holds the figures" />
+                { plot::figure_beside_table(&self.rates_canvas, (640, 240), &rates_data,
+                    "Bars numbered as in the table below.", "class-rates-chart") }
                 <table data-testid="class-rates">
                     <thead><tr><th scope="col">{ "#" }</th><th scope="col">{ "Exercise" }</th><th scope="col">{ "Handed in" }</th><th scope="col">{ "Passed" }</th></tr></thead>
                     <tbody>{ for summary.iter().enumerate().map(|(i, s)| html! {
@@ -414,18 +435,17 @@ impl ClassView {
                 <h2>{ "Figures" }</h2>
                 { for summary.iter().zip(&self.strips).filter(|(s, _)| s.figure.is_some()).map(|(s, node)| {
                     let (label, unit, threshold) = s.figure.clone().expect("filtered");
+                    let real = |v: f64| if v >= mlsec_core::grade::INFINITE { f64::INFINITY } else { v };
+                    let data = ChartData::new(format!("{label} of each learner"), Shape::Bars, "learner")
+                        .with_x(s.values.iter().map(|(n, _)| n.clone()))
+                        .with_series(label.clone(), s.values.iter().map(|(_, v)| Some(real(*v))), chart_format(unit))
+                        .with_note(format!("The threshold is {}.", figure_text(threshold, unit)));
                     html! {
                         <section class="figure-strip">
                             <h3>{ &s.title }</h3>
-                            <canvas ref={node.clone()} width="640" height="200" role="img"
-                                    aria-label={format!("{label} of each learner, with the threshold {}", figure_text(threshold, unit))} />
-                            <details>
-                                <summary>{ "Show data" }</summary>
-                                <table>
-                                    <thead><tr><th scope="col">{ "Learner" }</th><th scope="col">{ label.clone() }</th></tr></thead>
-                                    <tbody>{ for s.values.iter().map(|(n, v)| html! { <tr><td>{ n }</td><td>{ figure_text(*v, unit) }</td></tr> }) }</tbody>
-                                </table>
-                            </details>
+                            { plot::figure(node, (640, 200), &data,
+                                "A blue dot per learner, in rank order. Orange line: the threshold.",
+                                &format!("class-strip-{}", s.id)) }
                         </section>
                     }
                 }) }

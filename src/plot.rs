@@ -2,6 +2,7 @@
 //! and the 8×8 digit the learner paints. Canvas, not styled elements, because the page's
 //! Content-Security-Policy forbids inline styles.
 
+use mlsec_core::chart::{self, ChartData};
 use mlsec_core::defence::DefenceRow;
 use mlsec_core::kinds::poisoning::ModelBars;
 use mlsec_core::kinds::spam_backdoor::FilterBars;
@@ -10,6 +11,7 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use yew::prelude::{html, Html, NodeRef};
 
 /// Every chart text uses this one font. plotters measures text with a span carrying an inline
 /// style attribute built from the font; index.html's CSP allows exactly that one attribute value
@@ -23,6 +25,93 @@ type Axes<'a> = ChartContext<
     CanvasBackend,
     Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
 >;
+
+/// The drawing area of a chart's canvas, first narrowed to the width the page gives it (never
+/// wider than the width it was made with), so that on a phone the chart is redrawn to fit and its
+/// text stays at the font's size instead of being scaled down with the picture.
+fn area(canvas: HtmlCanvasElement) -> Option<DrawingArea<CanvasBackend, plotters::coord::Shift>> {
+    let made = match canvas.get_attribute("data-width") {
+        Some(w) => w.parse().unwrap_or(canvas.width()),
+        None => {
+            let w = canvas.width();
+            let _ = canvas.set_attribute("data-width", &w.to_string());
+            w
+        }
+    };
+    let room = canvas
+        .parent_element()
+        .map(|p| p.client_width().max(0) as u32)
+        .filter(|&w| w >= 240)
+        .unwrap_or(made);
+    let width = made.min(room);
+    if canvas.width() != width {
+        canvas.set_width(width);
+    }
+    Some(CanvasBackend::with_canvas_object(canvas)?.into_drawing_area())
+}
+
+/// A chart's figure: the canvas, named for screen readers by the chart's name and its summary;
+/// the summary as the caption, followed by `key` (which colour and line is which series, in
+/// words, so the picture never relies on colour alone); and the plotted figures as a table
+/// behind a "Show data" toggle. `testid` names the canvas; its summary and table are
+/// `<testid>-summary` and `<testid>-data`.
+pub fn figure(
+    canvas: &NodeRef,
+    size: (u32, u32),
+    data: &ChartData,
+    key: &str,
+    testid: &str,
+) -> Html {
+    chart_figure(canvas, size, data, key, testid, true)
+}
+
+/// A chart's figure, as [`figure`], for a chart whose figures the page already shows in a table
+/// of its own beside it (no second copy behind a toggle).
+pub fn figure_beside_table(
+    canvas: &NodeRef,
+    size: (u32, u32),
+    data: &ChartData,
+    key: &str,
+    testid: &str,
+) -> Html {
+    chart_figure(canvas, size, data, key, testid, false)
+}
+
+fn chart_figure(
+    canvas: &NodeRef,
+    (width, height): (u32, u32),
+    data: &ChartData,
+    key: &str,
+    testid: &str,
+    toggle: bool,
+) -> Html {
+    let summary = data.summary();
+    let rows = if toggle { data.rows() } else { vec![] };
+    html! {
+        <figure class="chart-figure">
+            <canvas ref={canvas.clone()} width={width.to_string()} height={height.to_string()} class="chart"
+                    role="img" aria-label={format!("{}. {summary}", data.name)} data-testid={testid.to_string()}></canvas>
+            <figcaption>
+                <span data-testid={format!("{testid}-summary")}>{ &summary }</span>
+                if !key.is_empty() { { " " }{ key } }
+            </figcaption>
+            if !rows.is_empty() {
+                <details class="data-table">
+                    <summary>{ "Show data" }</summary>
+                    <div class="table-wrap">
+                        <table data-testid={format!("{testid}-data")}>
+                            <caption>{ &data.name }</caption>
+                            <thead><tr>{ for data.header().iter().map(|h| html! { <th scope="col">{ h }</th> }) }</tr></thead>
+                            <tbody>{ for rows.iter().map(|r| html! {
+                                <tr>{ for r.iter().map(|c| html! { <td>{ c }</td> }) }</tr>
+                            }) }</tbody>
+                        </table>
+                    </div>
+                </details>
+            }
+        </figure>
+    }
+}
 
 const LOSS: RGBColor = RGBColor(214, 90, 49);
 const ACCURACY: RGBColor = RGBColor(38, 110, 200);
@@ -47,7 +136,7 @@ fn two_axes<'a>(
         .margin(10)
         .x_label_area_size(38)
         .y_label_area_size(45)
-        .right_y_label_area_size(50)
+        .right_y_label_area_size(62)
         .build_cartesian_2d(0f32..x_end, 0f32..y_max)
         .ok()?
         .set_secondary_coord(0f32..x_end, 0f32..1f32);
@@ -56,7 +145,15 @@ fn two_axes<'a>(
         .label_style(FONT)
         .axis_desc_style(FONT)
         .x_desc(titles[0])
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        // Epochs and steps are whole: a tick between two of them says nothing (and before a
+        // run, on an axis from 0 to 1, would read "0 0 0 0 0 1 1 1 1 1").
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-3 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
         .y_desc(titles[1])
         .draw()
         .ok()?;
@@ -70,13 +167,14 @@ fn two_axes<'a>(
     Some(chart)
 }
 
-/// Loss (left axis) and test accuracy (right axis) per epoch.
+/// Loss (left axis, solid) and test accuracy (right axis, dashed) per epoch. The key is the
+/// figure's caption, not a legend on the plot, which would cover the curves at any width.
 pub fn training_curves(
     canvas: HtmlCanvasElement,
     reports: &[EpochReport],
     epochs: u32,
 ) -> Option<()> {
-    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    let root = area(canvas)?;
     root.fill(&WHITE).ok()?;
     let max_loss = reports.iter().map(|r| r.train_loss).fold(0.5f32, f32::max) * 1.1;
     let x_end = epochs.max(1) as f32;
@@ -91,25 +189,26 @@ pub fn training_curves(
             reports.iter().map(|r| (r.epoch as f32, r.train_loss)),
             LOSS.stroke_width(2),
         ))
-        .ok()?
-        .label("training loss")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], LOSS));
+        .ok()?;
     chart
-        .draw_secondary_series(LineSeries::new(
+        .draw_secondary_series(dashed(
             reports.iter().map(|r| (r.epoch as f32, r.test_accuracy)),
-            ACCURACY.stroke_width(2),
+            ACCURACY,
         ))
-        .ok()?
-        .label("test accuracy")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ACCURACY));
-    chart
-        .configure_series_labels()
-        .label_font(FONT)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
         .ok()?;
     root.present().ok()
+}
+
+/// The key every two-axis chart's caption gives: which line is which, by colour and by style.
+pub const TWO_AXES_KEY: &str = "Solid orange line: left axis. Dashed blue line: right axis.";
+
+/// A dashed line in `colour`: the second series of a chart, told apart by more than colour.
+fn dashed<I>(points: I, colour: RGBColor) -> DashedLineSeries<I::IntoIter, i32>
+where
+    I: IntoIterator<Item = (f32, f32)>,
+    I::IntoIter: Clone,
+{
+    DashedLineSeries::new(points, 6, 4, colour.stroke_width(2))
 }
 
 /// A token search's loss (left axis) and the input detector's score (right axis, with its
@@ -120,7 +219,7 @@ pub fn search_curves(
     steps: u32,
     threshold: Option<f32>,
 ) -> Option<()> {
-    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    let root = area(canvas)?;
     root.fill(&WHITE).ok()?;
     let max_loss = points.iter().map(|p| p.0).fold(0.5f32, f32::max) * 1.1;
     let x_end = steps.max(1) as f32;
@@ -143,12 +242,12 @@ pub fn search_curves(
         ))
         .ok()?;
     chart
-        .draw_secondary_series(LineSeries::new(
+        .draw_secondary_series(dashed(
             points
                 .iter()
                 .enumerate()
                 .filter_map(|(i, p)| Some((at(i), p.1?))),
-            ACCURACY.stroke_width(2),
+            ACCURACY,
         ))
         .ok()?;
     root.present().ok()
@@ -161,7 +260,7 @@ pub fn success_curve(
     budget: f32,
     pass: f32,
 ) -> Option<()> {
-    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    let root = area(canvas)?;
     root.fill(&WHITE).ok()?;
     let x_end = points.iter().map(|p| p.0).fold(budget, f32::max) * 1.05;
     let mut chart = ChartBuilder::on(&root)
@@ -202,12 +301,14 @@ pub fn success_curve(
     root.present().ok()
 }
 
-/// The 8×8 image in grey, optionally tinted red by saliency, changed pixels outlined.
+/// The 8×8 image in grey, optionally tinted red by saliency, changed pixels outlined, and the
+/// keyboard cursor framed where given.
 pub fn digit(
     canvas: &HtmlCanvasElement,
     image: &[f32],
     saliency: Option<&[f32]>,
     changed: &[bool],
+    cursor: Option<u32>,
 ) -> Option<()> {
     let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
     let cell = f64::from(canvas.width()) / 8.0;
@@ -231,6 +332,15 @@ pub fn digit(
             1.0
         });
         ctx.stroke_rect(x + 1.0, y + 1.0, cell - 2.0, cell - 2.0);
+    }
+    if let Some(p) = cursor {
+        // The keyboard cursor: a blue frame inside a white one, seen on black and white pixels.
+        let (x, y) = ((p % 8) as f64 * cell, (p / 8) as f64 * cell);
+        ctx.set_line_width(3.0);
+        ctx.set_stroke_style_str("#ffffff");
+        ctx.stroke_rect(x + 3.0, y + 3.0, cell - 6.0, cell - 6.0);
+        ctx.set_stroke_style_str("#2664c8");
+        ctx.stroke_rect(x + 6.0, y + 6.0, cell - 12.0, cell - 12.0);
     }
     Some(())
 }
@@ -406,7 +516,7 @@ fn bar_pairs(
     levels: [Option<f64>; 2],
     y_desc: &str,
 ) -> Option<()> {
-    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    let root = area(canvas)?;
     let n = pairs.len().max(1) as f32;
     let mut chart = bar_axes(&root, pairs.len(), [None, Some(y_desc)], (30, 40))?;
     let bar = |i: usize, offset: f32, value: f64, colour: RGBColor| {
@@ -469,17 +579,17 @@ fn histogram_chart<'a>(
     Some(chart)
 }
 
-/// The bins a score histogram draws: `BINS` equal bins from 0 to the largest score.
+/// The bins a score histogram draws: `BINS` equal bins from 0 to just past the largest score
+/// and the threshold.
 const BINS: usize = 40;
 
-/// Track B's detector scores: a histogram (counts per bin), with the removal threshold as a line.
-pub fn score_histogram(
-    canvas: HtmlCanvasElement,
-    scores: &[f32],
-    threshold: Option<f32>,
-) -> Option<()> {
-    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
-    root.fill(&WHITE).ok()?;
+/// A score histogram's bins, what it draws and what its table lists.
+pub struct ScoreBins {
+    pub top: f32,
+    pub counts: Vec<u32>,
+}
+
+pub fn score_bins(scores: &[f32], threshold: Option<f32>) -> ScoreBins {
     let top = scores
         .iter()
         .copied()
@@ -487,15 +597,50 @@ pub fn score_histogram(
         .fold(threshold.unwrap_or(0.0), f32::max)
         .max(1e-3)
         * 1.05;
-    let width = top / BINS as f32;
-    let mut counts = [0u32; BINS];
-    for &s in scores.iter().filter(|s| s.is_finite()) {
-        counts[((s.max(0.0) / width) as usize).min(BINS - 1)] += 1;
+    let counts = chart::bin(scores.iter().map(|&s| s as f64), BINS, 0.0, top as f64);
+    ScoreBins { top, counts }
+}
+
+/// A score histogram's figures: the training images per bin of score, `where_` they are.
+pub fn score_histogram_data(bins: &ScoreBins, threshold: Option<f32>, where_: &str) -> ChartData {
+    let mut data = ChartData::new(
+        format!("Histogram of the detector's scores {where_}"),
+        chart::Shape::Histogram,
+        "score",
+    )
+    .with_x(chart::bin_ranges(
+        BINS,
+        0.0,
+        bins.top as f64,
+        chart::Format::Fixed(3),
+    ))
+    .with_series(
+        "training images",
+        bins.counts.iter().map(|&c| Some(c as f64)),
+        chart::Format::Count,
+    );
+    if let Some(t) = threshold {
+        data = data.with_note(format!(
+            "The threshold is at {t}: images to its right are removed."
+        ));
     }
-    let most = counts.iter().copied().max().unwrap_or(1).max(1) as f32 * 1.1;
+    data
+}
+
+/// Track B's detector scores: a histogram (counts per bin), with the removal threshold as a line.
+pub fn score_histogram(
+    canvas: HtmlCanvasElement,
+    bins: &ScoreBins,
+    threshold: Option<f32>,
+) -> Option<()> {
+    let root = area(canvas)?;
+    root.fill(&WHITE).ok()?;
+    let top = bins.top;
+    let width = top / BINS as f32;
+    let most = bins.counts.iter().copied().max().unwrap_or(1).max(1) as f32 * 1.1;
     let mut chart = histogram_chart(&root, 0f32..top, most, ["score", "training images"], None)?;
     chart
-        .draw_series(counts.iter().enumerate().map(|(b, &c)| {
+        .draw_series(bins.counts.iter().enumerate().map(|(b, &c)| {
             let x = b as f32 * width;
             Rectangle::new([(x, 0.0), (x + width * 0.9, c as f32)], ACCURACY.filled())
         }))
@@ -519,7 +664,7 @@ pub fn roc_curve(
     [negatives, positives]: [&str; 2],
     marked: Option<(f32, f32)>,
 ) -> Option<()> {
-    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    let root = area(canvas)?;
     root.fill(&WHITE).ok()?;
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
@@ -552,6 +697,21 @@ pub fn roc_curve(
     root.present().ok()
 }
 
+/// The false-positive rates a log-axes ROC chart's table reads its curves at.
+pub const ROC_RATES: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0];
+
+/// The figures of [`roc_log`]'s curves: each read at [`ROC_RATES`], with their areas.
+pub fn roc_log_data(name: &str, curves: &[(&str, &[(f32, f32)])]) -> ChartData {
+    let curves: Vec<(String, Vec<(f64, f64)>)> = curves
+        .iter()
+        .map(|(n, points)| {
+            let points = points.iter().map(|&(x, y)| (x as f64, y as f64)).collect();
+            (n.to_string(), points)
+        })
+        .collect();
+    ChartData::rocs(name, "non-members called members", &curves, &ROC_RATES)
+}
+
 /// Track C's ROC curves on log-log axes, where an attack's low false-positive end shows (a
 /// linear ROC squeezes it into the corner): each curve with its name, the diagonal of guessing,
 /// and a dashed line at the false-positive rate the grade reads. Rates of 0 sit on the axes'
@@ -562,7 +722,7 @@ pub fn roc_log(
     negatives: u32,
     fpr_line: f32,
 ) -> Option<()> {
-    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    let root = area(canvas)?;
     root.fill(&WHITE).ok()?;
     let floor = (0.5 / negatives.max(1) as f32).min(fpr_line / 2.0);
     let mut chart = ChartBuilder::on(&root)
@@ -623,7 +783,7 @@ pub fn tradeoff(
     max_epsilon: f64,
     accuracy_floor: f32,
 ) -> Option<()> {
-    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    let root = area(canvas)?;
     root.fill(&WHITE).ok()?;
     let finite = runs
         .iter()
@@ -682,20 +842,23 @@ pub fn tradeoff(
     root.present().ok()
 }
 
-/// Track C's loss histograms: the known members' and non-members' losses on a log scale (an
-/// overfit model's member losses sit orders of magnitude below 1), side by side per bin, with the
-/// learner's threshold as a line.
-pub fn loss_histograms(
-    canvas: HtmlCanvasElement,
-    members: &[f64],
-    non_members: &[f64],
-    threshold: Option<f64>,
-) -> Option<()> {
-    const BINS: usize = 30;
-    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
-    root.fill(&WHITE).ok()?;
-    let log = |l: f64| l.max(1e-12).log10() as f32;
-    let all = members.iter().chain(non_members).map(|&l| log(l));
+/// The bins of Track C's loss histograms: 30 equal bins of log10(loss) over whole powers of
+/// ten that hold every loss, and the members' and non-members' counts in each.
+pub struct LossBins {
+    pub low: f32,
+    pub high: f32,
+    pub members: Vec<u32>,
+    pub non_members: Vec<u32>,
+}
+
+const LOSS_BINS: usize = 30;
+
+fn log_loss(l: f64) -> f32 {
+    l.max(1e-12).log10() as f32
+}
+
+pub fn loss_bins(members: &[f64], non_members: &[f64]) -> LossBins {
+    let all = members.iter().chain(non_members).map(|&l| log_loss(l));
     let (low, high) = all.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), x| {
         (a.min(x), b.max(x))
     });
@@ -704,16 +867,67 @@ pub fn loss_histograms(
     } else {
         (-6.0, 1.0)
     };
-    let width = (high - low) / BINS as f32;
     let count = |losses: &[f64]| {
-        let mut counts = [0u32; BINS];
-        for &l in losses {
-            counts[(((log(l) - low) / width) as usize).min(BINS - 1)] += 1;
-        }
-        counts
+        let logs = losses.iter().map(|&l| log_loss(l) as f64);
+        chart::bin(logs, LOSS_BINS, low as f64, high as f64)
     };
-    let (m, n) = (count(members), count(non_members));
-    let most = m.iter().chain(&n).copied().max().unwrap_or(1).max(1) as f32 * 1.25;
+    LossBins {
+        low,
+        high,
+        members: count(members),
+        non_members: count(non_members),
+    }
+}
+
+/// The loss histograms' figures: known members and non-members per bin of loss.
+pub fn loss_histograms_data(bins: &LossBins, threshold: Option<f64>) -> ChartData {
+    let width = (bins.high - bins.low) as f64 / LOSS_BINS as f64;
+    let ranges = (0..LOSS_BINS).map(|b| {
+        let from = bins.low as f64 + b as f64 * width;
+        format!("{:.2e}–{:.2e}", 10f64.powf(from), 10f64.powf(from + width))
+    });
+    let counts = |c: &[u32]| c.iter().map(|&c| Some(c as f64)).collect::<Vec<_>>();
+    let mut data = ChartData::new(
+        "Losses of the known members and non-members, on a log scale",
+        chart::Shape::Histogram,
+        "loss",
+    )
+    .with_x(ranges)
+    .with_series("members", counts(&bins.members), chart::Format::Count)
+    .with_series(
+        "non-members",
+        counts(&bins.non_members),
+        chart::Format::Count,
+    );
+    if let Some(t) = threshold.filter(|t| t.is_finite() && *t > 0.0) {
+        data = data.with_note(format!(
+            "Your threshold is at a loss of {t}: members to its left."
+        ));
+    }
+    data
+}
+
+/// Track C's loss histograms: the known members' and non-members' losses on a log scale (an
+/// overfit model's member losses sit orders of magnitude below 1), side by side per bin, with the
+/// learner's threshold as a line.
+pub fn loss_histograms(
+    canvas: HtmlCanvasElement,
+    bins: &LossBins,
+    threshold: Option<f64>,
+) -> Option<()> {
+    let root = area(canvas)?;
+    root.fill(&WHITE).ok()?;
+    let (low, high) = (bins.low, bins.high);
+    let width = (high - low) / LOSS_BINS as f32;
+    let most = bins
+        .members
+        .iter()
+        .chain(&bins.non_members)
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f32
+        * 1.25;
     let mut chart = histogram_chart(
         &root,
         low..high,
@@ -721,9 +935,10 @@ pub fn loss_histograms(
         ["loss (log scale)", "known records"],
         Some(&|x| format!("1e{x:.0}")),
     )?;
-    for (counts, offset, colour, label) in
-        [(m, 0.0, ACCURACY, "members"), (n, 0.5, LOSS, "non-members")]
-    {
+    for (counts, offset, colour, label) in [
+        (&bins.members, 0.0, ACCURACY, "members"),
+        (&bins.non_members, 0.5, LOSS, "non-members"),
+    ] {
         chart
             .draw_series(counts.iter().enumerate().map(|(b, &c)| {
                 let x = low + (b as f32 + offset) * width;
@@ -734,7 +949,7 @@ pub fn loss_histograms(
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
     }
     if let Some(t) = threshold.filter(|t| t.is_finite() && *t > 0.0) {
-        let x = log(t).clamp(low, high);
+        let x = log_loss(t).clamp(low, high);
         chart
             .draw_series(LineSeries::new(
                 [(x, 0.0), (x, most)],
@@ -751,7 +966,7 @@ pub fn loss_histograms(
 /// The class view's pass rate per exercise: one numbered bar each (the table beside it names
 /// them).
 pub fn pass_rates(canvas: HtmlCanvasElement, rates: &[f64]) -> Option<()> {
-    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    let root = area(canvas)?;
     let mut chart = bar_axes(
         &root,
         rates.len(),
@@ -775,7 +990,7 @@ pub fn figure_strip(
     threshold: f64,
     desc: &str,
 ) -> Option<()> {
-    let root = CanvasBackend::with_canvas_object(canvas)?.into_drawing_area();
+    let root = area(canvas)?;
     root.fill(&WHITE).ok()?;
     let finite = |v: f64| v.is_finite() && v < 1e300;
     let mut sorted: Vec<f64> = values.iter().copied().filter(|&v| finite(v)).collect();

@@ -5,7 +5,9 @@
 
 use super::{ask_candidates, KindProps};
 use crate::app::{bind_text, Lab};
+use crate::painter::Painter;
 use crate::plot::{self, THUMB};
+use mlsec_core::chart::{self, Format};
 use mlsec_core::exercise::{Details, Settings};
 use mlsec_core::fields::{parse_real, parse_whole};
 use mlsec_core::kinds::backdoor::{BackdoorPlan, BackdoorReport};
@@ -13,6 +15,7 @@ use mlsec_core::kinds::label_flip::{Candidate, Order, Query, MAX_CANDIDATES};
 use mlsec_core::kinds::pixel_attack::PixelEdit;
 use mlsec_core::kinds::poisoning::stamp;
 use mlsec_core::kinds::Task;
+use mlsec_core::painter::Stroke;
 use web_sys::{HtmlCanvasElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -64,36 +67,31 @@ pub fn view(props: &KindProps) -> Html {
         });
     }
 
-    let painter = use_node_ref();
-    {
-        let painter = painter.clone();
-        use_effect_with(plan.trigger.clone(), move |trigger| {
-            if let Some(c) = painter.cast::<HtmlCanvasElement>() {
-                let image = stamp(&[0.0; 64], trigger);
-                let marked: Vec<bool> = (0..64u32)
-                    .map(|p| trigger.iter().any(|t| t.pixel == p))
-                    .collect();
-                plot::digit(&c, &image, None, &marked);
-            }
-        });
-    }
-    let paint = {
+    let trigger_image = stamp(&[0.0; 64], &plan.trigger);
+    let in_trigger: Vec<bool> = (0..64u32)
+        .map(|p| plan.trigger.iter().any(|t| t.pixel == p))
+        .collect();
+    let on_stroke = {
         let (emit, brightness, on_error) =
             (emit.clone(), brightness.clone(), props.on_error.clone());
-        Callback::from(move |e: MouseEvent| {
-            let Some(pixel) = plot::cell_at(&e) else {
-                return;
-            };
+        Callback::from(move |(pixel, stroke): (u32, Stroke)| {
             let value = match parse_real("Brightness", &brightness, 0.0..=1.0) {
                 Ok(v) => v as f32,
                 Err(message) => return on_error.emit(message),
             };
-            // A click on a trigger pixel removes it; elsewhere it adds one at the brightness.
+            // A click (or Space) on a trigger pixel removes it, elsewhere adds one at the
+            // brightness; + adds (or sets the brightness of) a pixel, − removes it.
             emit(&move |plan: &mut BackdoorPlan| {
-                if let Some(at) = plan.trigger.iter().position(|t| t.pixel == pixel) {
-                    plan.trigger.remove(at);
-                } else {
-                    plan.trigger.push(PixelEdit { pixel, value });
+                let at = plan.trigger.iter().position(|t| t.pixel == pixel);
+                match (stroke, at) {
+                    (Stroke::Apply | Stroke::Lower, Some(at)) => {
+                        plan.trigger.remove(at);
+                    }
+                    (Stroke::Raise, Some(at)) => plan.trigger[at].value = value,
+                    (Stroke::Apply | Stroke::Raise, None) => {
+                        plan.trigger.push(PixelEdit { pixel, value })
+                    }
+                    (Stroke::Lower, None) => {}
                 }
             });
         })
@@ -187,9 +185,9 @@ pub fn view(props: &KindProps) -> Html {
         <>
             <div class="painter">
                 <div>
-                    <canvas ref={painter} class="digit" width="320" height="320" onclick={paint}
-                            data-testid={format!("{id}-trigger")}
-                            aria-label="The trigger, 8 by 8 pixels; click a pixel to add it or remove it"></canvas>
+                    <Painter image={trigger_image} marked={in_trigger} marked_word="in the trigger"
+                             label="The trigger, 8 by 8 pixels: click a pixel to add it or remove it."
+                             testid={format!("{id}-trigger")} {on_stroke} />
                     <p data-testid={format!("{id}-trigger-count")}>{ format!("{} of {max_pixels} trigger pixels", plan.trigger.len()) }</p>
                 </div>
                 <div class="fields">
@@ -266,8 +264,11 @@ fn results(props: &ResultsProps) -> Html {
     let columns = props.report.examples.len().max(1);
     html! {
         <div class="results">
-            <canvas ref={chart} width="560" height="260" class="chart" data-testid={format!("{id}-chart")}
-                    aria-label="Attack success and clean accuracy of the clean model (1) and the poisoned model (2)"></canvas>
+            { plot::figure_beside_table(&chart, (560, 260), &chart::model_bars(&props.report.bars).with_note(format!(
+                    "A pass needs the poisoned model's attack success at least {}.",
+                    Format::Percent(0).write(props.min_success as f64))),
+                "Bars numbered as in the table below. Orange, left of each pair: attack success. Blue, right: clean accuracy. Faint line: the attack-success pass mark.",
+                &format!("{id}-chart")) }
             <table data-testid={format!("{id}-bars")}>
                 <thead><tr><th>{ "model" }</th><th>{ "clean accuracy" }</th><th>{ "attack success" }</th></tr></thead>
                 <tbody>

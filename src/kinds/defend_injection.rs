@@ -4,6 +4,7 @@
 use super::KindProps;
 use crate::plot;
 use mlsec_assistant::Variant;
+use mlsec_core::chart::{ChartData, Format, Shape};
 use mlsec_core::defence::{DefenceRow, Defences, DetectorSettings};
 use mlsec_core::exercise::{Details, Settings};
 use mlsec_core::kinds::Task;
@@ -32,6 +33,10 @@ pub fn view(props: &KindProps) -> Html {
             }
         });
     }
+    let task_limits = match (&task, task.as_ref().and_then(|t| t.utility_floor(&rows))) {
+        (Some(t), Some(floor)) => (t.max_attack_success, floor),
+        _ => (f32::NAN, f64::NAN),
+    };
     let id = &props.exercise.id;
     let d = match &props.settings {
         Settings::Defences(d) => d.clone(),
@@ -84,11 +89,35 @@ pub fn view(props: &KindProps) -> Html {
             </div>
             { props.children.clone() }
             if !rows.is_empty() {
-                <canvas ref={canvas} width="560" height="260" class="chart" data-testid={format!("{id}-chart")}></canvas>
+                { plot::figure_beside_table(&canvas, (560, 260), &chart_data(&rows, task_limits),
+                    "Bars numbered as in the table below. Orange, left of each pair: attack success. Blue, right: utility. Faint lines: the limits.",
+                    &format!("{id}-chart")) }
                 { defence_table(id, &rows) }
             }
         </>
     }
+}
+
+/// The chart's figures: attack success and utility per defence, and the pass region.
+fn chart_data(rows: &[DefenceRow], (max_attack, min_utility): (f32, f64)) -> ChartData {
+    let pct = Format::Percent(0);
+    ChartData::new(
+        "Attack success and utility per defence",
+        Shape::Bars,
+        "defence",
+    )
+    .with_x(rows.iter().map(|r| r.name.clone()))
+    .with_series(
+        "attack success",
+        rows.iter().map(|r| Some(r.attack_success)),
+        pct,
+    )
+    .with_series("utility", rows.iter().map(|r| Some(r.utility)), pct)
+    .with_note(format!(
+        "A pass needs attack success at most {} and utility at least {}.",
+        pct.write(max_attack as f64),
+        pct.write(min_utility)
+    ))
 }
 
 /// Attack success and utility per defence, numbered as in the chart.

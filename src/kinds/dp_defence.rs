@@ -5,6 +5,7 @@
 
 use super::KindProps;
 use crate::plot;
+use mlsec_core::chart::{ChartData, Format, Shape};
 use mlsec_core::dp_sgd::Sampling;
 use mlsec_core::exercise::{Details, Settings};
 use mlsec_core::grade::{Figure, Unit};
@@ -80,6 +81,37 @@ pub fn view(props: &KindProps) -> Html {
     }
 }
 
+/// The trade-off chart's figures: each of the learner's runs, its ε (∞ without a guarantee), its
+/// test accuracy and whether its attack was held.
+fn tradeoff_data(runs: &[(f64, f32, bool)], max_epsilon: f64, floor: f32) -> ChartData {
+    let epsilon = |e: f64| if e < 1e300 { e } else { f64::INFINITY };
+    ChartData::new(
+        "Your DP-SGD runs: ε against test accuracy",
+        Shape::Bars,
+        "run",
+    )
+    .with_x((1..=runs.len()).map(|n| format!("run {n}")))
+    .with_series(
+        "ε",
+        runs.iter().map(|r| Some(epsilon(r.0))),
+        Format::Fixed(2),
+    )
+    .with_series(
+        "test accuracy",
+        runs.iter().map(|r| Some(r.1 as f64)),
+        Format::Percent(1),
+    )
+    .with_series(
+        "attack held",
+        runs.iter().map(|r| Some(if r.2 { 1.0 } else { 0.0 })),
+        Format::YesNo,
+    )
+    .with_note(format!(
+        "The ε budget is {max_epsilon} and the accuracy floor {}.",
+        Format::Percent(1).write(floor as f64)
+    ))
+}
+
 #[derive(Properties, PartialEq)]
 struct ResultsProps {
     id: String,
@@ -118,6 +150,12 @@ fn results(props: &ResultsProps) -> Html {
     }
     let (id, r) = (&props.id, &props.report);
     let percent = |v: f32| format!("{:.1}%", v * 100.0);
+    let curves: Vec<(&str, &[(f32, f32)])> = r
+        .rows
+        .iter()
+        .map(|row| (row.name.as_str(), row.curve.roc.as_slice()))
+        .collect();
+    let floor = r.rows.first().map_or(0.0, |r| r.test_accuracy) - props.max_drop;
     let rows = r.rows.iter().map(|row| {
         html! {
             <tr>
@@ -144,10 +182,12 @@ fn results(props: &ResultsProps) -> Html {
             } else {
                 <p class="note">{ format!("The accountant's best bound came from Rényi order {}.", r.order) }</p>
             }
-            <canvas ref={roc} width="560" height="300" class="chart" data-testid={format!("{id}-roc")}
-                    aria-label="ROC of each row's attack on log axes, with the 1% false-positive line"></canvas>
-            <canvas ref={tradeoff} width="560" height="260" class="chart" data-testid={format!("{id}-tradeoff")}
-                    aria-label="Your runs' ε against their test accuracy, with the ε budget and the accuracy floor"></canvas>
+            { plot::figure(&roc, (560, 300), &plot::roc_log_data("ROC of each row's attack, on log axes", &curves),
+                "Lines in the table's order: orange, blue, green. Dashed upright line: 1% false positives. Grey diagonal: guessing.",
+                &format!("{id}-roc")) }
+            { plot::figure(&tradeoff, (560, 260), &tradeoff_data(&props.runs, props.max_epsilon, floor),
+                "Filled blue dots: runs whose attack was held. Hollow orange rings: runs whose attack was not. Grey lines: the ε budget (upright) and the accuracy floor (level).",
+                &format!("{id}-tradeoff")) }
         </div>
     }
 }

@@ -4,6 +4,7 @@
 use super::{ask, KindProps};
 use crate::app::Lab;
 use crate::plot;
+use mlsec_core::chart::{ChartData, Format, Shape};
 use mlsec_core::kinds::Task;
 use mlsec_core::session::{Request, Response};
 use web_sys::HtmlCanvasElement;
@@ -40,10 +41,27 @@ pub fn view(props: &KindProps) -> Html {
             }
         });
     }
+    let data = ChartData::new(
+        "FGSM attack success on the target model against ε",
+        Shape::Curve,
+        "ε",
+    )
+    .with_x_numbers(curve.iter().map(|p| p.0 as f64), Format::Fixed(3))
+    .with_series(
+        "attack success",
+        curve.iter().map(|p| Some(p.1 as f64)),
+        Format::Percent(1),
+    )
+    .with_note(format!(
+        "The budget is ε = {budget} and the pass mark {}.",
+        Format::Percent(0).write(pass as f64)
+    ));
     html! {
         <>
             { props.children.clone() }
-            <canvas ref={canvas} width="560" height="260" class="chart" data-testid={format!("{}-chart", props.exercise.id)}></canvas>
+            { plot::figure(&canvas, (560, 260), &data,
+                "Orange line with dots: attack success. Grey lines: the ε budget (upright) and the pass mark (level).",
+                &format!("{}-chart", props.exercise.id)) }
         </>
     }
 }

@@ -6,6 +6,7 @@
 use super::{ask, KindProps};
 use crate::app::Lab;
 use crate::plot;
+use mlsec_core::chart::{self, ChartData, Format};
 use mlsec_core::detectors::Detector;
 use mlsec_core::exercise::{Details, Settings};
 use mlsec_core::fields::parse_real;
@@ -80,14 +81,9 @@ pub fn view(props: &KindProps) -> Html {
         );
         use_effect_with(deps, move |(scores, class, bits)| {
             if let (Some(c), Some(s)) = (histogram.cast::<HtmlCanvasElement>(), scores) {
-                let values: Vec<f32> = s
-                    .scores
-                    .iter()
-                    .zip(&s.labels)
-                    .filter(|(_, l)| class.is_none_or(|c| **l == c))
-                    .map(|(v, _)| *v)
-                    .collect();
-                plot::score_histogram(c, &values, bits.map(f32::from_bits));
+                let threshold = bits.map(f32::from_bits);
+                let bins = plot::score_bins(&shown_scores(s, *class), threshold);
+                plot::score_histogram(c, &bins, threshold);
             }
         });
     }
@@ -158,6 +154,17 @@ pub fn view(props: &KindProps) -> Html {
         ),
         (Some(_), Err(message)) => format!("{message}."),
     };
+    let histogram_data = {
+        let threshold = parsed.clone().ok();
+        let bins = match &scores {
+            Some(s) => plot::score_bins(&shown_scores(s, shown_class), threshold),
+            None => plot::ScoreBins {
+                top: 1.0,
+                counts: vec![],
+            },
+        };
+        plot::score_histogram_data(&bins, threshold, &where_)
+    };
     let report = match &props.run.details {
         Details::Detection(r) => Some(r.clone()),
         _ => None,
@@ -181,8 +188,8 @@ pub fn view(props: &KindProps) -> Html {
                     <input type="text" inputmode="decimal" value={(*threshold).clone()} oninput={on_threshold} disabled={busy} data-testid={format!("{id}-threshold")} />
                 </label>
             </div>
-            <canvas ref={histogram} width="560" height="240" class="chart" data-testid={format!("{id}-histogram")}
-                    aria-label={format!("Histogram of the detector's scores {where_}, with the threshold")}></canvas>
+            { plot::figure(&histogram, (560, 240), &histogram_data, "Blue bars: training images per score. Orange line: the threshold.",
+                &format!("{id}-histogram")) }
             <p class="note" data-testid={format!("{id}-above")}>{ status }</p>
             <div class="actions">
                 <button onclick={remove} disabled={busy} data-testid={format!("{id}-remove")}>{ "Remove above the threshold" }</button>
@@ -197,6 +204,17 @@ pub fn view(props: &KindProps) -> Html {
             }
         </>
     }
+}
+
+/// The scores of the training images of `class` (all classes: every image).
+fn shown_scores(scores: &Scores, class: Option<u8>) -> Vec<f32> {
+    scores
+        .scores
+        .iter()
+        .zip(&scores.labels)
+        .filter(|(_, l)| class.is_none_or(|c| **l == c))
+        .map(|(v, _)| *v)
+        .collect()
 }
 
 #[derive(Properties, PartialEq)]
@@ -233,16 +251,29 @@ fn results(props: &ResultsProps) -> Html {
     let removed = r.removed_poisons + r.removed_clean;
     let precision = f64::from(r.removed_poisons) / f64::from(removed.max(1));
     let recall = f64::from(r.removed_poisons) / f64::from(r.poisons.max(1));
+    let points: Vec<(f64, f64)> = r.roc.iter().map(|&(x, y)| (x as f64, y as f64)).collect();
+    let roc_data = ChartData::roc(
+        format!(
+            "ROC curve of {} over the suspect training set",
+            r.detector.name()
+        ),
+        ["clean images flagged", "poisons flagged"],
+        &points,
+    );
+    let bars_data = chart::model_bars(&r.bars).with_note(format!(
+        "A pass needs the cleaned model's attack success at most {}.",
+        Format::Percent(0).write(props.max_success as f64)
+    ));
     html! {
         <div class="results">
             <p data-testid={format!("{id}-readout")}>
                 { format!("Your removal: {} of the {} poisons (recall {:.0}%) and {} of the {} clean images; {:.0}% of what you removed were poisons (precision). The {} ROC below has an area of {:.2} (1 is a perfect ranking, 0.5 a coin toss).",
                           r.removed_poisons, r.poisons, recall * 100.0, r.removed_clean, r.clean, precision * 100.0, r.detector.name(), r.auc) }
             </p>
-            <canvas ref={roc} width="360" height="300" class="chart" data-testid={format!("{id}-roc")}
-                    aria-label={format!("ROC curve of {}, area {:.2}", r.detector.name(), r.auc)}></canvas>
-            <canvas ref={bars} width="560" height="260" class="chart" data-testid={format!("{id}-chart")}
-                    aria-label="Attack success and clean accuracy of the unpoisoned (1), poisoned (2) and cleaned (3) models"></canvas>
+            { plot::figure(&roc, (360, 300), &roc_data, "Orange line: the detector's ROC. Grey diagonal: guessing.", &format!("{id}-roc")) }
+            { plot::figure_beside_table(&bars, (560, 260), &bars_data,
+                "Bars numbered as in the table below. Orange, left of each pair: attack success. Blue, right: clean accuracy. Faint line: the attack-success limit.",
+                &format!("{id}-chart")) }
             <table data-testid={format!("{id}-bars")}>
                 <thead><tr><th>{ "model" }</th><th>{ "clean accuracy" }</th><th>{ "attack success" }</th></tr></thead>
                 <tbody>

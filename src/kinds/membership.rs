@@ -5,6 +5,7 @@
 use super::{ask, KindProps};
 use crate::app::Lab;
 use crate::plot;
+use mlsec_core::chart::ChartData;
 use mlsec_core::exercise::{Details, Settings};
 use mlsec_core::fields::parse_real;
 use mlsec_core::kinds::membership::{show, KnownLosses, LossThreshold, MembershipReport};
@@ -76,12 +77,8 @@ pub fn view(props: &KindProps) -> Html {
             (drawn, parsed.clone().ok().map(f64::to_bits)),
             move |(known, t)| {
                 if let (Some(c), Some(known)) = (histogram.cast::<HtmlCanvasElement>(), known) {
-                    plot::loss_histograms(
-                        c,
-                        &known.members,
-                        &known.non_members,
-                        t.map(f64::from_bits),
-                    );
+                    let bins = plot::loss_bins(&known.members, &known.non_members);
+                    plot::loss_histograms(c, &bins, t.map(f64::from_bits));
                 }
             },
         );
@@ -102,14 +99,27 @@ pub fn view(props: &KindProps) -> Html {
         (Some(Err(why)), _) => format!("The target could not be trained: {why}"),
         (None, _) => "Training the target to measure the known records' losses…".into(),
     };
+    let histogram_data = {
+        let bins = match &*known {
+            Some(Ok(k)) => plot::loss_bins(&k.members, &k.non_members),
+            _ => plot::loss_bins(&[], &[]),
+        };
+        let mut data = plot::loss_histograms_data(&bins, parsed.clone().ok());
+        if !matches!(&*known, Some(Ok(_))) {
+            // Before the losses arrive there is nothing to count: say so, not "0 in all".
+            data.x.clear();
+        }
+        data
+    };
     let report = match &props.run.details {
         Details::Membership(r) => Some(r.clone()),
         _ => None,
     };
     html! {
         <>
-            <canvas ref={histogram} width="560" height="260" class="chart" data-testid={format!("{id}-histogram")}
-                    aria-label="Losses of the known members and non-members on a log scale, with your threshold"></canvas>
+            { plot::figure(&histogram, (560, 260), &histogram_data,
+                "Blue bars, left of each pair: members. Orange, right: non-members. Black line: your threshold.",
+                &format!("{id}-histogram")) }
             <div class="fields">
                 <label class="field">{ "Loss threshold (at or below: a member)" }
                     <input type="text" inputmode="decimal" value={(*text).clone()} oninput={on_input} disabled={props.busy}
@@ -153,10 +163,22 @@ fn results(props: &ResultsProps) -> Html {
     }
     let (id, r) = (&props.id, &props.report);
     let percent = |v: f32| format!("{:.1}%", v * 100.0);
+    let points: Vec<(f64, f64)> = r.roc.iter().map(|&(x, y)| (x as f64, y as f64)).collect();
+    let roc_data = ChartData::roc(
+        "ROC of the loss as a membership score on the challenge records",
+        ["non-members called members", "members found"],
+        &points,
+    )
+    .with_note(format!(
+        "Your threshold finds {} of the members at {} false positives.",
+        percent(r.true_positive_rate),
+        percent(r.false_positive_rate)
+    ));
     html! {
         <div class="results">
-            <canvas ref={chart} width="560" height="260" class="chart" data-testid={format!("{id}-roc")}
-                    aria-label="ROC of the loss as a membership score on the challenge records, with your threshold's point"></canvas>
+            { plot::figure(&chart, (560, 260), &roc_data,
+                "Orange line: the ROC of the loss as a membership score on the challenge records. Dot: your threshold. Grey diagonal: guessing.",
+                &format!("{id}-roc")) }
             <table data-testid={format!("{id}-rates")}>
                 <tbody>
                     <tr><td>{ "members found (true-positive rate)" }</td><td>{ percent(r.true_positive_rate) }</td></tr>

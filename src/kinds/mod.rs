@@ -131,5 +131,11 @@ pub fn training_chart(props: &KindProps) -> Html {
             }
         });
     }
-    html! { <canvas ref={canvas} width="560" height="260" class="chart" data-testid={format!("{}-chart", props.exercise.id)}></canvas> }
+    plot::figure(
+        &canvas,
+        (560, 260),
+        &mlsec_core::chart::training_curves(&props.run.reports),
+        plot::TWO_AXES_KEY,
+        &format!("{}-chart", props.exercise.id),
+    )
 }

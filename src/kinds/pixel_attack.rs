@@ -4,12 +4,12 @@
 
 use super::{ask, KindProps};
 use crate::app::Lab;
-use crate::plot;
+use crate::painter::Painter;
 use mlsec_core::exercise::Settings;
 use mlsec_core::kinds::pixel_attack::{changed, PixelEdit, PixelEdits};
 use mlsec_core::kinds::Task;
+use mlsec_core::painter::Stroke;
 use mlsec_core::session::{Inspection, Request, Response};
-use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
 
 #[function_component(View)]
@@ -41,26 +41,18 @@ pub fn view(props: &KindProps) -> Html {
             move || worker.forget(job)
         });
     }
-    let digit = use_node_ref();
-    {
-        let digit = digit.clone();
-        let deps = ((*inspection).clone(), *show_saliency);
-        use_effect_with(deps, move |(inspection, show_saliency)| {
-            if let (Some(canvas), Some(i)) = (digit.cast::<HtmlCanvasElement>(), inspection) {
-                let saliency = show_saliency.then_some(i.saliency.as_slice());
-                plot::digit(&canvas, &i.image, saliency, &changed(&i.original, &i.image));
-            }
-        });
-    }
-    let paint = {
+    // A click or Space paints with the chosen tool; + inks, − erases.
+    let on_stroke = {
         let ink = *ink;
         let (edits, inspection, on_edit) =
             (edits.clone(), inspection.clone(), props.on_edit.clone());
-        Callback::from(move |e: MouseEvent| {
-            let Some(pixel) = plot::cell_at(&e) else {
-                return;
+        Callback::from(move |(pixel, stroke): (u32, Stroke)| {
+            let value = match stroke {
+                Stroke::Apply if ink => 1.0,
+                Stroke::Apply => 0.0,
+                Stroke::Raise => 1.0,
+                Stroke::Lower => 0.0,
             };
-            let value = if ink { 1.0 } else { 0.0 };
             // One edit per pixel (the core puts them in pixel order for the run); painting a
             // pixel back to its original value removes its edit.
             let mut edits = edits.clone();
@@ -109,9 +101,14 @@ pub fn view(props: &KindProps) -> Html {
     html! {
         <>
             <div class="painter">
-                <canvas ref={digit} width="320" height="320" class="digit" onclick={paint} data-testid={format!("{id}-canvas")}></canvas>
+                if let Some(i) = &*inspection {
+                    <Painter image={i.image.clone()} saliency={show_saliency.then(|| i.saliency.clone())}
+                             marked={changed(&i.original, &i.image)} marked_word="changed"
+                             label={format!("Test image {index}, 8 by 8 pixels, to paint.")}
+                             testid={format!("{id}-canvas")} {on_stroke} />
+                }
                 <div>
-                    <p>{ "Click a cell to paint it." }</p>
+                    <p>{ "Click a cell to paint it, or focus the image and use the keys: arrows move, Space paints, + inks, − erases." }</p>
                     <label><input type="radio" checked={*ink} onchange={set_ink(true)} data-testid={format!("{id}-ink")} />{ " ink (1.0)" }</label>
                     <label><input type="radio" checked={!*ink} onchange={set_ink(false)} data-testid={format!("{id}-erase")} />{ " erase (0.0)" }</label>
                     <label><input type="checkbox" checked={*show_saliency} onchange={toggle_saliency} />{ " gradient saliency overlay (red)" }</label>

@@ -141,8 +141,11 @@ fn results(props: &ResultsProps) -> Html {
     let percent = |v: f32| format!("{:.1}%", v * 100.0);
     html! {
         <div class="results">
-            <canvas ref={chart} width="560" height="300" class="chart" data-testid={format!("{id}-roc")}
-                    aria-label="ROC of your shadow-model attack and of the target's loss alone, on log axes, with the 1% false-positive line"></canvas>
+            { plot::figure(&chart, (560, 300), &plot::roc_log_data(
+                    "ROC of your shadow-model attack and of the target's loss alone, on log axes",
+                    &[("the target's loss alone", &r.loss_threshold.roc), ("your shadow-model attack", &r.attack.roc)]),
+                "Orange line: the target's loss alone. Blue line: your shadow-model attack. Dashed upright line: 1% false positives. Grey diagonal: guessing.",
+                &format!("{id}-roc")) }
             <table data-testid={format!("{id}-rates")}>
                 <thead><tr><th>{ "attack" }</th><th>{ "members found at 1% false positives" }</th><th>{ "area under the ROC" }</th></tr></thead>
                 <tbody>

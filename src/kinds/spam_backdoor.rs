@@ -6,8 +6,9 @@
 use super::{ask, KindProps};
 use crate::app::Lab;
 use crate::plot;
+use mlsec_core::chart::{ChartData, Format, Shape};
 use mlsec_core::exercise::{Details, Settings};
-use mlsec_core::kinds::spam_backdoor::{FilterWords, SpamPoison, SpamReport};
+use mlsec_core::kinds::spam_backdoor::{FilterBars, FilterWords, SpamPoison, SpamReport};
 use mlsec_core::kinds::Task;
 use mlsec_core::session::{Request, Response};
 use mlsec_core::spam::{words, WordWeight};
@@ -124,6 +125,31 @@ pub fn view(props: &KindProps) -> Html {
     }
 }
 
+/// The chart's figures: triggered spam let through and spam caught by each filter.
+fn bars_data(bars: &[FilterBars], limit: f32) -> ChartData {
+    let pct = Format::Percent(1);
+    ChartData::new(
+        "Triggered spam let through and spam caught by the clean and the poisoned filter",
+        Shape::Bars,
+        "filter",
+    )
+    .with_x(bars.iter().map(|b| b.model.clone()))
+    .with_series(
+        "triggered spam let through",
+        bars.iter().map(|b| Some(b.let_through as f64)),
+        pct,
+    )
+    .with_series(
+        "spam caught",
+        bars.iter().map(|b| Some(b.spam_caught as f64)),
+        pct,
+    )
+    .with_note(format!(
+        "A pass needs at least {} of the triggered spam let through.",
+        Format::Percent(0).write(limit as f64)
+    ))
+}
+
 #[derive(Properties, PartialEq)]
 struct ResultsProps {
     id: String,
@@ -157,8 +183,9 @@ fn results(props: &ResultsProps) -> Html {
     let (ham, spam) = report.trigger_in_training;
     html! {
         <div class="results">
-            <canvas ref={chart} width="560" height="260" class="chart" data-testid={format!("{id}-chart")}
-                    aria-label="Triggered spam let through and spam caught by the clean filter (1) and the poisoned filter (2)"></canvas>
+            { plot::figure_beside_table(&chart, (560, 260), &bars_data(&report.bars, props.limit),
+                "Bars numbered as in the table below. Orange, left of each pair: triggered spam let through. Blue, right: spam caught. Faint line: the let-through pass mark.",
+                &format!("{id}-chart")) }
             <table data-testid={format!("{id}-bars")}>
                 <thead><tr><th>{ "filter" }</th><th>{ "spam caught" }</th><th>{ "triggered spam let through" }</th><th>{ "ham blocked" }</th></tr></thead>
                 <tbody>

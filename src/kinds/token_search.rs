@@ -6,6 +6,7 @@
 use super::prompt_injection::chat_view;
 use super::KindProps;
 use crate::plot;
+use mlsec_core::chart::{ChartData, Format, Shape};
 use mlsec_core::exercise::Details;
 use mlsec_core::injection::{self, Channel};
 use mlsec_core::kinds::token_search::{BEST_LOSS, DETECTOR_SCORE, LOSS};
@@ -58,28 +59,25 @@ pub fn view(props: &KindProps) -> Html {
         layers.push("the input detector");
     }
     let run = &props.run;
-    let steps: Vec<_> = run.searched.iter().enumerate().collect();
-    let summary = match (steps.first(), steps.last()) {
-        (Some((_, a)), Some((n, b))) => {
-            let mut s = format!(
-                "Over {} steps the search's loss went from {:.3} to {:.3}",
-                n + 1,
-                figure(a, LOSS).unwrap_or(f32::NAN),
-                figure(b, LOSS).unwrap_or(f32::NAN)
-            );
-            if let (Some(x), Some(y)) = (figure(a, DETECTOR_SCORE), figure(b, DETECTOR_SCORE)) {
-                s.push_str(&format!(" and the detector's score from {x:.2} to {y:.2}"));
-            }
-            s + "."
-        }
-        _ => "The search has not run yet.".to_string(),
+    let figures = |name: &'static str| {
+        run.searched
+            .iter()
+            .map(move |s| figure(s, name).map(f64::from))
     };
-    let row = |(n, s): (usize, &Vec<(String, f32)>)| {
-        let cell = |name: &str| figure(s, name).map_or("–".to_string(), |v| format!("{v:.3}"));
-        html! {
-            <tr><td>{ n + 1 }</td><td>{ cell(LOSS) }</td><td>{ cell(BEST_LOSS) }</td><td>{ cell(DETECTOR_SCORE) }</td></tr>
-        }
-    };
+    let mut data = ChartData::new(
+        "The token search's loss and the input detector's score per step",
+        Shape::Progress { unit: "step" },
+        "step",
+    )
+    .with_x((1..=run.searched.len()).map(|n| n.to_string()))
+    .with_series("search loss", figures(LOSS), Format::Fixed(3))
+    .with_series(BEST_LOSS, figures(BEST_LOSS), Format::Fixed(3));
+    if threshold.is_some() {
+        data = data.with_series(DETECTOR_SCORE, figures(DETECTOR_SCORE), Format::Fixed(3));
+    }
+    if let Some(t) = threshold {
+        data = data.with_note(format!("The detector flags a score above {t}."));
+    }
     let (found, conversations) = match &run.details {
         Details::Conversations(c) if !c.is_empty() => {
             let text = c[0].data.clone();
@@ -111,24 +109,9 @@ pub fn view(props: &KindProps) -> Html {
                 <p class="note">{ format!("The reply the search aims at: {}", task.target.replace("{code}", "<the conversation's code>")) }</p>
             </div>
             { props.children.clone() }
-            <figure class="search-chart">
-                <canvas ref={canvas} width="560" height="240" class="chart" role="img"
-                        aria-label={format!("Search loss and detector score per step. {summary}")}
-                        data-testid={format!("{id}-chart")}></canvas>
-                <figcaption>
-                    <span data-testid={format!("{id}-summary")}>{ &summary }</span>
-                    { " Orange: the search's loss (left axis). Blue: the detector's score of the document with the suffix (right axis); the grey line is its threshold." }
-                </figcaption>
-                if !steps.is_empty() {
-                    <details class="data-table">
-                        <summary>{ "Show data" }</summary>
-                        <table data-testid={format!("{id}-table")}>
-                            <thead><tr><th>{ "step" }</th><th>{ LOSS }</th><th>{ BEST_LOSS }</th><th>{ DETECTOR_SCORE }</th></tr></thead>
-                            <tbody>{ for steps.iter().map(|&(n, s)| row((n, s))) }</tbody>
-                        </table>
-                    </details>
-                }
-            </figure>
+            { plot::figure(&canvas, (560, 240), &data,
+                "Solid orange line: the search's loss (left axis). Dashed blue line: the detector's score of the document with the suffix (right axis); the grey line is its threshold.",
+                &format!("{id}-chart")) }
             { found }
             { conversations }
         </>

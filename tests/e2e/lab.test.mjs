@@ -242,6 +242,18 @@ test('a learner passes two exercises, and their progress survives a reload and a
       await testid(page, 'train-digits-run').click();
       await progressShown;
       await waitForText(testid(page, 'train-digits-grade'), 'Passed', LONG_TIMEOUT);
+      // The chart's table holds the plotted figures: a row per epoch, and the last epoch's
+      // test accuracy is the one the grade reports; the summary reads them in words.
+      const epochs = Number(await testid(page, 'train-digits-epochs').inputValue());
+      const table = testid(page, 'train-digits-chart-data');
+      assert.equal(await table.locator('tbody tr').count(), epochs);
+      const last = await table.locator('tbody tr').last().locator('td').allTextContents();
+      assert.equal(last[0], String(epochs));
+      await waitForText(testid(page, 'train-digits-grade'), `test accuracy ${last[2]}`);
+      await waitForText(testid(page, 'train-digits-chart-summary'),
+        new RegExp(`^Over ${epochs} epochs, training loss fell from [0-9.]+ to ${last[1].replace('.', '\\.')} and test accuracy rose from [0-9.]+% to ${last[2].replace('.', '\\.')}\\.$`));
+      const label = await testid(page, 'train-digits-chart').getAttribute('aria-label');
+      assert.match(label, /^Training loss and test accuracy per epoch\. Over /);
     });
 
     await step('track A: FGSM untargeted with epsilon 0.2', async () => {
@@ -324,9 +336,14 @@ test('bad settings are refused with a message, Stop stops, and a hand-painted at
     await testid(page, 'pixel-attack-by-hand-erase').check();
     await canvas.click({ position: { x: 3 * 40 + 20, y: 5 * 40 + 20 } }); // pixel 43 → 0
     await waitForText(testid(page, 'pixel-attack-by-hand-readout'), '1 of 4 pixels changed');
-    await testid(page, 'pixel-attack-by-hand-ink').check();
-    await canvas.click({ position: { x: 5 * 40 + 20, y: 5 * 40 + 20 } }); // pixel 45 → 1
+    // The second pixel by keyboard: the click left the painter focused with its cursor on 43;
+    // two steps right and + inks pixel 45, and the line under the painter says so.
+    await canvas.press('ArrowRight');
+    await canvas.press('ArrowRight');
+    await waitForText(testid(page, 'pixel-attack-by-hand-canvas-cursor'), /^row 6, column 6: 0\.\d\d$/);
+    await canvas.press('+');
     await waitForText(testid(page, 'pixel-attack-by-hand-readout'), '2 of 4 pixels changed');
+    await waitForText(testid(page, 'pixel-attack-by-hand-canvas-cursor'), 'row 6, column 6: 1.00, changed');
     // With the browser's storage full, the pass cannot be saved: that is said beside the
     // exercise where it happened (not only on the home page), and the pass stays for the visit.
     await page.evaluate(() => {
@@ -727,8 +744,8 @@ test('Track E: a token search runs in the worker with its loss and the detector 
     await testid(page, `${id}-run`).click();
     await waitForText(testid(page, `${id}-searching`), /step \d+ of 10 · loss/, LONG_TIMEOUT);
     await waitForText(testid(page, `${id}-grade`), 'Not yet', LONG_TIMEOUT);
-    await waitForText(testid(page, `${id}-summary`), /Over 10 steps .* detector's score from/);
-    const rows = await testid(page, `${id}-table`).locator('tbody tr').count();
+    await waitForText(testid(page, `${id}-chart-summary`), /^Over 10 steps, search loss .* detector score (fell|rose|stayed)/);
+    const rows = await testid(page, `${id}-chart-data`).locator('tbody tr').count();
     assert.equal(rows, 10);
     await waitForText(testid(page, `${id}-stopped-1`), 'input detector');
     // Stop keeps the best suffix found so far and grades it.

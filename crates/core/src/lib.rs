@@ -8,6 +8,7 @@
 pub mod accountant;
 pub mod attacks;
 pub mod census;
+pub mod chart;
 pub mod class;
 pub mod course;
 pub mod defence;
@@ -24,6 +25,7 @@ pub mod inversion;
 pub mod kinds;
 pub mod markdown;
 pub mod mlp;
+pub mod painter;
 pub mod progress;
 pub mod receipt;
 pub mod resources;
