@@ -4,11 +4,15 @@
 use crate::class_view::{ClassView, ReceiptCheck};
 use crate::exercise_view::ExerciseView;
 use crate::lab::{load_course, Loaded};
+use crate::navigation::{
+    has_section, not_found, show_section, table_of_contents, Announcer, CourseMap, SearchBox,
+    SearchPage, Shortcuts,
+};
 use crate::storage::LocalStorage;
 use crate::worker::WorkerHandle;
 use crate::workshop::{Joined, WorkshopMaker, WorkshopShell};
 use mlsec_core::course::{neighbours, Lesson};
-use mlsec_core::markdown::{render, Segment};
+use mlsec_core::markdown::{headings, render, Segment};
 use mlsec_core::progress::{too_large, LessonState, Progress, ProgressBook, Resume, STORE_KEY};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,12 +27,23 @@ pub enum Route {
     Home,
     #[at("/lesson/:id")]
     Lesson { id: String },
+    /// A lesson opened at one of its sections (a table of contents, a search hit).
+    #[at("/lesson/:id/:section")]
+    LessonSection { id: String, section: String },
+    #[at("/search")]
+    Search,
     #[at("/workshop/new")]
     WorkshopNew,
     #[at("/w/:link")]
     Workshop { link: String },
     #[at("/w/:link/lesson/:id")]
     WorkshopLesson { link: String, id: String },
+    #[at("/w/:link/lesson/:id/:section")]
+    WorkshopLessonSection {
+        link: String,
+        id: String,
+        section: String,
+    },
     #[at("/w/:link/class")]
     WorkshopClass { link: String },
     #[at("/class")]
@@ -51,6 +66,18 @@ pub struct Lab {
     pub changed: Callback<()>,
     /// In a workshop: the workshop and the learner (`book` is then theirs, kept apart).
     pub workshop: Option<Rc<Joined>>,
+}
+
+impl Route {
+    /// The section a route opens a lesson at, if any.
+    fn section(&self) -> Option<&str> {
+        match self {
+            Route::LessonSection { section, .. } | Route::WorkshopLessonSection { section, .. } => {
+                Some(section)
+            }
+            _ => None,
+        }
+    }
 }
 
 impl PartialEq for Lab {
@@ -149,8 +176,11 @@ pub fn app() -> Html {
                 <Link<Route> to={Route::Home} classes="brand">{ "MLSec Lab" }</Link<Route>>
                 <span class="tagline">{ "Attack and defend real models, in your browser" }</span>
                 <OfflineBadge />
+                <Link<Route> to={Route::Search} classes="search-link">{ "Search" }</Link<Route>>
+                <Shortcuts />
             </header>
             <main>{ body }</main>
+            <Announcer />
         </HashRouter>
     }
 }
@@ -216,7 +246,8 @@ fn offline_badge() -> Html {
 
 /// Moves focus to the new page's heading when the route changes (not on the first page a visit
 /// opens), so that a screen reader announces the page and the keyboard starts from its top, and
-/// a "next lesson" link clicked at the foot of a lesson shows the next one from its start.
+/// a "next lesson" link clicked at the foot of a lesson shows the next one from its start. A
+/// route to a section (a deep link too) shows that section and focuses its heading.
 #[function_component(FocusOnRouteChange)]
 fn focus_on_route_change() -> Html {
     let route = use_route::<Route>();
@@ -224,15 +255,23 @@ fn focus_on_route_change() -> Html {
     use_effect_with(route, move |route| {
         let changed = matches!(&*previous.borrow(), Some(p) if p != route);
         *previous.borrow_mut() = Some(route.clone());
-        if changed {
+        if let Some(section) = route.as_ref().and_then(Route::section) {
+            let section = section.to_string();
+            gloo::timers::callback::Timeout::new(0, move || show_section(&section)).forget();
+        } else if changed {
             // After the new page has been drawn.
             gloo::timers::callback::Timeout::new(0, || {
-                let heading = gloo::utils::document()
-                    .query_selector("main h1")
-                    .ok()
-                    .flatten()
-                    .and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok());
-                if let Some(h) = heading {
+                // A page whose first job is typing (search) names its field; others their heading.
+                let find = |selector: &str| {
+                    gloo::utils::document()
+                        .query_selector(selector)
+                        .ok()
+                        .flatten()
+                        .and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok())
+                };
+                if let Some(field) = find("main [data-autofocus]") {
+                    let _ = field.focus();
+                } else if let Some(h) = find("main h1") {
                     let _ = h.set_attribute("tabindex", "-1");
                     let _ = h.focus();
                 }
@@ -247,15 +286,19 @@ fn switch(route: Route) -> Html {
     match route {
         Route::Home => html! { <Home /> },
         Route::Lesson { id } => html! { <LessonPage id={id.clone()} key={id} /> },
+        Route::LessonSection { id, section } => {
+            html! { <LessonPage id={id.clone()} section={section} key={id} /> }
+        }
+        Route::Search => html! { <SearchPage /> },
         Route::WorkshopNew => html! { <WorkshopMaker /> },
         Route::Workshop { link } => html! { <WorkshopShell {link} /> },
-        Route::WorkshopLesson { link, id } => html! { <WorkshopShell {link} lesson={id} /> },
+        Route::WorkshopLesson { link, id } | Route::WorkshopLessonSection { link, id, .. } => {
+            html! { <WorkshopShell {link} lesson={id} /> }
+        }
         Route::WorkshopClass { link } => html! { <ClassView link={link} /> },
         Route::Class => html! { <ClassView /> },
         Route::Receipt => html! { <ReceiptCheck /> },
-        Route::NotFound => html! {
-            <div class="error"><p>{ "There is no such page. " }<Link<Route> to={Route::Home}>{ "Back to the lessons" }</Link<Route>></p></div>
-        },
+        Route::NotFound => not_found("There is no such page.", ""),
     }
 }
 
@@ -458,6 +501,7 @@ fn progress_panel() -> Html {
                 match outcome {
                     Ok(imported) => {
                         error.set(None);
+                        crate::navigation::announce(&imported.describe(&name));
                         info.set(Some(imported.describe(&name)));
                         lab.changed.emit(());
                     }
@@ -486,30 +530,62 @@ fn progress_panel() -> Html {
 #[derive(Properties, PartialEq)]
 struct LessonProps {
     id: String,
+    /// The section the route names, if any.
+    #[prop_or_default]
+    section: Option<String>,
 }
 
+/// A lesson of the course, with the course map beside it.
 #[function_component(LessonPage)]
 fn lesson_page(props: &LessonProps) -> Html {
     let lab = use_context::<Lab>().expect("lab context");
     let order = lab.loaded.course.lesson_order();
-    lesson_body(
-        &lab,
-        &props.id,
-        html! { <Link<Route> to={Route::Home}>{ "← All lessons" }</Link<Route>> },
-        &order,
-        |id| Route::Lesson { id },
-    )
+    let id = &props.id;
+    let lesson = match lab.loaded.lesson(id) {
+        None => {
+            return not_found(&format!("There is no lesson '{id}'."), id);
+        }
+        Some(lesson) => lesson,
+    };
+    let missing_section = match (lesson, &props.section) {
+        (Ok(l), Some(s)) if !has_section(l, s) => Some(s.clone()),
+        _ => None,
+    };
+    html! {
+        <div class="with-map">
+            <CourseMap current={id.clone()} />
+            <div class="map-beside">
+                if let Some(s) = missing_section {
+                    <div class="notice" data-testid="section-not-found">
+                        <p class="error">{ format!("This lesson has no section '{s}'; here it is from the top. Looking for something else?") }</p>
+                        <SearchBox initial={s.replace('-', " ")} />
+                    </div>
+                }
+                { lesson_body(
+                    &lab,
+                    id,
+                    html! { <Link<Route> to={Route::Home}>{ "← All lessons" }</Link<Route>> },
+                    &order,
+                    |id, section| match section {
+                        Some(section) => Route::LessonSection { id, section },
+                        None => Route::Lesson { id },
+                    },
+                ) }
+            </div>
+        </div>
+    }
 }
 
 /// A lesson: its text with the exercises in place, each as the learner meets it (in a
-/// workshop: their own instance at the workshop's thresholds), `back` above it, and links to
-/// the lessons before and after it in `order` (each at the route `to` gives it) below it.
+/// workshop: their own instance at the workshop's thresholds), `back` above it, a table of
+/// contents for a long one, and links to the lessons before and after it in `order` below it.
+/// `to` gives the route of a lesson, or of one of its sections.
 pub fn lesson_body(
     lab: &Lab,
     id: &str,
     back: Html,
     order: &[String],
-    to: impl Fn(String) -> Route,
+    to: impl Fn(String, Option<String>) -> Route,
 ) -> Html {
     let lesson = match lab.loaded.lesson(id) {
         None => {
@@ -544,11 +620,12 @@ pub fn lesson_body(
             <p class="crumbs">{ back }</p>
             <h1>{ &lesson.meta.title }</h1>
             <p class="meta">{ tags(lesson) }{ format!(" · about {} minutes", lesson.meta.minutes) }</p>
+            { table_of_contents(&headings(&lesson.body), |anchor| to(id.to_string(), Some(anchor))) }
             <div class="lesson-body" data-testid="lesson-body">{ for segments }</div>
             if !lesson.meta.papers.is_empty() {
                 <section class="papers"><h2>{ "References" }</h2><ul>{ for lesson.meta.papers.iter().map(|p| html! { <li>{ p }</li> }) }</ul></section>
             }
-            { lesson_links(lab, id, order, to) }
+            { lesson_links(lab, id, order, |id| to(id, None)) }
         </article>
     }
 }

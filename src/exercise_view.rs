@@ -195,6 +195,9 @@ impl Component for ExerciseView {
                     if let Some(joined) = &self.lab.workshop {
                         joined.keep(&receipt);
                     }
+                    // Said aloud too: a run can take a while, and the grade appears far from
+                    // the button that started it.
+                    crate::navigation::announce(&format!("{}: {}", exercise.title, grade.message));
                     self.grade = Some(grade);
                     self.receipt = Some(receipt);
                 }

@@ -4,6 +4,7 @@
 use mlsec_core::course::{check, parse_course, parse_lesson, Course, Lesson};
 
 use mlsec_core::course::paths;
+use mlsec_core::search::{self, SearchIndex};
 
 async fn get(url: &str) -> Result<gloo::net::http::Response, String> {
     let response = gloo::net::http::Request::get(url)
@@ -44,6 +45,12 @@ pub struct Loaded {
     pub lessons: Vec<(String, Result<Lesson, String>)>,
     /// Problems `course::check` finds (shown to instructors on the home page).
     pub problems: Vec<String>,
+    /// The search index: the one the site was built with when it matches the lessons loaded,
+    /// else one built here from them (the host's lessons were edited after the build, or the
+    /// site was not built with `cargo xtask dist`).
+    pub search: SearchIndex,
+    /// Whether `search` is the index the site was built with (else it was built here).
+    pub search_shipped: bool,
 }
 
 impl Loaded {
@@ -100,16 +107,27 @@ pub async fn load_course() -> Result<Loaded, String> {
             futures::future::join(fetch_text(&md_url), fetch_text(&exercises_url)).await;
         parse_lesson(id, &md?, &exercises?).map_err(|e| e.to_string())
     });
-    let results = futures::future::join_all(fetches).await;
+    let (results, shipped) =
+        futures::future::join(futures::future::join_all(fetches), fetch_text(search::FILE)).await;
     let lessons: Vec<(String, Result<Lesson, String>)> = ids.into_iter().zip(results).collect();
     let parsed: Vec<Lesson> = lessons
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok().cloned())
         .collect();
     let problems = check(&course, &parsed);
+    let refs: Vec<&Lesson> = parsed.iter().collect();
+    let fingerprint = search::fingerprint(&refs);
+    let shipped = shipped
+        .ok()
+        .and_then(|text| serde_json::from_str::<SearchIndex>(&text).ok())
+        .filter(|i| i.format == search::FORMAT && i.fingerprint == fingerprint);
+    let search_shipped = shipped.is_some();
+    let search = shipped.unwrap_or_else(|| search::build(&refs));
     Ok(Loaded {
         course,
         lessons,
         problems,
+        search,
+        search_shipped,
     })
 }

@@ -9,6 +9,7 @@ pub mod exercise_view;
 pub mod kinds;
 pub mod lab;
 pub mod look_inside;
+pub mod navigation;
 pub mod painter;
 pub mod plot;
 pub mod storage;

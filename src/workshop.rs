@@ -395,12 +395,23 @@ fn workshop_lesson(props: &LessonProps) -> Html {
         };
     }
     let link = joined.link.clone();
-    lesson_body(&lab, &props.id, back, &joined.workshop.lessons, move |id| {
-        Route::WorkshopLesson {
-            link: link.clone(),
-            id,
-        }
-    })
+    lesson_body(
+        &lab,
+        &props.id,
+        back,
+        &joined.workshop.lessons,
+        move |id, section| match section {
+            Some(section) => Route::WorkshopLessonSection {
+                link: link.clone(),
+                id,
+                section,
+            },
+            None => Route::WorkshopLesson {
+                link: link.clone(),
+                id,
+            },
+        },
+    )
 }
 
 /// The instructor's workshop maker: lessons in order, stricter thresholds, hints and

@@ -209,6 +209,82 @@ test('a deep link opens a lesson, and its previous and next links walk the cours
   }
 });
 
+test('the way through: the course map, search by words and by tag, a table of contents with deep links to sections, shortcuts with their help, and pages that are not there', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  try {
+    // The course map beside a lesson: every track and lesson, this one the current page, each
+    // lesson's state in words (not by its mark alone).
+    await page.goto(route('/lesson/fgsm'));
+    const map = testid(page, 'course-map');
+    await waitForText(map, 'Track C');
+    assert.equal(await map.locator('[aria-current=page]').textContent(), 'FGSM: one gradient step');
+    await waitForText(map, 'FGSM: one gradient step (not started)');
+    await map.getByText('Label flipping: teach the model a lie').click();
+    await waitForText(page.locator('h1'), 'Label flipping');
+    // A table of contents links to the lesson's sections, at routes of their own.
+    await page.goto(route('/lesson/fgsm'));
+    await testid(page, 'toc').getByText('Why the sign?').click();
+    assert.ok(page.url().endsWith('#/lesson/fgsm/why-the-sign'), page.url());
+    for (let i = 0; (await page.evaluate(() => document.activeElement?.id)) !== 'sec-why-the-sign'; i++) {
+      assert.ok(i < 50, "the section's heading did not take focus");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Keys: → and ← walk the course, ? lists the keys, / searches.
+    await page.keyboard.press('ArrowRight');
+    await waitForText(page.locator('h1'), 'PGD: many small steps');
+    await page.keyboard.press('ArrowLeft');
+    await waitForText(page.locator('h1'), 'FGSM: one gradient step');
+    await page.keyboard.press('?');
+    await waitForText(testid(page, 'help-dialog'), 'next lesson');
+    await page.keyboard.press('Escape');
+    assert.equal(await testid(page, 'help-dialog').count(), 0, 'Escape left the help open');
+    await page.keyboard.press('/');
+    await testid(page, 'search-input').waitFor();
+    // Search by words: the lessons that match, at their best section, with their tags.
+    const status = testid(page, 'search-status');
+    assert.equal(await status.getAttribute('data-index'), 'shipped', 'the site was built without its search index, or an out-of-date one');
+    for (let i = 0; (await page.evaluate(() => document.activeElement?.dataset.testid)) !== 'search-input'; i++) {
+      assert.ok(i < 50, 'the search box did not take focus');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await page.keyboard.type('sign gradient');
+    await waitForText(status, /lessons? match “sign gradient”/);
+    await waitForText(testid(page, 'search-hit-title'), 'FGSM: one gradient step');
+    await waitForText(testid(page, 'search-hit-tags'), 'ML01:2023');
+    // By tag: every lesson with it.
+    await testid(page, 'search-input').fill('ML02');
+    await waitForText(status, '4 lessons match “ML02”.');
+    await testid(page, 'search-input').fill('llm01');
+    const llm01 = await waitForText(status, /\d+ lessons match “llm01”/);
+    const tagged = await testid(page, 'search-hit-tags').allTextContents();
+    assert.equal(tagged.length, Number(llm01.match(/\d+/)[0]));
+    assert.ok(tagged.every((t) => t.includes('LLM01:2025')), tagged.join(' | '));
+    // A hit opens the lesson at its section.
+    await testid(page, 'search-input').fill('linearity hypothesis');
+    await testid(page, 'search-hit').first().locator('a').click();
+    assert.ok(page.url().endsWith('#/lesson/fgsm/the-linearity-hypothesis'), page.url());
+    // Bad input: markup is text, a 10,000-character paste is refused with the reason and kept.
+    await page.goto(route('/search'));
+    await testid(page, 'search-input').fill('<img src=x onerror=alert(1)>');
+    await waitForText(status, 'No lesson matches “<img src=x onerror=alert(1)>”.');
+    await testid(page, 'search-input').fill('x'.repeat(10_000));
+    await waitForText(status, 'at most 200 characters; this one has 10000');
+    assert.equal((await testid(page, 'search-input').inputValue()).length, 10_000);
+    // Pages that are not there say so and offer a search.
+    await page.goto(route('/lesson/no-such-lesson'));
+    await waitForText(testid(page, 'not-found'), "There is no lesson 'no-such-lesson'.");
+    assert.equal(await testid(page, 'not-found').locator('[data-testid=search-input]').inputValue(), 'no such lesson');
+    await page.goto(route('/lesson/fgsm/no-such-heading'));
+    await waitForText(testid(page, 'section-not-found'), "This lesson has no section 'no-such-heading'");
+    await waitForText(testid(page, 'lesson-body'), 'FGSM');
+    await page.goto(route('/nowhere/at/all'));
+    await waitForText(testid(page, 'not-found'), 'There is no such page.');
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('a learner passes two exercises, and their progress survives a reload and a corrupt import', { timeout: 4 * TEST_TIMEOUT }, async (t) => {
   const { context, page, problems } = await openLab();
   // The steps share one browser context (its localStorage) and run in order; once one

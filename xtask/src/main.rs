@@ -199,6 +199,19 @@ fn build(root: &Path, dist_profile: bool) -> Result<()> {
     }
     cmd.args(["--offline", "--public-url", "./", "--dist", "dist"]);
     run(&mut cmd)?;
+    // The search index, from the lessons as built (before the file list the service worker
+    // keeps offline is made).
+    run(cargo().current_dir(root).args([
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "mlsec-cli",
+        "--",
+        "search-index",
+        "-o",
+        "dist/search-index.json",
+    ]))?;
     let template = std::fs::read_to_string(root.join("sw.js")).context("reading sw.js")?;
     let version = site::finish(&root.join("dist"), &template)?;
     println!(

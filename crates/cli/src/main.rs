@@ -14,6 +14,8 @@
 //!   train the injection track's assistant (assets/models/assistant-<variant>.safetensors)
 //! - `mlsec eval-assistant --variant assistant|structured [--model FILE] [--eval N]`
 //!   a model's behaviour on the generated suites and on the hand-written held-out suite
+//! - `mlsec search-index [-o FILE]`  the course's search index as JSON (what `cargo xtask dist`
+//!   ships as `search-index.json`)
 //!
 //! Every command takes `--root DIR` (default: the repository containing the current directory).
 
@@ -66,7 +68,7 @@ fn parse_args(raw: Vec<String>) -> Result<Args> {
 fn main() -> ExitCode {
     let mut raw: Vec<String> = std::env::args().skip(1).collect();
     if raw.is_empty() {
-        eprintln!("usage: mlsec grade RECEIPT… | check-content | class DIR [--workshop FILE] [--csv FILE] | receipt EXERCISE [--starter] [-o FILE] | train-target [-o FILE] | train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE] | eval-assistant --variant V [--model FILE] [--eval N]  [--root DIR]");
+        eprintln!("usage: mlsec grade RECEIPT… | check-content | class DIR [--workshop FILE] [--csv FILE] | receipt EXERCISE [--starter] [-o FILE] | train-target [-o FILE] | train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE] | eval-assistant --variant V [--model FILE] [--eval N] | search-index [-o FILE]  [--root DIR]");
         return ExitCode::from(2);
     }
     let command = raw.remove(0);
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         "train-target" => train_target(args),
         "train-assistant" => train_assistant(args),
         "eval-assistant" => eval_assistant(args),
+        "search-index" => search_index(args),
         other => bail!("unknown command '{other}'"),
     });
     match result {
@@ -89,6 +92,29 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Writes the course's search index (to `-o FILE`, else to stdout).
+fn search_index(args: Args) -> Result<bool> {
+    if let Some(extra) = args.rest.first() {
+        bail!("search-index takes no argument ('{extra}'); use -o FILE");
+    }
+    let (_, lessons) = checkout::read_course(&find_root(args.root)?)?;
+    let index = mlsec_core::search::build(&lessons.iter().collect::<Vec<_>>());
+    let json = serde_json::to_string(&index)?;
+    match args.output {
+        Some(path) => {
+            std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "{}: {} sections of {} lessons",
+                path.display(),
+                index.entries.len(),
+                lessons.len()
+            );
+        }
+        None => println!("{json}"),
+    }
+    Ok(true)
 }
 
 fn grade(args: Args) -> Result<bool> {

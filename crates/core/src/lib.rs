@@ -29,6 +29,7 @@ pub mod painter;
 pub mod progress;
 pub mod receipt;
 pub mod resources;
+pub mod search;
 pub mod session;
 pub mod spam;
 pub mod tags;
