@@ -33,6 +33,15 @@ pub fn announcer() -> Html {
     html! { <div id={ANNOUNCER} class="visually-hidden" aria-live="polite" data-testid="announcer"></div> }
 }
 
+/// Whether the learner's system asks for less motion (animations then show their end at once).
+pub fn prefers_reduced_motion() -> bool {
+    gloo::utils::window()
+        .match_media("(prefers-reduced-motion: reduce)")
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.matches())
+}
+
 /// The keys the lab answers to, for the help dialog (the painters' own keys are listed there too).
 pub const SHORTCUTS: [(&str, &str); 5] = [
     ("← or p", "previous lesson"),
