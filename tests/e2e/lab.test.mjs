@@ -351,6 +351,60 @@ test('accessibility: axe finds no WCAG 2.1 AA violation on any route, in light a
   }
 });
 
+/** Presses Tab (or `key`) until the element with `id` has focus (failing after `max` presses). */
+async function tabTo(page, id, max = 400, key = 'Tab') {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press(key);
+    if ((await page.evaluate(() => document.activeElement?.dataset?.testid)) === id) return;
+  }
+  assert.fail(`${max} presses of Tab never reached ${id}`);
+}
+
+test('keyboard only: one exercise of each track is found and passed without the mouse', { timeout: 3 * TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  try {
+    await page.goto(base);
+    await waitForCount(testid(page, 'track'), 3);
+    // Each lesson found with the search, then its reference settings and its Run button.
+    const pass = async (id) => {
+      await tabTo(page, `${id}-use-solution`);
+      await page.keyboard.press('Enter');
+      // Run sits just before it.
+      await tabTo(page, `${id}-run`, 20, 'Shift+Tab');
+      await page.keyboard.press('Enter');
+      await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
+    };
+    const open = async (words, title) => {
+      // "/" opens the search with its box focused; the first hit is one Tab away.
+      await page.keyboard.press('/');
+      await testid(page, 'search-input').waitFor();
+      await page.keyboard.type(words);
+      await waitForText(testid(page, 'search-hit-title'), title);
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await waitForText(page.locator('main h1'), title);
+    };
+    await open('first model', 'Your first model');
+    await pass('train-digits');
+    await open('fgsm', 'FGSM: one gradient step');
+    await pass('fgsm-untargeted');
+    await open('label flipping', 'Label flipping');
+    await pass('flip-the-sevens');
+    await open('membership inference', 'Membership inference');
+    await pass('loss-threshold');
+    await open('direct injection', 'Direct injection');
+    await pass('leak-the-code');
+    // Every pass was recorded, and the course map says so in words.
+    await waitForText(testid(page, 'course-map'), 'Direct injection and system-prompt leaks (passed)');
+    await page.keyboard.press('Escape');
+    await page.goto(base);
+    await waitForText(testid(page, 'progress-summary'), /^5 of \d+ exercises passed/);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('a learner passes two exercises, and their progress survives a reload and a corrupt import', { timeout: 4 * TEST_TIMEOUT }, async (t) => {
   const { context, page, problems } = await openLab();
   // The steps share one browser context (its localStorage) and run in order; once one
