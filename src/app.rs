@@ -516,6 +516,9 @@ fn progress_panel() -> Html {
     html! {
         <section class="progress-panel">
             <p data-testid="progress-summary">{ format!("{passed} of {total} exercises passed") }</p>
+            if let Some(c) = lab.progress().calibration() {
+                <p class="calibration" data-testid="calibration">{ c.describe() }</p>
+            }
             if let Some(n) = notice { <p class="warning" data-testid="progress-notice">{ n }</p> }
             <button onclick={export} data-testid="progress-export">{ "Export progress" }</button>
             <label class="button">{ "Import progress… " }

@@ -7,6 +7,7 @@
 
 use crate::app::{download, Lab};
 use crate::kinds::{self, KindProps, RunView};
+use crate::predict::PredictBox;
 use mlsec_core::exercise::{Exercise, Settings};
 use mlsec_core::grade::Grade;
 use mlsec_core::markdown::to_safe_html;
@@ -344,6 +345,7 @@ impl Component for ExerciseView {
                     if record.passed { <span class="badge passed">{ "passed" }</span> }
                 </h2>
                 <p class="goal">{ &exercise.goal }</p>
+                <PredictBox exercise={exercise.clone()} />
                 if let Some(note) = workshop_note { <p class="info" data-testid={format!("{id}-workshop-note")}>{ note }</p> }
                 { kinds::view(KindProps {
                     exercise: exercise.clone(),
@@ -357,6 +359,9 @@ impl Component for ExerciseView {
                 if let Some(g) = &self.grade {
                     <div class={classes!("grade", if g.passed { "pass" } else { "fail" })} data-testid={format!("{id}-grade")}>
                         <p>{ &g.message }</p>
+                        if let Some(p) = record.prediction.as_ref().filter(|p| p.actual.is_some()) {
+                            <p class="prediction" data-testid={format!("{id}-prediction-result")}>{ p.describe() }</p>
+                        }
                         <button onclick={link.callback(|_| Msg::SaveReceipt)} data-testid={format!("{id}-receipt")}>{ "Save receipt" }</button>
                     </div>
                 }

@@ -12,6 +12,7 @@ pub mod look_inside;
 pub mod navigation;
 pub mod painter;
 pub mod plot;
+pub mod predict;
 pub mod storage;
 pub mod worker;
 pub mod workshop;

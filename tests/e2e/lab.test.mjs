@@ -453,11 +453,24 @@ test('a learner passes two exercises, and their progress survives a reload and a
       assert.match(label, /^Training loss and test accuracy per epoch\. Over /);
     });
 
-    await step('track A: FGSM untargeted with epsilon 0.2', async () => {
+    await step('track A: a prediction, kept through a reload, then FGSM untargeted with epsilon 0.2', async () => {
       await page.goto(route('/lesson/fgsm'));
+      // Predict, then run: a prediction that is not a number is refused and kept; one that is
+      // is kept with the progress (through a reload) and shown beside the result.
+      await testid(page, 'fgsm-untargeted-prediction-value').fill('about half');
+      await testid(page, 'fgsm-untargeted-predict').click();
+      await waitForText(testid(page, 'fgsm-untargeted-prediction-error'), "'about half'");
+      assert.equal(await testid(page, 'fgsm-untargeted-prediction-value').inputValue(), 'about half');
+      await testid(page, 'fgsm-untargeted-prediction-value').fill('50');
+      await testid(page, 'fgsm-untargeted-predict').press('Enter');
+      await waitForText(testid(page, 'fgsm-untargeted-prediction'), 'You predicted 50.0% for attack success.');
+      await page.reload();
+      await waitForText(testid(page, 'fgsm-untargeted-prediction'), 'You predicted 50.0% for attack success.');
       await testid(page, 'fgsm-untargeted-epsilon').fill('0.2');
       await testid(page, 'fgsm-untargeted-run').click();
       await waitForText(testid(page, 'fgsm-untargeted-grade'), 'Passed', LONG_TIMEOUT);
+      await waitForText(testid(page, 'fgsm-untargeted-prediction-result'),
+        /^You predicted 50\.0% for attack success; the run reached 99\.\d%: 49\.\d points higher than you expected\.$/);
       await axeCheck(page, 'fgsm-untargeted-grade');
     });
 
@@ -473,6 +486,19 @@ test('a learner passes two exercises, and their progress survives a reload and a
       assert.deepEqual(states.slice(0, 4), ['passed · 1/1', 'not started · 0/1', 'passed · 1/1', 'not started · 0/1']);
       await waitForText(page.locator('p.continue'), 'Continue where you left off');
       await waitForText(testid(page, 'continue-link'), 'PGD: many small steps');
+    });
+
+    await step('predictions are summed up on the home page, and a corrupt stored one is set aside alone', async () => {
+      await waitForText(testid(page, 'calibration'), /^Your predictions: 0 of 1 within 10 points of the result; off by 49\.\d points on average/);
+      await page.evaluate((key) => {
+        const p = JSON.parse(localStorage.getItem(key));
+        p.exercises['fgsm-untargeted'].prediction.predicted = 7.5;
+        localStorage.setItem(key, JSON.stringify(p));
+      }, 'mlsec-lab.progress');
+      await page.reload();
+      await waitForText(testid(page, 'progress-notice'), "the prediction for 'fgsm-untargeted' was set aside");
+      await waitForText(testid(page, 'progress-summary'), twoPassed);
+      assert.equal(await testid(page, 'calibration').count(), 0, 'the corrupt prediction still counts');
     });
 
     await step('a corrupt progress file is refused and the progress is kept', async () => {

@@ -245,6 +245,20 @@ fn check_content(args: Args) -> Result<bool> {
         |(_, exercise, settings, _)| Ok(lab.session.run_to_end(exercise, settings.clone())?.grade),
         |i, outcome| {
             let (which, exercise, _, must_pass) = &runs[i];
+            // A prediction prompt names a percentage figure the reference's grade reports.
+            if let (Ok(grade), Some(predict), "solution") =
+                (&outcome, &exercise.predict, which.as_str())
+            {
+                let figure = grade.figures.iter().find(|f| f.label == predict.figure);
+                if !figure.is_some_and(|f| f.unit == mlsec_core::grade::Unit::Percent) {
+                    problems.push(format!(
+                        "exercise '{}': its prediction names the figure '{}', but the reference's grade has no percentage of that name (it has: {})",
+                        exercise.id,
+                        predict.figure,
+                        grade.figures.iter().map(|f| f.label.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
             match outcome {
                 Ok(grade) if grade.passed == *must_pass => {
                     println!("ok      {} {which}: {}", exercise.id, grade.message)

@@ -41,10 +41,24 @@ pub struct Exercise {
     #[serde(default)]
     pub solution_notes: String,
     pub task: Task,
+    /// A prediction the learner may commit to before their first run ("what attack success will
+    /// ε = 0.1 reach?"): optional for the learner, shown beside the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predict: Option<Predict>,
     /// Set by a workshop, never by a lesson: whose instance of the task this is
     /// ([`crate::workshop::Workshop::instance`]); receipts carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<Instance>,
+}
+
+/// An exercise's prediction prompt: the question, and the label of the grade's figure (a
+/// percentage) its answer is compared with (`mlsec check-content` checks the reference's grade
+/// has it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Predict {
+    pub question: String,
+    pub figure: String,
 }
 
 /// What the learner chose, for any kind: the input of a run, kept in receipts. One variant per

@@ -27,6 +27,105 @@ pub struct ExerciseRecord {
     /// Best value reached per figure label.
     #[serde(default)]
     pub best: BTreeMap<String, f64>,
+    /// What the learner predicted before their first run, and what it came to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<Prediction>,
+}
+
+/// A prediction committed before an exercise's first run: the grade's figure it is about (a
+/// share from 0 to 1), the value predicted, and the value the first graded run after it reached.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prediction {
+    pub figure: String,
+    pub predicted: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<f64>,
+}
+
+impl Prediction {
+    /// Whether a stored prediction is one the lab could have written; why not, if not.
+    fn invalid(&self) -> Option<String> {
+        let share = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
+        if self.figure.is_empty() || self.figure.len() > 200 {
+            Some("its figure's name is empty or too long".into())
+        } else if !share(self.predicted) {
+            Some(format!(
+                "the predicted {} is not a share from 0 to 1",
+                self.predicted
+            ))
+        } else if self.actual.is_some_and(|a| !share(a)) {
+            Some("its result is not a share from 0 to 1".into())
+        } else {
+            None
+        }
+    }
+
+    /// After the run: the prediction beside the result, in words.
+    pub fn describe(&self) -> String {
+        let pct = |v: f64| format!("{:.1}%", v * 100.0);
+        match self.actual {
+            None => format!("You predicted {} for {}.", pct(self.predicted), self.figure),
+            Some(a) => {
+                let miss = (a - self.predicted) * 100.0;
+                let how = if miss.abs() < 0.05 {
+                    "exactly right".to_string()
+                } else if miss > 0.0 {
+                    format!("{miss:.1} points higher than you expected")
+                } else {
+                    format!("{:.1} points lower than you expected", -miss)
+                };
+                format!(
+                    "You predicted {} for {}; the run reached {}: {how}.",
+                    pct(self.predicted),
+                    self.figure,
+                    pct(a)
+                )
+            }
+        }
+    }
+}
+
+/// How well a learner's predictions matched what happened, over those with a result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Calibration {
+    pub made: usize,
+    pub resolved: usize,
+    /// The mean distance between prediction and result, in percentage points.
+    pub mean_miss: f64,
+    /// Results minus predictions on average, in points: positive when results beat expectations.
+    pub bias: f64,
+    /// Predictions within 10 points of their result.
+    pub within_ten: usize,
+}
+
+impl Calibration {
+    pub fn describe(&self) -> String {
+        if self.resolved == 0 {
+            return format!(
+                "{} prediction{} waiting for a run.",
+                self.made,
+                if self.made == 1 { "" } else { "s" }
+            );
+        }
+        let lean = if self.bias.abs() < 5.0 {
+            "with no strong lean either way".to_string()
+        } else if self.bias > 0.0 {
+            format!(
+                "and results beat your expectations by {:.0} points on average",
+                self.bias
+            )
+        } else {
+            format!(
+                "and results fell short of your expectations by {:.0} points on average",
+                -self.bias
+            )
+        };
+        format!(
+            "Your predictions: {} of {} within 10 points of the result; off by {:.1} points on average, {lean}.",
+            self.within_ten, self.resolved, self.mean_miss
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,6 +133,10 @@ pub struct ExerciseRecord {
 pub struct Progress {
     pub format: String,
     pub exercises: BTreeMap<String, ExerciseRecord>,
+    /// Predictions set aside when the progress was read, each with why (a stored prediction
+    /// that is not a number loses only itself, never the learner's passes). Never stored.
+    #[serde(skip)]
+    pub set_aside: Vec<String>,
 }
 
 impl Default for Progress {
@@ -41,6 +144,7 @@ impl Default for Progress {
         Progress {
             format: FORMAT.into(),
             exercises: BTreeMap::new(),
+            set_aside: vec![],
         }
     }
 }
@@ -52,7 +156,7 @@ impl Progress {
         if let Some(why) = too_large(text.len() as u64) {
             return Err(Error::Progress(why));
         }
-        let progress: Progress = serde_json::from_str(text)
+        let mut progress: Progress = serde_json::from_str(text)
             .map_err(|e| Error::Progress(format!("not a MLSec Lab progress file ({e})")))?;
         if progress.format != FORMAT {
             return Err(Error::Progress(format!(
@@ -88,7 +192,68 @@ impl Progress {
                 }
             }
         }
+        for (id, record) in &mut progress.exercises {
+            if let Some(why) = record.prediction.as_ref().and_then(Prediction::invalid) {
+                record.prediction = None;
+                progress
+                    .set_aside
+                    .push(format!("the prediction for '{id}' was set aside: {why}"));
+            }
+        }
         Ok(progress)
+    }
+
+    /// Commits a prediction of `figure` (a share from 0 to 1) for an exercise not yet run.
+    /// Refused, with the reason, after a run or a prediction already made, or for a value that
+    /// is not a share.
+    pub fn predict(
+        &mut self,
+        exercise_id: &str,
+        figure: &str,
+        predicted: f64,
+    ) -> std::result::Result<(), String> {
+        if !predicted.is_finite() || !(0.0..=1.0).contains(&predicted) {
+            return Err(format!(
+                "a prediction is a share from 0% to 100%, not {predicted}"
+            ));
+        }
+        let record = self.exercises.entry(exercise_id.to_string()).or_default();
+        if record.prediction.is_some() {
+            return Err("a prediction is already made for this exercise".into());
+        }
+        if record.attempts > 0 {
+            return Err("predictions are made before the first run".into());
+        }
+        record.prediction = Some(Prediction {
+            figure: figure.to_string(),
+            predicted,
+            actual: None,
+        });
+        Ok(())
+    }
+
+    /// How the learner's predictions compare with their results; `None` before any prediction.
+    pub fn calibration(&self) -> Option<Calibration> {
+        let made: Vec<&Prediction> = self
+            .exercises
+            .values()
+            .filter_map(|r| r.prediction.as_ref())
+            .collect();
+        if made.is_empty() {
+            return None;
+        }
+        let misses: Vec<f64> = made
+            .iter()
+            .filter_map(|p| Some((p.actual? - p.predicted) * 100.0))
+            .collect();
+        let n = misses.len().max(1) as f64;
+        Some(Calibration {
+            made: made.len(),
+            resolved: misses.len(),
+            mean_miss: misses.iter().map(|m| m.abs()).sum::<f64>() / n,
+            bias: misses.iter().sum::<f64>() / n,
+            within_ten: misses.iter().filter(|m| m.abs() <= 10.0).count(),
+        })
     }
 
     pub fn to_json(&self) -> String {
@@ -103,6 +268,14 @@ impl Progress {
         let record = self.exercises.entry(exercise_id.to_string()).or_default();
         record.attempts = record.attempts.saturating_add(1);
         record.passed |= grade.passed;
+        // The first graded run after a prediction is what it is compared with.
+        if let Some(p) = record.prediction.as_mut().filter(|p| p.actual.is_none()) {
+            p.actual = grade
+                .figures
+                .iter()
+                .find(|f| f.label == p.figure)
+                .map(|f| f.value);
+        }
         for figure in &grade.figures {
             let best = record
                 .best
@@ -140,7 +313,16 @@ impl Progress {
             for (label, value) in &theirs.best {
                 mine.best.entry(label.clone()).or_insert(*value);
             }
+            // One prediction per exercise: the first made, with a result where either has it.
+            match (&mut mine.prediction, &theirs.prediction) {
+                (None, Some(t)) => mine.prediction = Some(t.clone()),
+                (Some(m), Some(t)) if m.actual.is_none() && m.predicted == t.predicted => {
+                    m.actual = t.actual;
+                }
+                _ => {}
+            }
         }
+        self.set_aside.extend(other.set_aside.iter().cloned());
     }
 
     /// Where a lesson with these exercises stands: passed when every one of them is passed,
@@ -395,7 +577,16 @@ impl<S: KeyValueStore> ProgressBook<S> {
         match book.store.get(&book.key) {
             Ok(None) => {}
             Ok(Some(text)) => match Progress::parse(&text) {
-                Ok(p) => book.progress = p,
+                Ok(mut p) => {
+                    if !p.set_aside.is_empty() {
+                        book.notice = Some(format!(
+                            "Part of your saved progress could not be used: {}. Everything else was kept.",
+                            p.set_aside.join("; ")
+                        ));
+                    }
+                    p.set_aside.clear();
+                    book.progress = p;
+                }
                 Err(e) => {
                     let kept = book.set_aside(text);
                     book.notice = Some(format!(

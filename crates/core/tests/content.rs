@@ -469,7 +469,7 @@ fn render_splits_at_directives() {
     assert_eq!(segments.len(), 4, "{segments:?}");
     match &segments[0] {
         Segment::Html(h) => assert!(
-            h.contains("<h1>Intro</h1>") && h.contains("<em>prose</em>"),
+            h.contains(r#"<h1 id="sec-intro">Intro</h1>"#) && h.contains("<em>prose</em>"),
             "{h}"
         ),
         other => panic!("{other:?}"),
@@ -690,4 +690,46 @@ fn every_lesson_leads_to_the_next_in_course_order_across_tracks() {
     assert_eq!(neighbours(&order, "no-such-lesson"), (None, None));
     let workshop = vec!["fgsm".to_string()];
     assert_eq!(neighbours(&workshop, "fgsm"), (None, None));
+}
+
+/// A prediction prompt names a percentage figure of its exercise's graded reference (as saved
+/// in the golden grades, which `golden_exercises` keeps equal to a real run): otherwise the
+/// learner's answer could never be compared with anything. `mlsec check-content` checks the
+/// same against a live run.
+#[test]
+fn every_prediction_names_a_percentage_the_reference_grade_reports() {
+    let (_, lessons) = shipped();
+    let mut predicted = 0;
+    for exercise in lessons.iter().flat_map(|l| &l.exercises) {
+        let Some(predict) = &exercise.predict else {
+            continue;
+        };
+        predicted += 1;
+        assert!(
+            !predict.question.trim().is_empty(),
+            "{}: an empty question",
+            exercise.id
+        );
+        let path = format!(
+            "{}/../../tests/golden/exercises/{}.grades.json",
+            env!("CARGO_MANIFEST_DIR"),
+            exercise.id
+        );
+        let grades: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let figures = grades["solution"]["figures"].as_array().unwrap();
+        assert!(
+            figures
+                .iter()
+                .any(|f| f["label"] == predict.figure.as_str() && f["unit"] == "percent"),
+            "{}: the prediction names '{}', which the reference's grade does not report as a percentage: {figures:?}",
+            exercise.id,
+            predict.figure
+        );
+    }
+    // One exercise of each track asks for a prediction.
+    assert!(
+        predicted >= 5,
+        "only {predicted} exercises ask for a prediction"
+    );
 }

@@ -434,6 +434,7 @@ fn a_successful_import_merges() {
             hints_opened: 1,
             solution_viewed: false,
             best: BTreeMap::from([("x".to_string(), 0.5)]),
+            prediction: None,
         },
     );
     mine.exercises.insert(
@@ -453,6 +454,7 @@ fn a_successful_import_merges() {
             hints_opened: 0,
             solution_viewed: false,
             best: BTreeMap::from([("x".to_string(), 0.75), ("y".to_string(), 3.0)]),
+            prediction: None,
         },
     );
     theirs.exercises.insert(
@@ -463,6 +465,7 @@ fn a_successful_import_merges() {
             hints_opened: 2,
             solution_viewed: true,
             best: BTreeMap::new(),
+            prediction: None,
         },
     );
     theirs.exercises.insert(
@@ -899,4 +902,96 @@ fn lesson_states_and_where_to_continue_follow_the_learners_work() {
         .map(LessonState::label),
         ["not started", "started", "passed"]
     );
+}
+
+#[test]
+fn a_prediction_is_made_before_the_first_run_compared_with_it_and_summed_up() {
+    let mut p = Progress::default();
+    assert_eq!(p.calibration(), None);
+    // Not a share, or after a run: refused with the reason.
+    assert!(p
+        .predict("a", "attack success", 1.5)
+        .unwrap_err()
+        .contains("share"));
+    assert!(p.predict("a", "attack success", f64::NAN).is_err());
+    p.predict("a", "attack success", 0.40).unwrap();
+    assert!(p
+        .predict("a", "attack success", 0.5)
+        .unwrap_err()
+        .contains("already"));
+    p.record_attempt("b", &graded(false, vec![]));
+    assert!(p
+        .predict("b", "attack success", 0.5)
+        .unwrap_err()
+        .contains("before the first run"));
+    assert_eq!(
+        p.calibration().unwrap().describe(),
+        "1 prediction waiting for a run."
+    );
+    // The first run after it is the answer; later runs do not move it.
+    let figure = |v: f64| Figure::at_least("attack success", v, 0.9, Unit::Percent);
+    p.record_attempt("a", &graded(false, vec![figure(0.62)]));
+    p.record_attempt("a", &graded(true, vec![figure(0.95)]));
+    let made = p.record("a").prediction.unwrap();
+    assert_eq!(made.actual, Some(0.62));
+    assert_eq!(
+        made.describe(),
+        "You predicted 40.0% for attack success; the run reached 62.0%: 22.0 points higher than you expected."
+    );
+    p.predict("c", "test accuracy", 0.9).unwrap();
+    p.record_attempt(
+        "c",
+        &graded(
+            true,
+            vec![Figure::at_least("test accuracy", 0.85, 0.8, Unit::Percent)],
+        ),
+    );
+    let c = p.calibration().unwrap();
+    assert_eq!((c.made, c.resolved, c.within_ten), (2, 2, 1));
+    assert!(
+        (c.mean_miss - 13.5).abs() < 1e-9 && (c.bias - 8.5).abs() < 1e-9,
+        "{c:?}"
+    );
+    assert_eq!(
+        c.describe(),
+        "Your predictions: 1 of 2 within 10 points of the result; off by 13.5 points on average, and results beat your expectations by 8 points on average."
+    );
+    // Predictions travel in the progress file and merge like the rest.
+    let back = Progress::parse(&p.to_json()).unwrap();
+    assert_eq!(back, p);
+    let mut other = Progress::default();
+    other.merge(&p);
+    assert_eq!(other.record("a").prediction, p.record("a").prediction);
+}
+
+#[test]
+fn a_corrupt_stored_prediction_is_set_aside_and_everything_else_kept() {
+    let stored = r#"{"format":"mlsec-progress/1","exercises":{
+        "a":{"passed":true,"attempts":2,"hints_opened":0,"solution_viewed":false,"best":{},
+             "prediction":{"figure":"attack success","predicted":7.5}},
+        "b":{"passed":false,"attempts":0,"hints_opened":0,"solution_viewed":false,"best":{},
+             "prediction":{"figure":"attack success","predicted":0.5}}}}"#;
+    let mut store = MemoryStore::default();
+    store.set(STORE_KEY, stored).unwrap();
+    let book = ProgressBook::open(store);
+    let p = book.progress();
+    assert!(
+        p.record("a").passed,
+        "the pass was lost with the prediction"
+    );
+    assert_eq!(p.record("a").prediction, None);
+    assert_eq!(
+        p.record("b").prediction.as_ref().map(|x| x.predicted),
+        Some(0.5)
+    );
+    let notice = book.notice.clone().unwrap();
+    assert!(
+        notice.contains(
+            "the prediction for 'a' was set aside: the predicted 7.5 is not a share from 0 to 1"
+        ),
+        "{notice}"
+    );
+    assert!(notice.contains("Everything else was kept"), "{notice}");
+    // A prediction that is not a number at all (JSON has no NaN) makes the file unreadable as
+    // a whole, which the book already backs up; that path is tested above.
 }
