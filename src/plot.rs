@@ -758,15 +758,26 @@ pub fn roc_log(
         .ok()?
         .label(format!("{}% false positives", fpr_line * 100.0))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
-    for (&(name, points), colour) in curves.iter().zip([LOSS, ACCURACY, THIRD]) {
-        let clamped = points.iter().map(|&(x, y)| (x.max(floor), y.max(floor)));
-        chart
-            .draw_series(LineSeries::new(clamped, colour.stroke_width(2)))
-            .ok()?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
-            });
+    // Told apart by line style as well as colour: solid, dashed, dotted.
+    for (&(name, points), (colour, dash)) in curves.iter().zip([
+        (LOSS, None),
+        (ACCURACY, Some((6, 4))),
+        (THIRD, Some((2, 3))),
+    ]) {
+        let clamped: Vec<(f32, f32)> = points
+            .iter()
+            .map(|&(x, y)| (x.max(floor), y.max(floor)))
+            .collect();
+        let style = colour.stroke_width(2);
+        let drawn = match dash {
+            None => chart.draw_series(LineSeries::new(clamped, style)),
+            Some((size, gap)) => {
+                chart.draw_series(DashedLineSeries::new(clamped, size, gap, style))
+            }
+        };
+        drawn.ok()?.label(name).legend(move |(x, y)| {
+            PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+        });
     }
     // ROC curves run above the diagonal: the lower right is empty.
     legend(&mut chart, SeriesLabelPosition::LowerRight)?;

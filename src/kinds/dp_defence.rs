@@ -183,7 +183,7 @@ fn results(props: &ResultsProps) -> Html {
                 <p class="note">{ format!("The accountant's best bound came from Rényi order {}.", r.order) }</p>
             }
             { plot::figure(&roc, (560, 300), &plot::roc_log_data("ROC of each row's attack, on log axes", &curves),
-                "Lines in the table's order: orange, blue, green. Dashed upright line: 1% false positives. Grey diagonal: guessing.",
+                "Lines in the table's order: solid orange, dashed blue, dotted green. Dashed upright line: 1% false positives. Grey diagonal: guessing.",
                 &format!("{id}-roc")) }
             { plot::figure(&tradeoff, (560, 260), &tradeoff_data(&props.runs, props.max_epsilon, floor),
                 "Filled blue dots: runs whose attack was held. Hollow orange rings: runs whose attack was not. Grey lines: the ε budget (upright) and the accuracy floor (level).",

@@ -144,7 +144,7 @@ fn results(props: &ResultsProps) -> Html {
             { plot::figure(&chart, (560, 300), &plot::roc_log_data(
                     "ROC of your shadow-model attack and of the target's loss alone, on log axes",
                     &[("the target's loss alone", &r.loss_threshold.roc), ("your shadow-model attack", &r.attack.roc)]),
-                "Orange line: the target's loss alone. Blue line: your shadow-model attack. Dashed upright line: 1% false positives. Grey diagonal: guessing.",
+                "Solid orange line: the target's loss alone. Dashed blue line: your shadow-model attack. Dashed upright line: 1% false positives. Grey diagonal: guessing.",
                 &format!("{id}-roc")) }
             <table data-testid={format!("{id}-rates")}>
                 <thead><tr><th>{ "attack" }</th><th>{ "members found at 1% false positives" }</th><th>{ "area under the ROC" }</th></tr></thead>

@@ -469,6 +469,8 @@ test('a learner passes two exercises, and their progress survives a reload and a
       await testid(page, 'fgsm-untargeted-epsilon').fill('0.2');
       await testid(page, 'fgsm-untargeted-run').click();
       await waitForText(testid(page, 'fgsm-untargeted-grade'), 'Passed', LONG_TIMEOUT);
+      // The grade is said aloud through the polite live region too.
+      await waitForText(testid(page, 'announcer'), /^Untargeted FGSM over the test set: Passed: attack success/);
       await waitForText(testid(page, 'fgsm-untargeted-prediction-result'),
         /^You predicted 50\.0% for attack success; the run reached 99\.\d%: 49\.\d points higher than you expected\.$/);
       await axeCheck(page, 'fgsm-untargeted-grade');
