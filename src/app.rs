@@ -5,8 +5,8 @@ use crate::class_view::{ClassView, ReceiptCheck};
 use crate::exercise_view::ExerciseView;
 use crate::lab::{load_course, Loaded};
 use crate::navigation::{
-    has_section, not_found, show_section, table_of_contents, Announcer, CourseMap, SearchBox,
-    SearchPage, Shortcuts,
+    element, has_section, not_found, show_section, table_of_contents, Announcer, CourseMap,
+    SearchBox, SearchPage, Shortcuts,
 };
 use crate::storage::LocalStorage;
 use crate::worker::WorkerHandle;
@@ -262,16 +262,9 @@ fn focus_on_route_change() -> Html {
             // After the new page has been drawn.
             gloo::timers::callback::Timeout::new(0, || {
                 // A page whose first job is typing (search) names its field; others their heading.
-                let find = |selector: &str| {
-                    gloo::utils::document()
-                        .query_selector(selector)
-                        .ok()
-                        .flatten()
-                        .and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok())
-                };
-                if let Some(field) = find("main [data-autofocus]") {
+                if let Some(field) = element("main [data-autofocus]") {
                     let _ = field.focus();
-                } else if let Some(h) = find("main h1") {
+                } else if let Some(h) = element("main h1") {
                     let _ = h.set_attribute("tabindex", "-1");
                     let _ = h.focus();
                 }

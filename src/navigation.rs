@@ -33,6 +33,15 @@ pub fn announcer() -> Html {
     html! { <div id={ANNOUNCER} class="visually-hidden" aria-live="polite" data-testid="announcer"></div> }
 }
 
+/// The page's first element matching `selector`, if it is an HTML element.
+pub fn element(selector: &str) -> Option<web_sys::HtmlElement> {
+    gloo::utils::document()
+        .query_selector(selector)
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into().ok())
+}
+
 /// Whether the learner's system asks for less motion (animations then show their end at once).
 pub fn prefers_reduced_motion() -> bool {
     gloo::utils::window()
@@ -83,15 +92,7 @@ pub fn shortcuts() -> Html {
                     if e.ctrl_key() || e.meta_key() || e.alt_key() || typing_in(e.target()) {
                         return;
                     }
-                    let click = |selector: &str| {
-                        gloo::utils::document()
-                            .query_selector(selector)
-                            .ok()
-                            .flatten()
-                            .and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok())
-                            .map(|a| a.click())
-                            .is_some()
-                    };
+                    let click = |selector: &str| element(selector).map(|a| a.click()).is_some();
                     let handled = match e.key().as_str() {
                         "ArrowLeft" | "p" => click("a.lesson-link.previous"),
                         "ArrowRight" | "n" => click("a.lesson-link.next"),
@@ -135,12 +136,7 @@ pub fn shortcuts() -> Html {
             } else {
                 "button.help-button"
             };
-            if let Some(el) = gloo::utils::document()
-                .query_selector(target)
-                .ok()
-                .flatten()
-                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-            {
+            if let Some(el) = element(target) {
                 if *open || el.matches(":not(:focus)").unwrap_or(false) {
                     let _ = el.focus();
                 }

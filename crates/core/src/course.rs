@@ -207,6 +207,23 @@ pub fn check(course: &Course, lessons: &[Lesson]) -> Vec<String> {
         if lesson.meta.title.trim().is_empty() {
             problems.push(format!("lesson '{}' has an empty title", lesson.id));
         }
+        // A raw <img> with no alt text says nothing to a screen reader (markdown images
+        // always carry their alt text).
+        let images_without_alt = lesson
+            .body
+            .match_indices("<img")
+            .filter(|(at, _)| {
+                let tag = &lesson.body[*at..];
+                let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+                !tag.to_ascii_lowercase().contains("alt=")
+            })
+            .count();
+        if images_without_alt > 0 {
+            problems.push(format!(
+                "lesson '{}' has {images_without_alt} <img> without alt text: describe the picture in alt=\"…\" (or alt=\"\" if it is decoration)",
+                lesson.id
+            ));
+        }
         let listed = course
             .tracks
             .iter()
@@ -235,6 +252,18 @@ pub fn check(course: &Course, lessons: &[Lesson]) -> Vec<String> {
         for tag in &lesson.meta.atlas {
             if let Err(e) = crate::tags::atlas(tag) {
                 problems.push(format!("lesson '{}': {e}", lesson.id));
+            }
+        }
+        for exercise in &lesson.exercises {
+            if exercise
+                .predict
+                .as_ref()
+                .is_some_and(|p| p.question.trim().is_empty() || p.figure.trim().is_empty())
+            {
+                problems.push(format!(
+                    "exercise '{}': its prediction needs a question and a figure",
+                    exercise.id
+                ));
             }
         }
         for exercise in &lesson.exercises {

@@ -733,3 +733,22 @@ fn every_prediction_names_a_percentage_the_reference_grade_reports() {
         "only {predicted} exercises ask for a prediction"
     );
 }
+
+#[test]
+fn check_reports_images_without_alt_text_and_empty_prediction_prompts() {
+    let (course, mut lessons) = shipped();
+    let fgsm = lesson_mut(&mut lessons, "fgsm");
+    fgsm.body.push_str(
+        "\n<img src=\"a.png\">\n<IMG SRC=\"b.png\" ALT=\"a chart\">\n![alt text](c.png)\n",
+    );
+    fgsm.exercises[0].predict = Some(mlsec_core::exercise::Predict {
+        question: " ".into(),
+        figure: "attack success".into(),
+    });
+    let problems = check(&course, &lessons);
+    assert_problem(&problems, &["lesson 'fgsm' has 1 <img> without alt text"]);
+    assert_problem(
+        &problems,
+        &["exercise 'fgsm-untargeted': its prediction needs a question"],
+    );
+}
