@@ -322,7 +322,6 @@ impl Progress {
                 _ => {}
             }
         }
-        self.set_aside.extend(other.set_aside.iter().cloned());
     }
 
     /// Where a lesson with these exercises stands: passed when every one of them is passed,
