@@ -10,7 +10,7 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The lessons the figures come from, by id (each caller reads them its own way).
-pub const LESSONS: [&str; 14] = [
+pub const LESSONS: [&str; 15] = [
     "first-model",
     "direct-injection",
     "fgsm",
@@ -25,47 +25,94 @@ pub const LESSONS: [&str; 14] = [
     "dp-sgd",
     "defend-injection",
     "adaptive-attack",
+    "token-search",
 ];
 
-/// Computes every figure of the golden file. `lesson` hands over a lesson of [`LESSONS`] by
-/// id. The Track E figures are computed only when `session` has the assistant models.
-pub fn compute(
-    session: &Session,
-    lesson: &dyn Fn(&str) -> Result<Lesson>,
-) -> Result<Map<String, Value>> {
-    let first = |id: &str| -> Result<Exercise> {
-        lesson(id)?
+/// Where a part of the figures comes from: the session and the lessons of [`LESSONS`] by id
+/// (each caller reads them its own way).
+pub struct Sources<'a> {
+    pub session: &'a Session,
+    pub lesson: &'a dyn Fn(&str) -> Result<Lesson>,
+}
+
+impl Sources<'_> {
+    fn first(&self, id: &str) -> Result<Exercise> {
+        (self.lesson)(id)?
             .exercises
             .into_iter()
             .next()
             .ok_or_else(|| Error::Content(format!("lesson {id} has no exercise")))
-    };
-    let reference = |id: &str| -> Result<crate::session::Finished> {
-        let exercise = first(id)?;
-        session.run_to_end(&exercise, exercise.task.solution())
-    };
+    }
+
+    /// The first exercise of lesson `id`, run to its end with the reference solution.
+    fn reference(&self, id: &str) -> Result<crate::session::Finished> {
+        let exercise = self.first(id)?;
+        self.session.run_to_end(&exercise, exercise.task.solution())
+    }
+}
+
+/// One part of the figures: adds its keys to the map.
+pub type Part = fn(&Sources, &mut Map<String, Value>) -> Result<()>;
+
+/// The figures in parts of a few seconds each, so that the browser test can hand the renderer
+/// back between them (one synchronous run of all of them held it past ChromeDriver's 30 s).
+pub const PARTS: [Part; 14] = [
+    first_model_and_fgsm,
+    workshop,
+    label_flip,
+    backdoor,
+    spam_filter,
+    membership,
+    inversion,
+    attribute,
+    shadow_models,
+    dp_sgd,
+    find_poisons,
+    defend_injection,
+    adaptive_attack,
+    token_search,
+];
+
+/// Computes every figure of the golden file, all [`PARTS`] in turn. The Track E figures are
+/// computed only when the session has the assistant models.
+pub fn compute(
+    session: &Session,
+    lesson: &dyn Fn(&str) -> Result<Lesson>,
+) -> Result<Map<String, Value>> {
+    let sources = Sources { session, lesson };
     let mut figures = Map::new();
+    for part in PARTS {
+        part(&sources, &mut figures)?;
+    }
+    Ok(figures)
+}
+
+fn first_model_and_fgsm(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
     figures.insert(
         "initial_model_sha256_seed_2".into(),
         json!(crate::sha256_hex(&Mlp::init(2)?.to_safetensors()?)),
     );
     figures.insert(
         "train_digits_accuracy".into(),
-        json!(reference("first-model")?.grade.figures[0].value),
+        json!(s.reference("first-model")?.grade.figures[0].value),
     );
     figures.insert(
         "fgsm_success_at_0_2".into(),
-        json!(reference("fgsm")?.grade.figures[0].value),
+        json!(s.reference("fgsm")?.grade.figures[0].value),
     );
-    // Workshops: the link, the id, each learner's instance, the grade of one and a completion
-    // code are the same in every browser and natively (the class view re-derives them all).
+    Ok(())
+}
+
+/// Workshops: the link, the id, each learner's instance, the grade of one and a completion code
+/// are the same in every browser and natively (the class view re-derives them all).
+fn workshop(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
     let workshop = crate::workshop::Workshop::new(
         "Golden workshop",
         vec!["fgsm".into(), "direct-injection".into()],
         42,
     );
-    let fgsm = first("fgsm")?;
-    let leak = first("direct-injection")?;
+    let fgsm = s.first("fgsm")?;
+    let leak = s.first("direct-injection")?;
     let ada = workshop.instance(&fgsm, "Ada").map_err(Error::Content)?;
     let ada_leak = workshop.instance(&leak, "Ada").map_err(Error::Content)?;
     let text = crate::exercise::Artefact::Text {
@@ -88,12 +135,16 @@ pub fn compute(
             "link": workshop.link(),
             "id": workshop.id(),
             "fgsm_instances": instances,
-            "ada_fgsm_success": session.run_to_end(&ada, ada.task.solution())?.grade.figures[0].value,
+            "ada_fgsm_success": s.session.run_to_end(&ada, ada.task.solution())?.grade.figures[0].value,
             "ada_leak_code": workshop.code("Ada", &receipt),
         }),
     );
-    // Track B: the poisoned and clean models the grader retrains, compared.
-    let flipped = reference("label-flipping")?.grade;
+    Ok(())
+}
+
+/// Track B: the poisoned and clean models the grader retrains, compared.
+fn label_flip(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    let flipped = s.reference("label-flipping")?.grade;
     figures.insert(
         "label_flip_reference".into(),
         json!({
@@ -101,7 +152,11 @@ pub fn compute(
             "figures": flipped.figures.iter().map(|f| f.value).collect::<Vec<_>>(),
         }),
     );
-    let backdoor = reference("backdoor")?;
+    Ok(())
+}
+
+fn backdoor(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    let backdoor = s.reference("backdoor")?;
     let bars = match &backdoor.details {
         crate::exercise::Details::Backdoor(report) => json!(report.bars),
         _ => Value::Null,
@@ -114,8 +169,12 @@ pub fn compute(
             "bars": bars,
         }),
     );
-    // The spam filter computes in f64 with libm's exp: its weights, not just its verdicts, agree.
-    let spam = reference("spam-filter")?;
+    Ok(())
+}
+
+/// The spam filter computes in f64 with libm's exp: its weights, not just its verdicts, agree.
+fn spam_filter(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    let spam = s.reference("spam-filter")?;
     if let crate::exercise::Details::Spam(report) = &spam.details {
         figures.insert(
             "spam_filter_reference".into(),
@@ -127,8 +186,12 @@ pub fn compute(
             }),
         );
     }
-    // Track C: the overfit target's losses, compared through the grade and the ROC they give.
-    let membership = reference("membership-inference")?;
+    Ok(())
+}
+
+/// Track C: the overfit target's losses, compared through the grade and the ROC they give.
+fn membership(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    let membership = s.reference("membership-inference")?;
     if let crate::exercise::Details::Membership(report) = &membership.details {
         figures.insert(
             "membership_reference".into(),
@@ -140,10 +203,14 @@ pub fn compute(
             }),
         );
     }
-    // Inversion: 500 gradient steps on the shipped target, then the evaluator trained and asked
-    // (the images themselves differ in their last bits between native and WebAssembly: candle's
-    // matrix products do; the figures agree).
-    let inverted = reference("model-inversion")?;
+    Ok(())
+}
+
+/// Inversion: 500 gradient steps on the shipped target, then the evaluator trained and asked
+/// (the images themselves differ in their last bits between native and WebAssembly: candle's
+/// matrix products do; the figures agree).
+fn inversion(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    let inverted = s.reference("model-inversion")?;
     if let crate::exercise::Details::Inversion(report) = &inverted.details {
         figures.insert(
             "model_inversion_reference".into(),
@@ -154,8 +221,12 @@ pub fn compute(
             }),
         );
     }
-    // Attribute inference: the census model in plain f64, so every figure agrees exactly.
-    let inferred = reference("attribute-inference")?;
+    Ok(())
+}
+
+/// Attribute inference: the census model in plain f64, so every figure agrees exactly.
+fn attribute(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    let inferred = s.reference("attribute-inference")?;
     if let crate::exercise::Details::Attribute(report) = &inferred.details {
         figures.insert(
             "attribute_inference_reference".into(),
@@ -167,8 +238,12 @@ pub fn compute(
             }),
         );
     }
-    // Nine models trained in turn, then every record's statistic under each: the shadows' ROC.
-    let shadows = reference("shadow-models")?;
+    Ok(())
+}
+
+/// Nine models trained in turn, then every record's statistic under each: the shadows' ROC.
+fn shadow_models(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    let shadows = s.reference("shadow-models")?;
     if let crate::exercise::Details::Shadow(report) = &shadows.details {
         figures.insert(
             "shadow_models_reference".into(),
@@ -180,8 +255,12 @@ pub fn compute(
             }),
         );
     }
-    // DP-SGD: seeded Poisson draws and Gaussian noise in every step, then the accountant's ε.
-    let private = reference("dp-sgd")?;
+    Ok(())
+}
+
+/// DP-SGD: seeded Poisson draws and Gaussian noise in every step, then the accountant's ε.
+fn dp_sgd(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    let private = s.reference("dp-sgd")?;
     if let crate::exercise::Details::Privacy(report) = &private.details {
         figures.insert(
             "dp_sgd_reference".into(),
@@ -193,7 +272,11 @@ pub fn compute(
             }),
         );
     }
-    let found = reference("find-poisons")?;
+    Ok(())
+}
+
+fn find_poisons(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    let found = s.reference("find-poisons")?;
     if let crate::exercise::Details::Detection(report) = &found.details {
         figures.insert(
             "find_poisons_reference".into(),
@@ -205,22 +288,39 @@ pub fn compute(
             }),
         );
     }
-    if session.context().assistants.is_some() {
-        for (id, key) in [
-            ("defend-injection", "defend_reference_details"),
-            ("adaptive-attack", "evade_reference_details"),
-            // The search itself, not only its grade: the same suffix found in every browser and
-            // natively (its candidates' losses come from the same kernels as decoding).
-            ("token-search", "token_search_reference_details"),
-        ] {
-            figures.insert(
-                key.into(),
-                serde_json::to_value(reference(id)?.details)
-                    .map_err(|e| Error::Content(e.to_string()))?,
-            );
-        }
+    Ok(())
+}
+
+/// Track E: each assistant exercise's whole report (the grade's evidence), not only its grade.
+fn assistant_details(
+    s: &Sources,
+    figures: &mut Map<String, Value>,
+    id: &str,
+    key: &str,
+) -> Result<()> {
+    if s.session.context().assistants.is_none() {
+        return Ok(());
     }
-    Ok(figures)
+    figures.insert(
+        key.into(),
+        serde_json::to_value(s.reference(id)?.details)
+            .map_err(|e| Error::Content(e.to_string()))?,
+    );
+    Ok(())
+}
+
+fn defend_injection(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    assistant_details(s, figures, "defend-injection", "defend_reference_details")
+}
+
+fn adaptive_attack(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    assistant_details(s, figures, "adaptive-attack", "evade_reference_details")
+}
+
+/// The search itself, not only its grade: the same suffix found in every browser and natively
+/// (its candidates' losses come from the same kernels as decoding).
+fn token_search(s: &Sources, figures: &mut Map<String, Value>) -> Result<()> {
+    assistant_details(s, figures, "token-search", "token_search_reference_details")
 }
 
 /// `v` to four decimals, for figures of models candle trains: its matrix products are not
