@@ -1,38 +1,44 @@
-//! Evasion attacks with real input gradients from candle's autograd: gradient saliency, FGSM
-//! (Goodfellow et al. 2015) and PGD (Madry et al. 2018; Kurakin et al. 2017), untargeted or
-//! targeted, always projected onto the L∞ ball of radius ε and onto the pixel range [0, 1].
+//! Evasion attacks with real input gradients (the backward pass of [`crate::kernels`], tested
+//! against candle's autograd): gradient saliency, FGSM (Goodfellow et al. 2015) and PGD (Madry
+//! et al. 2018; Kurakin et al. 2017), untargeted or targeted, always projected onto the L∞ ball
+//! of radius ε and onto the pixel range [0, 1].
 
 use crate::digits::PIXELS;
-use crate::mlp::{Layers, Mlp};
-use crate::train::labels_tensor;
+use crate::kernels::{self, Pass};
+use crate::mlp::Mlp;
 use crate::{Error, Result};
-use candle_core::{Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
-/// Gradient of the mean cross-entropy loss against `labels` with respect to the input images.
-pub fn input_gradient(model: &Mlp, images: &[f32], labels: &[u8]) -> Result<Tensor> {
-    let x = Tensor::from_slice(images, (labels.len(), PIXELS), &Device::Cpu)?;
-    gradient_wrt(&model.frozen(), &x, &labels_tensor(labels)?)
+/// Gradient of the mean cross-entropy loss against `labels` with respect to the input images
+/// (`labels.len() × 64`, flat).
+pub fn input_gradient(model: &Mlp, images: &[f32], labels: &[u8]) -> Result<Vec<f32>> {
+    let images = whole_images(images, labels)?;
+    let mut pass = Pass::new();
+    pass.forward(model.flat(), images);
+    pass.cross_entropy_gradient(model.flat(), labels, 1.0 / labels.len().max(1) as f32);
+    let mut dx = vec![0f32; images.len()];
+    pass.input_gradient(model.flat(), &mut dx);
+    Ok(dx)
 }
 
-/// ∂ cross-entropy(model(x), targets) / ∂x, for a batch already in tensor form.
-pub(crate) fn gradient_wrt(model: &Layers, x: &Tensor, targets: &Tensor) -> Result<Tensor> {
-    let x = Var::from_tensor(x)?;
-    let loss = candle_nn::loss::cross_entropy(&model.forward(x.as_tensor())?, targets)?;
-    let grads = loss.backward()?;
-    grads
-        .get(x.as_tensor())
-        .cloned()
-        .ok_or_else(|| Error::InvalidInput("the loss does not depend on the input".into()))
+/// The images for `labels`, refused when there are fewer pixels than that.
+fn whole_images<'a>(images: &'a [f32], labels: &[u8]) -> Result<&'a [f32]> {
+    images.get(..labels.len() * PIXELS).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{} labels but only {} pixels",
+            labels.len(),
+            images.len()
+        ))
+    })
 }
 
 /// |∂loss/∂pixel| for one image and its label, scaled so the largest is 1: which pixels the
 /// model's decision is most sensitive to.
 pub fn saliency(model: &Mlp, image: &[f32], label: u8) -> Result<Vec<f32>> {
-    let g = input_gradient(model, image, &[label])?
-        .abs()?
-        .flatten_all()?
-        .to_vec1::<f32>()?;
+    let g: Vec<f32> = input_gradient(model, image, &[label])?
+        .iter()
+        .map(|v| v.abs())
+        .collect();
     let max = g.iter().copied().fold(0f32, f32::max);
     Ok(g.into_iter()
         .map(|v| if max > 0.0 { v / max } else { 0.0 })
@@ -51,12 +57,12 @@ fn check_epsilon(epsilon: f32) -> Result<()> {
 /// Untargeted FGSM: x' = clip(x + ε·sign(∇ₓ L(f(x), y)), 0, 1).
 pub fn fgsm(model: &Mlp, images: &[f32], labels: &[u8], epsilon: f32) -> Result<Vec<f32>> {
     check_epsilon(epsilon)?;
-    let x = Tensor::from_slice(images, (labels.len(), PIXELS), &Device::Cpu)?;
-    let step = (input_gradient(model, images, labels)?.sign()? * f64::from(epsilon))?;
-    Ok((x + step)?
-        .clamp(0f32, 1f32)?
-        .flatten_all()?
-        .to_vec1::<f32>()?)
+    let gradient = input_gradient(model, images, labels)?;
+    Ok(images
+        .iter()
+        .zip(&gradient)
+        .map(|(x, g)| (x + (kernels::sign(*g) * epsilon + 0.0)).clamp(0.0, 1.0))
+        .collect())
 }
 
 /// PGD settings a learner chooses.
@@ -107,24 +113,49 @@ pub fn pgd(
     target: Option<u8>,
 ) -> Result<Vec<f32>> {
     config.validate()?;
-    let n = labels.len();
-    let x = Tensor::from_slice(images, (n, PIXELS), &Device::Cpu)?;
+    let images = whole_images(images, labels)?;
+    Ok(pgd_flat(
+        model.flat(),
+        images,
+        labels,
+        config,
+        target,
+        &mut Pass::new(),
+    ))
+}
+
+/// [`pgd`] on flat parameters (as training holds them mid-epoch), the settings already
+/// validated, the forward and backward buffers lent by the caller.
+pub(crate) fn pgd_flat(
+    params: &[f32],
+    images: &[f32],
+    labels: &[u8],
+    config: &PgdConfig,
+    target: Option<u8>,
+    pass: &mut Pass,
+) -> Vec<f32> {
     // The feasible box {‖x' − x‖∞ ≤ ε} ∩ [0, 1]⁶⁴, clipped once so each step projects with
-    // two element-wise ops.
-    let low = (&x - f64::from(config.epsilon))?.clamp(0f32, 1f32)?;
-    let high = (&x + f64::from(config.epsilon))?.clamp(0f32, 1f32)?;
+    // two comparisons.
+    let eps = config.epsilon;
+    let low: Vec<f32> = images.iter().map(|x| (x - eps).clamp(0.0, 1.0)).collect();
+    let high: Vec<f32> = images.iter().map(|x| (x + eps).clamp(0.0, 1.0)).collect();
     let (goal, direction) = match target {
-        Some(t) => (vec![t; n], -1.0),
+        Some(t) => (vec![t; labels.len()], -1.0),
         None => (labels.to_vec(), 1.0),
     };
-    let (frozen, goal) = (model.frozen(), labels_tensor(&goal)?);
-    let mut adv = x.clone();
-    for _ in 0..config.steps {
-        let grad = gradient_wrt(&frozen, &adv, &goal)?;
-        let step = (grad.sign()? * (direction * f64::from(config.step_size)))?;
-        adv = (adv + step)?.minimum(&high)?.maximum(&low)?;
-    }
-    Ok(adv.flatten_all()?.to_vec1::<f32>()?)
+    let mut adv = images.to_vec();
+    kernels::sign_steps(
+        params,
+        &mut adv,
+        &goal,
+        &low,
+        &high,
+        direction * config.step_size,
+        config.steps,
+        pass,
+        &mut Vec::new(),
+    );
+    adv
 }
 
 /// Untargeted FGSM success rate (on originally-correct images) at each ε: the curve the FGSM

@@ -11,6 +11,7 @@
 
 use crate::accountant::{self, Spent};
 use crate::digits::{CLASSES, PIXELS};
+use crate::kernels::{self, dot, Pass};
 use crate::mlp::HIDDEN;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -91,13 +92,14 @@ impl DpSgd {
 }
 
 /// How many numbers one gradient holds: fc1's weights and biases, then fc2's.
-pub const GRADIENT_LEN: usize = HIDDEN * PIXELS + HIDDEN + CLASSES * HIDDEN + CLASSES;
+pub const GRADIENT_LEN: usize = kernels::PARAMETERS;
 
 /// The gradient of each example's cross-entropy loss with respect to the parameters
-/// (`params` as [`crate::mlp::Mlp::parameters`] gives them), one flat vector per example in the
-/// same order.
-pub fn per_example_gradients(params: &[Vec<f32>], images: &[f32], labels: &[u8]) -> Vec<Vec<f32>> {
-    let (w1, b1, w2, b2) = (&params[0], &params[1], &params[2], &params[3]);
+/// (`params` as [`crate::mlp::Mlp::flat`] gives them), one flat vector per example in the
+/// same order. Written out step by step from the chain rule, apart from the kernels: the
+/// reference the fused [`clipped_gradient_sum`] is tested against.
+pub fn per_example_gradients(params: &[f32], images: &[f32], labels: &[u8]) -> Vec<Vec<f32>> {
+    let (w1, b1, w2, b2) = kernels::split(params);
     labels
         .iter()
         .enumerate()
@@ -165,87 +167,36 @@ pub fn clip(gradient: &mut [f32], clip: f32) -> f32 {
 /// numbers as clipping [`per_example_gradients`] one by one (tested), in a fraction of the time
 /// and memory.
 pub fn clipped_gradient_sum(
-    params: &[Vec<f32>],
+    params: &[f32],
     images: &[f32],
     labels: &[u8],
     clip_norm: f32,
+    pass: &mut Pass,
 ) -> Vec<f32> {
-    let (w1, b1, w2, b2) = (&params[0], &params[1], &params[2], &params[3]);
     let mut sum = vec![0f32; GRADIENT_LEN];
-    let (s_w1, rest) = sum.split_at_mut(HIDDEN * PIXELS);
-    let (s_b1, rest) = rest.split_at_mut(HIDDEN);
-    let (s_w2, s_b2) = rest.split_at_mut(CLASSES * HIDDEN);
-    let (mut hidden, mut d_hidden) = ([0f32; HIDDEN], [0f32; HIDDEN]);
-    let (mut logits, mut d_logits) = ([0f32; CLASSES], [0f32; CLASSES]);
-    for (n, &label) in labels.iter().enumerate() {
-        let x = &images[n * PIXELS..(n + 1) * PIXELS];
-        for j in 0..HIDDEN {
-            let row = &w1[j * PIXELS..(j + 1) * PIXELS];
-            hidden[j] = (b1[j] + dot(row, x)).max(0.0);
-        }
-        for k in 0..CLASSES {
-            logits[k] = b2[k] + dot(&w2[k * HIDDEN..(k + 1) * HIDDEN], &hidden);
-        }
-        let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut total = 0f32;
-        for k in 0..CLASSES {
-            d_logits[k] = libm::expf(logits[k] - top);
-            total += d_logits[k];
-        }
-        for (k, d) in d_logits.iter_mut().enumerate() {
-            *d = *d / total - if k == label as usize { 1.0 } else { 0.0 };
-        }
-        for j in 0..HIDDEN {
-            d_hidden[j] = if hidden[j] > 0.0 {
-                (0..CLASSES).map(|k| w2[k * HIDDEN + j] * d_logits[k]).sum()
+    // The batch's forward pass and each example's gradient at the logits and the hidden layer
+    // (scale 1: each example's own loss, not the mean).
+    pass.forward(params, images);
+    pass.cross_entropy_gradient(params, labels, 1.0);
+    let squares = |v: &[f32]| dot(v, v);
+    // Each example's clipping factor from its norm in closed form, then its gradient added
+    // into the sum at that scale.
+    let scales: Vec<f32> = (0..labels.len())
+        .map(|n| {
+            let x = &images[n * PIXELS..(n + 1) * PIXELS];
+            let (hidden, d_hidden, d_logits) = pass.example(n);
+            let norm = (squares(d_hidden) * (squares(x) + 1.0)
+                + squares(d_logits) * (squares(hidden) + 1.0))
+                .sqrt();
+            if norm > clip_norm {
+                clip_norm / norm
             } else {
-                0.0
-            };
-        }
-        let squares = |v: &[f32]| dot(v, v);
-        let norm = (squares(&d_hidden) * (squares(x) + 1.0)
-            + squares(&d_logits) * (squares(&hidden) + 1.0))
-            .sqrt();
-        let scale = if norm > clip_norm {
-            clip_norm / norm
-        } else {
-            1.0
-        };
-        for j in 0..HIDDEN {
-            let dh = scale * d_hidden[j];
-            if dh != 0.0 {
-                let row = &mut s_w1[j * PIXELS..(j + 1) * PIXELS];
-                row.iter_mut().zip(x).for_each(|(s, v)| *s += dh * v);
+                1.0
             }
-            s_b1[j] += dh;
-        }
-        for k in 0..CLASSES {
-            let dz = scale * d_logits[k];
-            let row = &mut s_w2[k * HIDDEN..(k + 1) * HIDDEN];
-            row.iter_mut().zip(&hidden).for_each(|(s, h)| *s += dz * h);
-            s_b2[k] += dz;
-        }
-    }
+        })
+        .collect();
+    pass.add_parameter_gradient(images, Some(&scales), &mut sum);
     sum
-}
-
-/// Σ aᵢbᵢ over eight running sums, which the compiler turns into SIMD lanes (one running sum
-/// would have to add in order); the same fixed order on every platform.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (ca, cb) in a8.zip(b8) {
-        for i in 0..8 {
-            lanes[i] += ca[i] * cb[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 /// The privatised gradient of one step from the clipped sum: Gaussian noise of standard deviation
@@ -381,7 +332,7 @@ mod tests {
     fn per_example_gradients_match_autograd() {
         let model = Mlp::init(4).unwrap();
         let (images, labels) = batch(8);
-        let per_example = per_example_gradients(&model.parameters().unwrap(), &images, &labels);
+        let per_example = per_example_gradients(model.flat(), &images, &labels);
         assert_eq!(per_example.len(), 8);
         for (n, g) in per_example.iter().enumerate() {
             assert_eq!(g.len(), GRADIENT_LEN);
@@ -414,8 +365,8 @@ mod tests {
     fn the_clipped_sum_equals_clipping_each_example() {
         let model = Mlp::init(4).unwrap();
         let (images, labels) = batch(16);
-        let params = model.parameters().unwrap();
-        let per_example = per_example_gradients(&params, &images, &labels);
+        let params = model.flat();
+        let per_example = per_example_gradients(params, &images, &labels);
         let norms: Vec<f32> = per_example
             .iter()
             .map(|g| clip(&mut g.clone(), f32::MAX))
@@ -430,7 +381,7 @@ mod tests {
             clip(&mut g, bound);
             sum.iter_mut().zip(&g).for_each(|(s, v)| *s += v);
         }
-        let fused = clipped_gradient_sum(&params, &images, &labels, bound);
+        let fused = clipped_gradient_sum(params, &images, &labels, bound, &mut Pass::new());
         assert!(max_difference(&fused, &sum) < 1e-5);
         assert!(norms.iter().any(|&n| n > bound) && norms.iter().any(|&n| n < bound));
     }
@@ -441,7 +392,7 @@ mod tests {
     fn noise_is_seeded_and_has_the_stated_spread() {
         let model = Mlp::init(4).unwrap();
         let (images, labels) = batch(16);
-        let sum = clipped_gradient_sum(&model.parameters().unwrap(), &images, &labels, 0.5);
+        let sum = clipped_gradient_sum(model.flat(), &images, &labels, 0.5, &mut Pass::new());
         let rng = |seed| rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let quiet = noisy_mean(&sum, 0.5, 0.0, 16.0, &mut rng(1));
         assert!(max_difference(&quiet, &sum.iter().map(|s| s / 16.0).collect::<Vec<_>>()) < 1e-6);

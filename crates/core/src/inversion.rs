@@ -4,12 +4,10 @@
 //! rather than adversarial noise (an L2 penalty, total variation, an occasional blur, random
 //! jitter). All 10 classes are inverted at once, as one batch.
 
-use crate::attacks::gradient_wrt;
 use crate::digits::{CLASSES, PIXELS, SIDE};
+use crate::kernels::{sign, Pass};
 use crate::mlp::Mlp;
-use crate::train::labels_tensor;
 use crate::{Error, Result};
-use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -121,7 +119,7 @@ pub fn invert(
     };
     let start = x.clone();
     let classes: Vec<u8> = (0..CLASSES as u8).collect();
-    let (frozen, goal) = (model.frozen(), labels_tensor(&classes)?);
+    let (mut pass, mut loss_gradient) = (Pass::new(), vec![0f32; n]);
     let every = settings.steps.div_ceil(FRAMES).max(1);
     let j = settings.jitter as i32;
     for step in 1..=settings.steps {
@@ -133,12 +131,11 @@ pub fn invert(
         // Jitter moves only what the model sees; the gradient is moved back before the step.
         let mut shifted = x.clone();
         roll(&mut shifted, dx, dy);
-        let input = Tensor::from_slice(&shifted, (CLASSES, PIXELS), &Device::Cpu)?;
         // The gradient of the batch's mean cross-entropy; times the batch size it is each
         // image's own gradient of −log p(class). Descending it climbs log p(class).
-        let mut loss_gradient = gradient_wrt(&frozen, &input, &goal)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
+        pass.forward(model.flat(), &shifted);
+        pass.cross_entropy_gradient(model.flat(), &classes, 1.0 / CLASSES as f32);
+        pass.input_gradient(model.flat(), &mut loss_gradient);
         roll(&mut loss_gradient, -dx, -dy);
         let tv = tv_gradient(&x);
         let (a, l2, w) = (settings.step_size, settings.l2, settings.total_variation);
@@ -197,16 +194,6 @@ fn tv_gradient(images: &[f32]) -> Vec<f32> {
         }
     }
     g
-}
-
-fn sign(v: f32) -> f32 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
 }
 
 /// A 3×3 blur ([1, 2, 1] / 4 each way, edges repeated) of every 8×8 image.

@@ -22,6 +22,7 @@ pub mod golden;
 pub mod grade;
 pub mod injection;
 pub mod inversion;
+pub mod kernels;
 pub mod kinds;
 pub mod markdown;
 pub mod mlp;

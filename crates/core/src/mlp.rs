@@ -1,7 +1,10 @@
-//! The lab's digits classifier: a 64-32-10 multilayer perceptron with ReLU, built from
-//! candle-nn layers over candle `Var`s so that training and attacks get real gradients.
+//! The lab's digits classifier: a 64-32-10 multilayer perceptron with ReLU. Its weights are
+//! candle tensors (the model's format: safetensors in and out, and a candle-nn graph,
+//! [`Mlp::forward`], that autograd differentiates); predictions, training and attacks run on the
+//! fused kernels of [`crate::kernels`] over the same weights laid out flat.
 
 use crate::digits::{Images, CLASSES, PIXELS};
+use crate::kernels::{self, Pass};
 use crate::{Error, Result};
 use candle_core::{DType, Device, Module, Tensor, Var};
 use candle_nn::Linear;
@@ -13,8 +16,11 @@ const NAMES: [&str; 4] = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"];
 
 pub struct Mlp {
     layers: Layers,
-    /// The trainable parameters, in `NAMES` order.
+    /// The parameters, in `NAMES` order. Nothing changes them once the model is made (training
+    /// works on a flat copy and makes a new `Mlp`), so `flat` stays their copy.
     vars: Vec<Var>,
+    /// The same parameters in one vector, as the kernels read them ([`kernels::PARAMETERS`]).
+    flat: Vec<f32>,
 }
 
 fn shapes() -> [(usize, usize); 4] {
@@ -57,80 +63,109 @@ impl Mlp {
             .iter()
             .map(Var::from_tensor)
             .collect::<candle_core::Result<Vec<_>>>()?;
-        // The layers share the Vars' storage, so optimiser updates reach them.
         let layers = Layers::new(vars.iter().map(|v| v.as_tensor().clone()).collect());
-        Ok(Mlp { layers, vars })
+        let mut flat = Vec::with_capacity(kernels::PARAMETERS);
+        for v in &vars {
+            flat.extend(v.as_tensor().flatten_all()?.to_vec1::<f32>()?);
+        }
+        Ok(Mlp { layers, vars, flat })
     }
 
-    /// The layers over detached copies of the weights: backpropagation through them computes only
-    /// the input gradient, which is all an attack needs (about half the work).
-    pub fn frozen(&self) -> Layers {
-        Layers::new(self.vars.iter().map(|v| v.as_tensor().detach()).collect())
+    /// The model with the parameters `flat` ([`Mlp::flat`]'s layout), as training makes it.
+    pub fn from_flat(flat: &[f32]) -> Result<Self> {
+        if flat.len() != kernels::PARAMETERS {
+            return Err(Error::Model(format!(
+                "{} parameters, expected {}",
+                flat.len(),
+                kernels::PARAMETERS
+            )));
+        }
+        let mut offset = 0;
+        let params = shapes()
+            .iter()
+            .map(|&(rows, cols)| {
+                let values = &flat[offset..offset + rows * cols];
+                offset += rows * cols;
+                let tensor = Tensor::from_slice(values, (rows, cols), &Device::Cpu)?;
+                Ok(if rows == 1 {
+                    tensor.squeeze(0)?
+                } else {
+                    tensor
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_tensors(params)
     }
 
-    pub fn vars(&self) -> Vec<Var> {
+    /// The candle Vars, for tests that differentiate [`Mlp::forward`] with autograd.
+    #[cfg(test)]
+    pub(crate) fn vars(&self) -> Vec<Var> {
         self.vars.clone()
     }
 
-    /// The parameters' values, each flattened row-major, in `fc1.weight` (32 × 64), `fc1.bias`,
-    /// `fc2.weight` (10 × 32), `fc2.bias` order (what closed-form gradients read).
-    pub fn parameters(&self) -> Result<Vec<Vec<f32>>> {
-        self.vars
-            .iter()
-            .map(|v| Ok(v.as_tensor().flatten_all()?.to_vec1::<f32>()?))
-            .collect()
+    /// All parameters in one vector: `fc1.weight` (32 × 64, row-major), `fc1.bias`,
+    /// `fc2.weight` (10 × 32), `fc2.bias` ([`kernels::PARAMETERS`] numbers), what the kernels
+    /// and closed-form gradients read.
+    pub fn flat(&self) -> &[f32] {
+        &self.flat
     }
 
-    /// Logits for a batch `(n, 64)`.
+    /// Logits for a batch `(n, 64)` through candle-nn's layers: a graph autograd can
+    /// differentiate, the reference the kernels are tested against.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.layers.forward(x)
     }
 
+    /// The forward pass over the first whole images of `images` (`n × 64` pixels).
+    fn pass(&self, images: &[f32]) -> Pass {
+        let n = images.len() / PIXELS;
+        let mut pass = Pass::new();
+        pass.forward(&self.flat, &images[..n * PIXELS]);
+        pass
+    }
+
     /// Predicted class of every image.
     pub fn predict(&self, images: &[f32]) -> Result<Vec<u8>> {
-        let n = images.len() / PIXELS;
-        let x = Tensor::from_slice(images, (n, PIXELS), &Device::Cpu)?;
-        let classes = self.forward(&x)?.argmax(1)?.to_vec1::<u32>()?;
-        Ok(classes.into_iter().map(|c| c as u8).collect())
+        Ok(self.pass(images).predictions().collect())
     }
 
     /// Class probabilities (softmax) for one image.
     pub fn probabilities(&self, image: &[f32]) -> Result<Vec<f32>> {
-        let x = Tensor::from_slice(image, (1, PIXELS), &Device::Cpu)?;
-        Ok(candle_nn::ops::softmax_last_dim(&self.forward(&x)?)?
-            .flatten_all()?
-            .to_vec1::<f32>()?)
+        Ok(self
+            .probability_rows(&image[..PIXELS.min(image.len())])?
+            .pop()
+            .unwrap_or_default())
     }
 
     /// The class probabilities of each of `images` (`n × 64` pixels), one row per image.
     pub fn probability_rows(&self, images: &[f32]) -> Result<Vec<Vec<f32>>> {
-        let n = images.len() / PIXELS;
-        if n == 0 {
-            return Ok(vec![]);
-        }
-        let x = Tensor::from_slice(&images[..n * PIXELS], (n, PIXELS), &Device::Cpu)?;
-        Ok(candle_nn::ops::softmax_last_dim(&self.forward(&x)?)?.to_vec2::<f32>()?)
+        Ok(self
+            .pass(images)
+            .logits()
+            .chunks_exact(CLASSES)
+            .map(softmax)
+            .collect())
     }
 
     /// The hidden layer's activations (after the ReLU, the layer before the logits) for each of
     /// `images`, one row of [`HIDDEN`] values per image: what the poison detectors look at.
     pub fn activations(&self, images: &[f32]) -> Result<Vec<Vec<f32>>> {
-        let n = images.len() / PIXELS;
-        if n == 0 {
-            return Ok(vec![]);
-        }
-        let x = Tensor::from_slice(&images[..n * PIXELS], (n, PIXELS), &Device::Cpu)?;
-        Ok(self.layers.hidden(&x)?.to_vec2::<f32>()?)
+        Ok(self
+            .pass(images)
+            .hidden()
+            .chunks_exact(HIDDEN)
+            .map(<[f32]>::to_vec)
+            .collect())
     }
 
     /// Each image's logits, one row per image.
     fn logit_rows(&self, images: &Images) -> Result<Vec<Vec<f32>>> {
-        let n = images.len();
-        if n == 0 {
-            return Ok(vec![]);
-        }
-        let x = Tensor::from_slice(&images.pixels[..n * PIXELS], (n, PIXELS), &Device::Cpu)?;
-        Ok(self.forward(&x)?.to_vec2::<f32>()?)
+        Ok(self
+            .pass(&images.pixels)
+            .logits()
+            .chunks_exact(CLASSES)
+            .map(<[f32]>::to_vec)
+            .collect())
     }
 
     /// Each image's cross-entropy loss on its label, from the logits in f64 (a member of an
@@ -175,13 +210,9 @@ impl Mlp {
     /// float kernels stay near 0; different seeds or recipes land near 1 or beyond.
     pub fn relative_distance(&self, other: &Mlp) -> Result<f64> {
         let (mut diff, mut norm) = (0f64, 0f64);
-        for (a, b) in self.vars.iter().zip(&other.vars) {
-            let a = a.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-            let b = b.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-            for (x, y) in a.iter().zip(&b) {
-                diff += f64::from(x - y).powi(2);
-                norm += f64::from(*y).powi(2);
-            }
+        for (x, y) in self.flat.iter().zip(&other.flat) {
+            diff += f64::from(x - y).powi(2);
+            norm += f64::from(*y).powi(2);
         }
         Ok((diff / norm.max(f64::MIN_POSITIVE)).sqrt())
     }
@@ -236,10 +267,9 @@ impl Mlp {
     }
 }
 
-/// The network itself: two linear layers with a ReLU between, over weight tensors in `NAMES`
-/// order. Inside an [`Mlp`] the tensors are its trainable Vars; from [`Mlp::frozen`] they are
-/// detached copies, so backpropagation stops at the input.
-pub struct Layers {
+/// The network as candle-nn layers: two linear layers with a ReLU between, over the model's Vars
+/// in `NAMES` order (the graph [`Mlp::forward`] builds).
+struct Layers {
     fc1: Linear,
     fc2: Linear,
 }
@@ -252,13 +282,17 @@ impl Layers {
         }
     }
 
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.fc2.forward(&self.hidden(x)?)?)
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.fc2.forward(&self.fc1.forward(x)?.relu()?)?)
     }
+}
 
-    fn hidden(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.fc1.forward(x)?.relu()?)
-    }
+/// The softmax of one image's logits (libm's exp, so the same in every browser and natively).
+fn softmax(logits: &[f32]) -> Vec<f32> {
+    let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits.iter().map(|z| libm::expf(z - top)).collect();
+    let total: f32 = exps.iter().sum();
+    exps.into_iter().map(|e| e / total).collect()
 }
 
 /// log Σ exp(z) over `row` in f64, leaving out the entry `except`.

@@ -2,14 +2,12 @@
 //! caller runs one epoch at a time, so the Web Worker can report progress, yield to its event
 //! loop (where a Stop message lands) and stop between epochs. [`train`] drives it natively.
 
-use crate::attacks::{pgd, PgdConfig};
-use crate::digits::{Digits, Images, PIXELS};
+use crate::attacks::{pgd_flat, PgdConfig};
+use crate::digits::{Digits, Images};
 use crate::dp_sgd::{clipped_gradient_sum, noisy_mean, DpSgd, Sampling};
+use crate::kernels::{Adam, Pass, PARAMETERS};
 use crate::mlp::Mlp;
 use crate::{Error, Result};
-use candle_core::backprop::GradStore;
-use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -102,8 +100,16 @@ pub struct EpochReport {
 }
 
 pub struct Trainer {
+    /// The model as of the last finished epoch (made from `params` at its end).
     model: Mlp,
-    optimizer: AdamW,
+    /// The parameters being trained, flat, as the kernels and Adam update them step by step.
+    params: Vec<f32>,
+    optimizer: Adam,
+    /// The forward and backward buffers, one set for the batch and one for its attack, and the
+    /// gradient: allocated once per run, not per step.
+    pass: Pass,
+    attack_pass: Pass,
+    gradient: Vec<f32>,
     config: TrainConfig,
     adversary: Option<Adversary>,
     /// DP-SGD in place of plain mini-batch steps ([`Trainer::private`]).
@@ -139,17 +145,17 @@ impl Trainer {
             )));
         }
         let model = Mlp::init(config.seed)?;
-        let params = ParamsAdamW {
-            lr: config.learning_rate,
-            weight_decay: 0.0,
-            ..Default::default()
-        };
-        let optimizer = AdamW::new(model.vars(), params)?;
+        // Adam as candle-nn's AdamW computes it, without weight decay.
+        let optimizer = Adam::new(PARAMETERS, config.learning_rate);
         // A separate stream from the one that initialised the weights.
         let rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5EED_0F_5AFF1E);
         Ok(Trainer {
+            params: model.flat().to_vec(),
             model,
             optimizer,
+            pass: Pass::new(),
+            attack_pass: Pass::new(),
+            gradient: vec![0.0; PARAMETERS],
             config,
             adversary,
             privacy: None,
@@ -203,40 +209,61 @@ impl Trainer {
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.shuffle(&mut self.rng);
         let (mut loss_sum, mut correct, mut batches) = (0f32, 0usize, 0usize);
+        let (mut pixels, mut labels) = (Vec::new(), Vec::new());
         for chunk in order.chunks(self.config.batch_size as usize) {
-            let mut pixels = Vec::with_capacity(chunk.len() * PIXELS);
-            let mut labels = Vec::with_capacity(chunk.len());
+            pixels.clear();
+            labels.clear();
             for &i in chunk {
                 pixels.extend_from_slice(self.train.image(i as usize));
                 labels.push(self.train.labels[i as usize]);
             }
-            let targets = labels_tensor(&labels)?;
-            let x = Tensor::from_vec(pixels.clone(), (chunk.len(), PIXELS), &Device::Cpu)?;
-            let logits = self.model.forward(&x)?;
-            let mut loss = candle_nn::loss::cross_entropy(&logits, &targets)?;
+            let m = chunk.len() as f32;
+            // Adversarial training's loss is the mean of the clean and the attacked batch's
+            // mean losses: each contributes half its gradient.
+            let share = if self.adversary.is_some() { 0.5 } else { 1.0 };
+            self.gradient.fill(0.0);
+            self.pass.forward(&self.params, &pixels);
+            correct += self
+                .pass
+                .predictions()
+                .zip(&labels)
+                .filter(|(p, l)| p == *l)
+                .count();
+            let mut loss = self
+                .pass
+                .cross_entropy_gradient(&self.params, &labels, share / m)
+                / m;
+            self.pass
+                .add_parameter_gradient(&pixels, None, &mut self.gradient);
             if let Some(adversary) = &self.adversary {
-                let attacked = pgd(&self.model, &pixels, &labels, &adversary.pgd(), None)?;
-                let xa = Tensor::from_vec(attacked, (chunk.len(), PIXELS), &Device::Cpu)?;
-                let adv_loss = candle_nn::loss::cross_entropy(&self.model.forward(&xa)?, &targets)?;
-                loss = ((loss + adv_loss)? * 0.5)?;
+                let attacked = pgd_flat(
+                    &self.params,
+                    &pixels,
+                    &labels,
+                    &adversary.pgd(),
+                    None,
+                    &mut self.attack_pass,
+                );
+                self.pass.forward(&self.params, &attacked);
+                let adv_loss = self
+                    .pass
+                    .cross_entropy_gradient(&self.params, &labels, share / m)
+                    / m;
+                self.pass
+                    .add_parameter_gradient(&attacked, None, &mut self.gradient);
+                loss = (loss + adv_loss) * 0.5;
             }
-            self.optimizer.backward_step(&loss)?;
-            let loss_value = loss.to_scalar::<f32>()?;
-            if !loss_value.is_finite() {
+            if !loss.is_finite() {
                 return Err(Error::InvalidInput(format!(
-                    "training diverged in epoch {} (the loss became {loss_value}); try a smaller learning rate",
+                    "training diverged in epoch {} (the loss became {loss}); try a smaller learning rate",
                     self.epoch + 1
                 )));
             }
-            loss_sum += loss_value;
-            let predicted = logits.argmax(1)?.to_vec1::<u32>()?;
-            correct += predicted
-                .iter()
-                .zip(&labels)
-                .filter(|(p, l)| **p == u32::from(**l))
-                .count();
+            self.optimizer.step(&mut self.params, &self.gradient);
+            loss_sum += loss;
             batches += 1;
         }
+        self.model = Mlp::from_flat(&self.params)?;
         self.epoch += 1;
         Ok(EpochReport {
             epoch: self.epoch,
@@ -265,10 +292,11 @@ impl Trainer {
             };
             let batch_images = self.train.select(&chosen);
             let sum = clipped_gradient_sum(
-                &self.model.parameters()?,
+                &self.params,
                 &batch_images.pixels,
                 &batch_images.labels,
                 dp.clip_norm,
+                &mut self.pass,
             );
             // Poisson: divide by the expected batch, so the divisor says nothing about who was
             // drawn; shuffled batches have a fixed size anyway.
@@ -283,17 +311,9 @@ impl Trainer {
                 divisor as f32,
                 &mut self.rng,
             );
-            let mut grads = GradStore::default();
-            let mut offset = 0;
-            for var in self.model.vars() {
-                let len = var.elem_count();
-                let g =
-                    Tensor::from_slice(&gradient[offset..offset + len], var.shape(), &Device::Cpu)?;
-                grads.insert(var.as_tensor(), g);
-                offset += len;
-            }
-            self.optimizer.step(&grads)?;
+            self.optimizer.step(&mut self.params, &gradient);
         }
+        self.model = Mlp::from_flat(&self.params)?;
         self.epoch += 1;
         let losses = self.model.losses(&self.train)?;
         let train_loss = (losses.iter().sum::<f64>() / n.max(1) as f64) as f32;
@@ -312,15 +332,6 @@ impl Trainer {
             test_accuracy: self.model.accuracy(&self.test)?,
         })
     }
-}
-
-pub(crate) fn labels_tensor(labels: &[u8]) -> Result<Tensor> {
-    let labels: Vec<u32> = labels.iter().map(|&l| u32::from(l)).collect();
-    Ok(Tensor::from_vec(
-        labels.clone(),
-        labels.len(),
-        &Device::Cpu,
-    )?)
 }
 
 /// Trains to completion, calling `on_epoch` after every epoch; it returns `false` to stop early.

@@ -140,9 +140,22 @@ fn receipts_written_by_the_earlier_lab_still_regrade_to_their_claims() {
         let Verdict::Pass(regraded) = verdict else {
             panic!("{} no longer passes", path.display());
         };
-        assert_eq!(regraded.message, receipt.claimed.message, "{}", ex.id);
+        // A training exercise is graded on the model its settings train here, and the fused
+        // kernels (issue 14) round differently from the candle graph that trained these
+        // receipts' models: its figures may move within rounding (a test image or so), as
+        // they always could between a browser and the native grader. Everything else
+        // re-grades to the claim exactly.
+        let trains = ex.task.trains();
+        if !trains {
+            assert_eq!(regraded.message, receipt.claimed.message, "{}", ex.id);
+        }
         for (now, then) in regraded.figures.iter().zip(&receipt.claimed.figures) {
-            assert_eq!(now.value, then.value, "{}", ex.id);
+            if trains {
+                let moved = (now.value - then.value).abs();
+                assert!(moved <= mlsec_core::receipt::CLAIM_ROUNDING, "{}", ex.id);
+            } else {
+                assert_eq!(now.value, then.value, "{}", ex.id);
+            }
             assert!((now.threshold - then.threshold).abs() < 1e-6, "{}", ex.id);
         }
         checked += 1;
