@@ -315,7 +315,7 @@ impl Trainer {
         }
         self.model = Mlp::from_flat(&self.params)?;
         self.epoch += 1;
-        let losses = self.model.losses(&self.train)?;
+        let (losses, train_accuracy) = self.model.losses_and_accuracy(&self.train)?;
         let train_loss = (losses.iter().sum::<f64>() / n.max(1) as f64) as f32;
         if !train_loss.is_finite() {
             return Err(Error::InvalidInput(format!(
@@ -328,7 +328,7 @@ impl Trainer {
             epoch: self.epoch,
             epochs: self.config.epochs,
             train_loss,
-            train_accuracy: self.model.accuracy(&self.train)?,
+            train_accuracy,
             test_accuracy: self.model.accuracy(&self.test)?,
         })
     }
