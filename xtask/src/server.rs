@@ -2,8 +2,11 @@
 //!
 //! It serves one folder under a sub-path (`/lab/`), and nothing else: a page that asks for
 //! `/index.js` instead of `./index.js` gets a 404, so the tests prove that the built site works
-//! from any sub-path. Files are sent as they are: `.gz` files are `application/octet-stream` with
-//! no `Content-Encoding`, and `X-Content-Type-Options: nosniff` makes wrong types visible.
+//! from any sub-path. Data files are sent as they are: `.gz` files are `application/octet-stream`
+//! with no `Content-Encoding`, and `X-Content-Type-Options: nosniff` makes wrong types visible.
+//! Like a production static host, it sends a file's precompressed sibling (`<file>.br`,
+//! `<file>.gz`, written by `cargo xtask build`) with its `Content-Encoding` when the browser
+//! accepts it, so the tests and the benchmark load what a visitor's browser would.
 
 use anyhow::{Context as _, Result};
 use std::io::{Read, Write};
@@ -139,6 +142,39 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The value of the request header `name` (lower case), if the request has it.
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_string())
+    })
+}
+
+/// The file to send for `file` given the request's `Accept-Encoding`: its Brotli sibling when
+/// the browser accepts `br`, else its gzip sibling when it accepts `gzip`, else the file itself;
+/// with the `Content-Encoding` to send.
+pub fn precompressed(file: &Path, accept: &str) -> (PathBuf, Option<&'static str>) {
+    let accepts = |coding: &str| {
+        accept.split(',').any(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
+            name.eq_ignore_ascii_case(coding) && !refused
+        })
+    };
+    for (coding, suffix) in [("br", "br"), ("gzip", "gz")] {
+        let mut sibling = file.as_os_str().to_owned();
+        sibling.push(format!(".{suffix}"));
+        let sibling = PathBuf::from(sibling);
+        if accepts(coding) && sibling.is_file() {
+            return (sibling, Some(coding));
+        }
+    }
+    (file.to_path_buf(), None)
+}
+
 pub fn content_type(path: &Path) -> &'static str {
     let ext = path
         .extension()
@@ -193,12 +229,18 @@ fn handle(mut stream: TcpStream, dir: &Path, prefix: &str) -> std::io::Result<()
     let body_wanted = method == "GET";
     match route(target, dir, prefix) {
         Route::File(file) => {
-            let body = std::fs::read(&file)?;
+            let accept = header(&head, "accept-encoding").unwrap_or_default();
+            let (sent, encoding) = precompressed(&file, &accept);
+            let body = std::fs::read(&sent)?;
+            let mut headers = vec![("Vary", "Accept-Encoding")];
+            if let Some(encoding) = encoding {
+                headers.push(("Content-Encoding", encoding));
+            }
             respond(
                 &mut stream,
                 "200 OK",
                 content_type(&file),
-                &[],
+                &headers,
                 &body,
                 body_wanted,
             )
@@ -332,6 +374,47 @@ mod tests {
         assert!(!gz.to_ascii_lowercase().contains("content-encoding"));
         assert!(get("/index.html").starts_with("HTTP/1.1 404"));
         assert!(get("/lab").contains("Location: /lab/\r\n"));
+        server.stop();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A file's precompressed sibling goes to a browser that accepts its coding, under the
+    /// file's own type; a data file that merely ends in `.gz` is never sent as an encoding.
+    #[test]
+    fn serves_precompressed_siblings_to_browsers_that_accept_them() {
+        let dir = site("precompressed");
+        std::fs::write(dir.join("app_bg.wasm.br"), b"BROTLI").unwrap();
+        std::fs::write(dir.join("app_bg.wasm.gz"), b"GZIP").unwrap();
+        let server = StaticServer::start(dir.clone(), "/lab/").unwrap();
+        let get = |path: &str, accept: &str| {
+            let mut s = TcpStream::connect(server.addr).unwrap();
+            write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: {accept}\r\n\r\n"
+            )
+            .unwrap();
+            let mut out = Vec::new();
+            s.read_to_end(&mut out).unwrap();
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        let br = get("/lab/app_bg.wasm", "gzip, deflate, br, zstd");
+        assert!(
+            br.contains("Content-Encoding: br\r\n") && br.ends_with("BROTLI"),
+            "{br}"
+        );
+        assert!(br.contains("Content-Type: application/wasm\r\n"));
+        assert!(br.contains("Vary: Accept-Encoding\r\n"));
+        // Chromium over plain http (localhost) offers no br.
+        let gz = get("/lab/app_bg.wasm", "gzip, deflate");
+        assert!(
+            gz.contains("Content-Encoding: gzip\r\n") && gz.ends_with("GZIP"),
+            "{gz}"
+        );
+        let refused = get("/lab/app_bg.wasm", "br;q=0, identity");
+        assert!(!refused.contains("Content-Encoding"), "{refused}");
+        assert!(refused.ends_with("\0asm\x01\0\0\0"));
+        let data = get("/lab/assets/digits.csv.gz", "gzip, br");
+        assert!(!data.to_ascii_lowercase().contains("content-encoding"));
         server.stop();
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -11,7 +11,12 @@
 //!   written from the template at the repository root with that version and the list of every
 //!   file of the site and its size: it caches them all on the first visit (the page shows the
 //!   bytes saved so far) and serves them from that cache, so a reload with no network works.
-//!   A new version installs into a cache of its own and takes over once the old tabs are closed.
+//!   A new version installs into a cache of its own and takes over once the old tabs are closed;
+//! - every text and WebAssembly file gets precompressed siblings, `<file>.br` (Brotli, best) and
+//!   `<file>.gz` (gzip, best), which a static host serves in its place to a browser that accepts
+//!   them (nginx `gzip_static`/`brotli_static`, Caddy `precompressed`, the e2e server), so no host
+//!   compresses on the fly and none needs to. They are not in the service worker's list: the
+//!   browser decodes what it fetches.
 
 use anyhow::{bail, Context as _, Result};
 use sha2::{Digest, Sha256};
@@ -143,12 +148,70 @@ fn list(root: &Path, dir: &Path, out: &mut Vec<(String, u64)>) -> Result<()> {
                 .iter()
                 .map(|c| c.to_string_lossy().into_owned())
                 .collect();
-            if rel.join("/") != "sw.js" {
-                out.push((rel.join("/"), entry.metadata()?.len()));
+            let rel = rel.join("/");
+            let precompressed = [".br", ".gz"].iter().any(|ext| {
+                rel.strip_suffix(ext)
+                    .is_some_and(|original| root.join(original).is_file())
+            });
+            if rel != "sw.js" && !precompressed {
+                out.push((rel, entry.metadata()?.len()));
             }
         }
     }
     Ok(())
+}
+
+/// File kinds a static host would compress (what the e2e server and common hosts serve
+/// precompressed); data files (`.gz`, `.safetensors`) are compressed already or barely shrink.
+const COMPRESSIBLE: [&str; 9] = [
+    "html",
+    "js",
+    "css",
+    "wasm",
+    "json",
+    "md",
+    "toml",
+    "svg",
+    "webmanifest",
+];
+
+/// Writes `<file>.br` and `<file>.gz` beside every compressible file of at least 1 KB under
+/// `dist` (where the compressed file is smaller). Returns (original, gzip, brotli) bytes summed
+/// over the files compressed.
+pub fn precompress(dist: &Path) -> Result<(u64, u64, u64)> {
+    use std::io::Write;
+    let mut files = vec![];
+    list(dist, dist, &mut files)?;
+    let (mut raw, mut gz, mut br) = (0u64, 0u64, 0u64);
+    for (rel, bytes) in files {
+        let ext = rel.rsplit_once('.').map_or("", |(_, e)| e);
+        if bytes < 1024 || !COMPRESSIBLE.contains(&ext) {
+            continue;
+        }
+        let path = dist.join(&rel);
+        let original = std::fs::read(&path)?;
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gzip.write_all(&original)?;
+        let gzip = gzip.finish()?;
+        let mut brotli = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 22,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut original.as_slice(), &mut brotli, &params)?;
+        raw += original.len() as u64;
+        for (suffix, packed, total) in [(".gz", &gzip, &mut gz), (".br", &brotli, &mut br)] {
+            let kept = if packed.len() < original.len() {
+                std::fs::write(dist.join(format!("{rel}{suffix}")), packed)?;
+                packed.len()
+            } else {
+                original.len()
+            };
+            *total += kept as u64;
+        }
+    }
+    Ok((raw, gz, br))
 }
 
 /// The folder that holds the code of the site in `dist` (`v/<version>/`).
@@ -261,5 +324,40 @@ mod tests {
         .unwrap();
         assert_ne!(finish(&dist, "__VERSION__ __FILES__").unwrap(), version);
         let _ = std::fs::remove_dir_all(&dist);
+    }
+
+    /// Text and WebAssembly files of 1 KB or more get .br and .gz siblings that decode to
+    /// them; small files and data files get none; the service worker's list leaves them out.
+    #[test]
+    fn precompressed_siblings_decode_to_the_original_and_stay_off_the_offline_list() {
+        use std::io::Read;
+        let dist = std::env::temp_dir().join(format!("xtask-precompress-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dist);
+        std::fs::create_dir_all(dist.join("assets")).unwrap();
+        let js = "export const lesson = 'a line of text';\n".repeat(100);
+        std::fs::write(dist.join("app.js"), &js).unwrap();
+        std::fs::write(dist.join("tiny.css"), "p{}").unwrap();
+        std::fs::write(dist.join("assets").join("data.csv.gz"), vec![7u8; 4096]).unwrap();
+        let (raw, gz, br) = precompress(&dist).unwrap();
+        assert_eq!(raw, js.len() as u64);
+        assert!(br < gz && gz < raw, "{raw} {gz} {br}");
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(dist.join("app.js.gz")).unwrap())
+            .read_to_string(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, js);
+        let mut unbrotli = String::new();
+        brotli::Decompressor::new(std::fs::File::open(dist.join("app.js.br")).unwrap(), 4096)
+            .read_to_string(&mut unbrotli)
+            .unwrap();
+        assert_eq!(unbrotli, js);
+        assert!(!dist.join("tiny.css.gz").exists());
+        assert!(!dist.join("assets").join("data.csv.gz.gz").exists());
+        let mut files = vec![];
+        list(&dist, &dist, &mut files).unwrap();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names.contains(&"assets/data.csv.gz") && names.contains(&"app.js"));
+        let _ = std::fs::remove_dir_all(dist);
     }
 }
