@@ -6,7 +6,7 @@
 use mlsec_core::digits::Digits;
 use mlsec_core::mlp::Mlp;
 use mlsec_core::workloads::{
-    assistant_decode, assistant_prompts, invert_digits, median_ms, pgd_test_set, train_digits,
+    assistant_decode, assistant_prompts, invert_digits, pgd_test_set, train_digits,
     train_digits_private,
 };
 use wasm_bindgen_test::*;
@@ -23,6 +23,20 @@ async fn breathe() {
     gloo::timers::future::TimeoutFuture::new(0).await;
 }
 
+/// [`median_ms`] with the event loop let in before every run (a run of seven grades of a few
+/// seconds each, all at once, held the page past the driver's 30 s).
+async fn median_ms_breathing(runs: usize, mut time: impl FnMut() -> f64) -> f64 {
+    let mut samples = Vec::with_capacity(runs + 2);
+    for _ in 0..runs.max(1) + 2 {
+        breathe().await;
+        samples.push(time());
+    }
+    // The first two are warm-ups, as in median_ms.
+    let mut samples = samples.split_off(2);
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
 #[wasm_bindgen_test]
 #[ignore]
 async fn workloads_in_the_browser() {
@@ -30,30 +44,34 @@ async fn workloads_in_the_browser() {
     let target =
         Mlp::from_safetensors(include_bytes!("../assets/models/digits-mlp.safetensors")).unwrap();
     let mut accuracy = 0.0;
-    let train_ms = median_ms(7, || {
+    let train_ms = median_ms_breathing(7, || {
         let t = now();
         accuracy = train_digits(&digits).unwrap();
         now() - t
-    });
+    })
+    .await;
     breathe().await;
-    let dp_train_ms = median_ms(5, || {
+    let dp_train_ms = median_ms_breathing(5, || {
         let t = now();
         train_digits_private(&digits).unwrap();
         now() - t
-    });
+    })
+    .await;
     breathe().await;
     let mut robust = 0.0;
-    let pgd_ms = median_ms(7, || {
+    let pgd_ms = median_ms_breathing(7, || {
         let t = now();
         robust = pgd_test_set(&digits, &target).unwrap();
         now() - t
-    });
+    })
+    .await;
     breathe().await;
-    let inversion_ms = median_ms(7, || {
+    let inversion_ms = median_ms_breathing(7, || {
         let t = now();
         invert_digits(&digits, &target).unwrap();
         now() - t
-    });
+    })
+    .await;
     breathe().await;
     let assistant = mlsec_assistant::Gpt::from_safetensors(include_bytes!(
         "../assets/models/assistant-assistant.safetensors"
@@ -82,58 +100,69 @@ async fn workloads_in_the_browser() {
     .unwrap();
     let grade_ms = |id: &str, md: &str, toml: &str| {
         let lesson = mlsec_core::course::parse_lesson(id, md, toml).unwrap();
-        let exercise = &lesson.exercises[0];
-        median_ms(5, || {
-            let t = now();
-            let finished = session
-                .run_to_end(exercise, exercise.task.solution())
-                .unwrap();
-            assert!(finished.grade.passed);
-            now() - t
-        })
+        let session = &session;
+        async move {
+            let exercise = &lesson.exercises[0];
+            median_ms_breathing(5, || {
+                let t = now();
+                let finished = session
+                    .run_to_end(exercise, exercise.task.solution())
+                    .unwrap();
+                assert!(finished.grade.passed);
+                now() - t
+            })
+            .await
+        }
     };
     breathe().await;
     let flip_ms = grade_ms(
         "label-flipping",
         include_str!("../lessons/label-flipping/lesson.md"),
         include_str!("../lessons/label-flipping/exercises.toml"),
-    );
+    )
+    .await;
     breathe().await;
     let backdoor_ms = grade_ms(
         "backdoor",
         include_str!("../lessons/backdoor/lesson.md"),
         include_str!("../lessons/backdoor/exercises.toml"),
-    );
+    )
+    .await;
     breathe().await;
     let spam_ms = grade_ms(
         "spam-filter",
         include_str!("../lessons/spam-filter/lesson.md"),
         include_str!("../lessons/spam-filter/exercises.toml"),
-    );
+    )
+    .await;
     breathe().await;
     let membership_ms = grade_ms(
         "membership-inference",
         include_str!("../lessons/membership-inference/lesson.md"),
         include_str!("../lessons/membership-inference/exercises.toml"),
-    );
+    )
+    .await;
     breathe().await;
     let shadow_ms = grade_ms(
         "shadow-models",
         include_str!("../lessons/shadow-models/lesson.md"),
         include_str!("../lessons/shadow-models/exercises.toml"),
-    );
+    )
+    .await;
     breathe().await;
     let dp_ms = grade_ms(
         "dp-sgd",
         include_str!("../lessons/dp-sgd/lesson.md"),
         include_str!("../lessons/dp-sgd/exercises.toml"),
-    );
+    )
+    .await;
     breathe().await;
     let find_ms = grade_ms(
         "find-poisons",
         include_str!("../lessons/find-poisons/lesson.md"),
         include_str!("../lessons/find-poisons/exercises.toml"),
-    );
+    )
+    .await;
     breathe().await;
     // Track E's token search: the reference search and its grade, as the worker runs them.
     let assistants = mlsec_core::session::Session::with(&[
