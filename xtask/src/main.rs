@@ -214,9 +214,9 @@ fn build(root: &Path, dist_profile: bool) -> Result<()> {
     ]))?;
     let template = std::fs::read_to_string(root.join("sw.js")).context("reading sw.js")?;
     let version = site::finish(&root.join("dist"), &template)?;
-    let (raw, gz, br) = site::precompress(&root.join("dist"))?;
+    let (raw, gz, br) = site::precompress_code(&root.join("dist"))?;
     println!(
-        "built {} (code version {version}; precompressed {} KB to {} KB gzip, {} KB brotli)",
+        "built {} (code version {version}; its code precompressed, {} KB to {} KB gzip, {} KB brotli)",
         root.join("dist").display(),
         raw / 1024,
         gz / 1024,

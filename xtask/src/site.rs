@@ -12,11 +12,13 @@
 //!   file of the site and its size: it caches them all on the first visit (the page shows the
 //!   bytes saved so far) and serves them from that cache, so a reload with no network works.
 //!   A new version installs into a cache of its own and takes over once the old tabs are closed;
-//! - every text and WebAssembly file gets precompressed siblings, `<file>.br` (Brotli, best) and
-//!   `<file>.gz` (gzip, best), which a static host serves in its place to a browser that accepts
-//!   them (nginx `gzip_static`/`brotli_static`, Caddy `precompressed`, the e2e server), so no host
-//!   compresses on the fly and none needs to. They are not in the service worker's list: the
-//!   browser decodes what it fetches.
+//! - the versioned code files get precompressed siblings, `<file>.br` (Brotli, best) and
+//!   `<file>.gz` (gzip, best), which a static host serves in their place to a browser that
+//!   accepts them (nginx `gzip_static`/`brotli_static`, Caddy `precompressed`, the e2e server),
+//!   so no host compresses on the fly and none needs to. Only the code: it never changes under
+//!   its version, while lessons and data are files an instructor may edit on the host, and a
+//!   stale sibling would be served in place of the edit. They are not in the service worker's
+//!   list: the browser decodes what it fetches.
 
 use anyhow::{bail, Context as _, Result};
 use sha2::{Digest, Sha256};
@@ -174,6 +176,12 @@ const COMPRESSIBLE: [&str; 9] = [
     "svg",
     "webmanifest",
 ];
+
+/// Precompresses the site's versioned code (`v/<version>/`, see [`precompress`]) and nothing
+/// else of `dist`.
+pub fn precompress_code(dist: &Path) -> Result<(u64, u64, u64)> {
+    precompress(&code_dir(dist)?)
+}
 
 /// Writes `<file>.br` and `<file>.gz` beside every compressible file of at least 1 KB under
 /// `dist` (where the compressed file is smaller). Returns (original, gzip, brotli) bytes summed
@@ -358,6 +366,29 @@ mod tests {
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names.len(), 3, "{names:?}");
         assert!(names.contains(&"assets/data.csv.gz") && names.contains(&"app.js"));
+        let _ = std::fs::remove_dir_all(dist);
+    }
+
+    /// A built site's code gets siblings; its lessons (which an instructor may edit on the host,
+    /// where a stale sibling would hide the edit) get none.
+    #[test]
+    fn only_the_versioned_code_is_precompressed() {
+        let dist = std::env::temp_dir().join(format!("xtask-code-only-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dist);
+        let text = "some words that compress well\n".repeat(100);
+        std::fs::create_dir_all(dist.join("v").join("abc123")).unwrap();
+        std::fs::create_dir_all(dist.join("lessons").join("fgsm")).unwrap();
+        std::fs::write(dist.join("v").join("abc123").join("app.js"), &text).unwrap();
+        std::fs::write(dist.join("lessons").join("fgsm").join("lesson.md"), &text).unwrap();
+        std::fs::write(dist.join("index.html"), &text).unwrap();
+        precompress_code(&dist).unwrap();
+        assert!(dist.join("v").join("abc123").join("app.js.br").is_file());
+        assert!(!dist
+            .join("lessons")
+            .join("fgsm")
+            .join("lesson.md.gz")
+            .exists());
+        assert!(!dist.join("index.html.br").exists());
         let _ = std::fs::remove_dir_all(dist);
     }
 }
