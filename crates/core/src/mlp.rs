@@ -38,24 +38,13 @@ impl Mlp {
     /// same starting model natively and in every browser.
     pub fn init(seed: u64) -> Result<Self> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let params = shapes()
-            .iter()
-            .enumerate()
-            .map(|(i, &(rows, cols))| {
-                let fan_in = if i < 2 { PIXELS } else { HIDDEN } as f32;
-                let bound = 1.0 / fan_in.sqrt();
-                let values: Vec<f32> = (0..rows * cols)
-                    .map(|_| rng.random_range(-bound..bound))
-                    .collect();
-                let tensor = Tensor::from_vec(values, (rows, cols), &Device::Cpu)?;
-                Ok(if rows == 1 {
-                    tensor.squeeze(0)?
-                } else {
-                    tensor
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Self::from_tensors(params)
+        let mut flat = Vec::with_capacity(kernels::PARAMETERS);
+        for (i, &(rows, cols)) in shapes().iter().enumerate() {
+            let fan_in = if i < 2 { PIXELS } else { HIDDEN } as f32;
+            let bound = 1.0 / fan_in.sqrt();
+            flat.extend((0..rows * cols).map(|_| rng.random_range(-bound..bound)));
+        }
+        Self::from_flat(&flat)
     }
 
     fn from_tensors(params: Vec<Tensor>) -> Result<Self> {
