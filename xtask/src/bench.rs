@@ -6,7 +6,6 @@
 use crate::{build, cargo, run, server, wasm_test_command, E2E_PREFIX};
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
@@ -47,10 +46,8 @@ fn gzip_size(files: &[std::path::PathBuf]) -> Result<(u64, u64)> {
     let (mut raw, mut gz) = (0u64, 0u64);
     for file in files {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        enc.write_all(&bytes)?;
         raw += bytes.len() as u64;
-        gz += enc.finish()?.len() as u64;
+        gz += crate::site::gzip(&bytes)?.len() as u64;
     }
     Ok((raw, gz))
 }

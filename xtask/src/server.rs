@@ -160,7 +160,13 @@ pub fn precompressed(file: &Path, accept: &str) -> (PathBuf, Option<&'static str
         accept.split(',').any(|item| {
             let mut parts = item.split(';');
             let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
+            // q=0 (or 0.0, 0.000) means "not acceptable".
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    == Some(0.0)
+            });
             name.eq_ignore_ascii_case(coding) && !refused
         })
     };
@@ -410,7 +416,7 @@ mod tests {
             gz.contains("Content-Encoding: gzip\r\n") && gz.ends_with("GZIP"),
             "{gz}"
         );
-        let refused = get("/lab/app_bg.wasm", "br;q=0, identity");
+        let refused = get("/lab/app_bg.wasm", "br;q=0, gzip; q=0.0, identity");
         assert!(!refused.contains("Content-Encoding"), "{refused}");
         assert!(refused.ends_with("\0asm\x01\0\0\0"));
         let data = get("/lab/assets/digits.csv.gz", "gzip, br");

@@ -21,15 +21,16 @@ pub fn input_gradient(model: &Mlp, images: &[f32], labels: &[u8]) -> Result<Vec<
     Ok(dx)
 }
 
-/// The images for `labels`, refused when there are fewer pixels than that.
+/// The images for `labels`, refused unless there is exactly one image per label.
 fn whole_images<'a>(images: &'a [f32], labels: &[u8]) -> Result<&'a [f32]> {
-    images.get(..labels.len() * PIXELS).ok_or_else(|| {
-        Error::InvalidInput(format!(
-            "{} labels but only {} pixels",
+    if images.len() != labels.len() * PIXELS {
+        return Err(Error::InvalidInput(format!(
+            "{} labels but {} pixels: one image of {PIXELS} pixels per label",
             labels.len(),
             images.len()
-        ))
-    })
+        )));
+    }
+    Ok(images)
 }
 
 /// |∂loss/∂pixel| for one image and its label, scaled so the largest is 1: which pixels the
@@ -153,7 +154,6 @@ pub(crate) fn pgd_flat(
         direction * config.step_size,
         config.steps,
         pass,
-        &mut Vec::new(),
     );
     adv
 }

@@ -11,7 +11,7 @@
 
 use crate::accountant::{self, Spent};
 use crate::digits::{CLASSES, PIXELS};
-use crate::kernels::{self, dot, Pass};
+use crate::kernels::{self, dot, Pass, PARAMETERS};
 use crate::mlp::HIDDEN;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -91,9 +91,6 @@ impl DpSgd {
     }
 }
 
-/// How many numbers one gradient holds: fc1's weights and biases, then fc2's.
-pub const GRADIENT_LEN: usize = kernels::PARAMETERS;
-
 /// The gradient of each example's cross-entropy loss with respect to the parameters
 /// (`params` as [`crate::mlp::Mlp::flat`] gives them), one flat vector per example in the
 /// same order. Written out step by step from the chain rule, apart from the kernels: the
@@ -136,7 +133,7 @@ pub fn per_example_gradients(params: &[f32], images: &[f32], labels: &[u8]) -> V
                     }
                 })
                 .collect();
-            let mut g = Vec::with_capacity(GRADIENT_LEN);
+            let mut g = Vec::with_capacity(PARAMETERS);
             for &dh in &d_hidden {
                 g.extend(x.iter().map(|v| dh * v));
             }
@@ -173,7 +170,7 @@ pub fn clipped_gradient_sum(
     clip_norm: f32,
     pass: &mut Pass,
 ) -> Vec<f32> {
-    let mut sum = vec![0f32; GRADIENT_LEN];
+    let mut sum = vec![0f32; PARAMETERS];
     // The batch's forward pass and each example's gradient at the logits and the hidden layer
     // (scale 1: each example's own loss, not the mean).
     pass.forward(params, images);
@@ -338,7 +335,7 @@ mod tests {
         let per_example = per_example_gradients(model.flat(), &images, &labels);
         assert_eq!(per_example.len(), 8);
         for (n, g) in per_example.iter().enumerate() {
-            assert_eq!(g.len(), GRADIENT_LEN);
+            assert_eq!(g.len(), PARAMETERS);
             let one = autograd(
                 &model,
                 &images[n * PIXELS..(n + 1) * PIXELS],
@@ -346,7 +343,7 @@ mod tests {
             );
             assert!(max_difference(g, &one) < 1e-5, "example {n}");
         }
-        let mean: Vec<f32> = (0..GRADIENT_LEN)
+        let mean: Vec<f32> = (0..PARAMETERS)
             .map(|i| per_example.iter().map(|g| g[i]).sum::<f32>() / 8.0)
             .collect();
         assert!(max_difference(&mean, &autograd(&model, &images, &labels)) < 1e-5);
@@ -379,7 +376,7 @@ mod tests {
             sorted.sort_by(f32::total_cmp);
             sorted[8]
         };
-        let mut sum = vec![0f32; GRADIENT_LEN];
+        let mut sum = vec![0f32; PARAMETERS];
         for mut g in per_example {
             clip(&mut g, bound);
             sum.iter_mut().zip(&g).for_each(|(s, v)| *s += v);

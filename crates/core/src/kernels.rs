@@ -32,7 +32,7 @@ pub fn split(params: &[f32]) -> (&[f32], &[f32], &[f32], &[f32]) {
 }
 
 /// [`split`] for a gradient being accumulated.
-pub fn split_mut(params: &mut [f32]) -> (&mut [f32], &mut [f32], &mut [f32], &mut [f32]) {
+fn split_mut(params: &mut [f32]) -> (&mut [f32], &mut [f32], &mut [f32], &mut [f32]) {
     assert_eq!(params.len(), PARAMETERS, "a flat parameter vector");
     let (w1, rest) = params.split_at_mut(HIDDEN * PIXELS);
     let (b1, rest) = rest.split_at_mut(HIDDEN);
@@ -81,15 +81,6 @@ impl Pass {
         Self::default()
     }
 
-    /// Images in the last forward pass.
-    pub fn len(&self) -> usize {
-        self.n
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
-    }
-
     /// The hidden layer (after the ReLU) and the logits of every image of `x` (`n × PIXELS`).
     pub fn forward(&mut self, params: &[f32], x: &[f32]) {
         let (w1, b1, w2, b2) = split(params);
@@ -124,6 +115,31 @@ impl Pass {
     /// Each image's predicted class (the first largest logit).
     pub fn predictions(&self) -> impl Iterator<Item = u8> + '_ {
         self.logits().chunks_exact(CLASSES).map(argmax)
+    }
+
+    /// How many images the model classes as their label in `labels`.
+    pub fn correct(&self, labels: &[u8]) -> usize {
+        self.predictions()
+            .zip(labels)
+            .filter(|(p, l)| p == *l)
+            .count()
+    }
+
+    /// [`Pass::forward`], then [`Pass::cross_entropy_gradient`] at `scale`, then
+    /// [`Pass::add_parameter_gradient`] into `grad`: one batch's share of a training step.
+    /// Returns the batch's summed loss.
+    pub fn add_batch_gradient(
+        &mut self,
+        params: &[f32],
+        x: &[f32],
+        labels: &[u8],
+        scale: f32,
+        grad: &mut [f32],
+    ) -> f32 {
+        self.forward(params, x);
+        let loss = self.cross_entropy_gradient(params, labels, scale);
+        self.add_parameter_gradient(x, None, grad);
+        loss
     }
 
     /// The cross-entropy of each image's logits against its class in `labels`, summed (in f32,
@@ -315,14 +331,13 @@ pub fn sign_steps(
     step: f32,
     steps: u32,
     pass: &mut Pass,
-    grad: &mut Vec<f32>,
 ) {
-    grad.resize(adv.len(), 0.0);
+    let mut grad = vec![0f32; adv.len()];
     let scale = 1.0 / goal.len().max(1) as f32;
     for _ in 0..steps {
         pass.forward(params, adv);
         pass.cross_entropy_gradient(params, goal, scale);
-        pass.input_gradient(params, grad);
+        pass.input_gradient(params, &mut grad);
         for (((a, g), lo), hi) in adv.iter_mut().zip(grad.iter()).zip(low).zip(high) {
             *a = (*a + sign(*g) * step).min(*hi).max(*lo);
         }
@@ -479,7 +494,6 @@ mod tests {
         };
         for direction in [1.0, -1.0] {
             let mut adv = images.clone();
-            let (mut pass, mut grad) = (Pass::new(), Vec::new());
             sign_steps(
                 model.flat(),
                 &mut adv,
@@ -488,8 +502,7 @@ mod tests {
                 &high,
                 direction * 0.02,
                 10,
-                &mut pass,
-                &mut grad,
+                &mut Pass::new(),
             );
             assert!(adv
                 .iter()

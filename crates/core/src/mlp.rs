@@ -47,19 +47,6 @@ impl Mlp {
         Self::from_flat(&flat)
     }
 
-    fn from_tensors(params: Vec<Tensor>) -> Result<Self> {
-        let vars = params
-            .iter()
-            .map(Var::from_tensor)
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        let layers = Layers::new(vars.iter().map(|v| v.as_tensor().clone()).collect());
-        let mut flat = Vec::with_capacity(kernels::PARAMETERS);
-        for v in &vars {
-            flat.extend(v.as_tensor().flatten_all()?.to_vec1::<f32>()?);
-        }
-        Ok(Mlp { layers, vars, flat })
-    }
-
     /// The model with the parameters `flat` ([`Mlp::flat`]'s layout), as training makes it.
     pub fn from_flat(flat: &[f32]) -> Result<Self> {
         if flat.len() != kernels::PARAMETERS {
@@ -70,20 +57,25 @@ impl Mlp {
             )));
         }
         let mut offset = 0;
-        let params = shapes()
+        let vars = shapes()
             .iter()
             .map(|&(rows, cols)| {
                 let values = &flat[offset..offset + rows * cols];
                 offset += rows * cols;
-                let tensor = Tensor::from_slice(values, (rows, cols), &Device::Cpu)?;
-                Ok(if rows == 1 {
-                    tensor.squeeze(0)?
+                let tensor = if rows == 1 {
+                    Tensor::from_slice(values, cols, &Device::Cpu)?
                 } else {
-                    tensor
-                })
+                    Tensor::from_slice(values, (rows, cols), &Device::Cpu)?
+                };
+                Ok(Var::from_tensor(&tensor)?)
             })
             .collect::<Result<Vec<_>>>()?;
-        Self::from_tensors(params)
+        let layers = Layers::new(vars.iter().map(|v| v.as_tensor().clone()).collect());
+        Ok(Mlp {
+            layers,
+            vars,
+            flat: flat.to_vec(),
+        })
     }
 
     /// The candle Vars, for tests that differentiate [`Mlp::forward`] with autograd.
@@ -105,7 +97,8 @@ impl Mlp {
         self.layers.forward(x)
     }
 
-    /// The forward pass over the first whole images of `images` (`n × 64` pixels).
+    /// The forward pass over the whole images of `images` (`n × 64` pixels; a partial image at
+    /// the end is left out).
     fn pass(&self, images: &[f32]) -> Pass {
         let n = images.len() / PIXELS;
         let mut pass = Pass::new();
@@ -113,17 +106,26 @@ impl Mlp {
         pass
     }
 
-    /// Predicted class of every image.
+    /// Predicted class of every image; refuses pixels that are not whole images.
     pub fn predict(&self, images: &[f32]) -> Result<Vec<u8>> {
+        if !images.len().is_multiple_of(PIXELS) {
+            return Err(Error::InvalidInput(format!(
+                "{} pixels are not whole images of {PIXELS}",
+                images.len()
+            )));
+        }
         Ok(self.pass(images).predictions().collect())
     }
 
-    /// Class probabilities (softmax) for one image.
+    /// Class probabilities (softmax) for one image; refuses anything but one image's pixels.
     pub fn probabilities(&self, image: &[f32]) -> Result<Vec<f32>> {
-        Ok(self
-            .probability_rows(&image[..PIXELS.min(image.len())])?
-            .pop()
-            .unwrap_or_default())
+        if image.len() != PIXELS {
+            return Err(Error::InvalidInput(format!(
+                "an image has {PIXELS} pixels, not {}",
+                image.len()
+            )));
+        }
+        Ok(softmax(self.pass(image).logits()))
     }
 
     /// The class probabilities of each of `images` (`n × 64` pixels), one row per image.
@@ -171,11 +173,7 @@ impl Mlp {
             .zip(&images.labels)
             .map(|(row, &label)| log_sum_exp(row, None) - row[label as usize] as f64)
             .collect();
-        let correct = pass
-            .predictions()
-            .zip(&images.labels)
-            .filter(|(p, l)| p == *l)
-            .count();
+        let correct = pass.correct(&images.labels);
         Ok((losses, correct as f32 / images.len().max(1) as f32))
     }
 
@@ -196,12 +194,7 @@ impl Mlp {
 
     /// Fraction of `images` classified correctly.
     pub fn accuracy(&self, images: &Images) -> Result<f32> {
-        let predicted = self.predict(&images.pixels)?;
-        let correct = predicted
-            .iter()
-            .zip(&images.labels)
-            .filter(|(p, l)| p == l)
-            .count();
+        let correct = self.pass(&images.pixels).correct(&images.labels);
         Ok(correct as f32 / images.len().max(1) as f32)
     }
 
@@ -232,7 +225,7 @@ impl Mlp {
     pub fn from_safetensors(bytes: &[u8]) -> Result<Self> {
         let mut tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)
             .map_err(|e| Error::Model(format!("not a readable safetensors file ({e})")))?;
-        let mut params = Vec::with_capacity(4);
+        let mut flat = Vec::with_capacity(kernels::PARAMETERS);
         for (name, (rows, cols)) in NAMES.iter().zip(shapes()) {
             let t = tensors
                 .remove(*name)
@@ -249,21 +242,18 @@ impl Mlp {
                     t.dims()
                 )));
             }
-            if t.flatten_all()?
-                .to_vec1::<f32>()?
-                .iter()
-                .any(|v| !v.is_finite())
-            {
+            let values = t.flatten_all()?.to_vec1::<f32>()?;
+            if values.iter().any(|v| !v.is_finite()) {
                 return Err(Error::Model(format!(
                     "tensor '{name}' holds NaN or infinite values"
                 )));
             }
-            params.push(t);
+            flat.extend(values);
         }
         if let Some(extra) = tensors.keys().next() {
             return Err(Error::Model(format!("unexpected tensor '{extra}'")));
         }
-        Self::from_tensors(params)
+        Self::from_flat(&flat)
     }
 }
 
@@ -305,4 +295,44 @@ fn log_sum_exp(row: &[f32], except: Option<usize>) -> f64 {
     };
     let top = kept().fold(f64::NEG_INFINITY, f64::max);
     top + libm::log(kept().map(|z| libm::exp(z - top)).sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Flat parameters, tensors and safetensors are one model: through a file and back, the
+    /// same numbers to the bit.
+    #[test]
+    fn flat_parameters_round_trip_through_safetensors() {
+        let model = Mlp::init(9).unwrap();
+        let again = Mlp::from_safetensors(&model.to_safetensors().unwrap()).unwrap();
+        assert_eq!(again.flat(), model.flat());
+        let rebuilt = Mlp::from_flat(model.flat()).unwrap();
+        assert_eq!(
+            rebuilt.to_safetensors().unwrap(),
+            model.to_safetensors().unwrap()
+        );
+    }
+
+    /// Pixels that are not whole images, or a parameter vector of the wrong length, are refused
+    /// with what was wrong.
+    #[test]
+    fn misshapen_input_is_refused_with_the_reason() {
+        let model = Mlp::init(9).unwrap();
+        let err = model.predict(&[0.5; PIXELS + 3]).unwrap_err().to_string();
+        assert!(
+            err.contains("67 pixels are not whole images of 64"),
+            "{err}"
+        );
+        let err = model.probabilities(&[0.5; 10]).unwrap_err().to_string();
+        assert!(err.contains("64 pixels, not 10"), "{err}");
+        assert_eq!(model.probabilities(&[0.5; PIXELS]).unwrap().len(), CLASSES);
+        let err = Mlp::from_flat(&[0.0; 5]).err().unwrap().to_string();
+        assert!(err.contains("5 parameters, expected 2410"), "{err}");
+        let err = crate::attacks::input_gradient(&model, &[0.5; PIXELS], &[1, 2])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("2 labels but 64 pixels"), "{err}");
+    }
 }

@@ -105,10 +105,8 @@ pub struct Trainer {
     /// The parameters being trained, flat, as the kernels and Adam update them step by step.
     params: Vec<f32>,
     optimizer: Adam,
-    /// The forward and backward buffers, one set for the batch and one for its attack, and the
-    /// gradient: allocated once per run, not per step.
+    /// The forward and backward buffers and the gradient: allocated once per run, not per step.
     pass: Pass,
-    attack_pass: Pass,
     gradient: Vec<f32>,
     config: TrainConfig,
     adversary: Option<Adversary>,
@@ -154,7 +152,6 @@ impl Trainer {
             model,
             optimizer,
             pass: Pass::new(),
-            attack_pass: Pass::new(),
             gradient: vec![0.0; PARAMETERS],
             config,
             adversary,
@@ -222,35 +219,31 @@ impl Trainer {
             // mean losses: each contributes half its gradient.
             let share = if self.adversary.is_some() { 0.5 } else { 1.0 };
             self.gradient.fill(0.0);
-            self.pass.forward(&self.params, &pixels);
-            correct += self
-                .pass
-                .predictions()
-                .zip(&labels)
-                .filter(|(p, l)| p == *l)
-                .count();
-            let mut loss = self
-                .pass
-                .cross_entropy_gradient(&self.params, &labels, share / m)
-                / m;
-            self.pass
-                .add_parameter_gradient(&pixels, None, &mut self.gradient);
+            let mut loss = self.pass.add_batch_gradient(
+                &self.params,
+                &pixels,
+                &labels,
+                share / m,
+                &mut self.gradient,
+            ) / m;
+            correct += self.pass.correct(&labels);
             if let Some(adversary) = &self.adversary {
+                // The clean batch's pass is spent: the attack and the attacked batch reuse it.
                 let attacked = pgd_flat(
                     &self.params,
                     &pixels,
                     &labels,
                     &adversary.pgd(),
                     None,
-                    &mut self.attack_pass,
+                    &mut self.pass,
                 );
-                self.pass.forward(&self.params, &attacked);
-                let adv_loss = self
-                    .pass
-                    .cross_entropy_gradient(&self.params, &labels, share / m)
-                    / m;
-                self.pass
-                    .add_parameter_gradient(&attacked, None, &mut self.gradient);
+                let adv_loss = self.pass.add_batch_gradient(
+                    &self.params,
+                    &attacked,
+                    &labels,
+                    share / m,
+                    &mut self.gradient,
+                ) / m;
                 loss = (loss + adv_loss) * 0.5;
             }
             if !loss.is_finite() {
