@@ -11,8 +11,9 @@
 //!
 //! Determinism: every sum runs in one fixed order, without fused multiply-add, and `exp`/`log`
 //! come from `libm`, so the results are bit-identical natively and in WebAssembly. The compiler
-//! still vectorises: the dot products keep eight running sums ([`dot`]) and the accumulations
-//! (`a[..] += s · b[..]`) are element-wise, so SIMD lanes never reorder a sum.
+//! still vectorises: the dot products keep eight running sums ([`dot`]), a layer's outputs are
+//! summed side by side from its transposed weights in that same order ([`dense`]), and the
+//! accumulations (`a[..] += s · b[..]`) are element-wise, so SIMD lanes never reorder a sum.
 
 use crate::digits::{CLASSES, PIXELS};
 use crate::mlp::HIDDEN;
@@ -59,6 +60,52 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
+/// `out = b + W·x` for one input, each output's sum in [`dot`]'s order (eight running sums over
+/// the inputs' positions mod 8, then added in order), but computed for every output at once from
+/// the weights transposed (`wt`: IN rows of OUT), so that SIMD lanes run across the outputs and
+/// no lanes are summed across (a horizontal sum per output cost as much as its products).
+/// Bit for bit what `b[j] + dot(w[j], x)` gives.
+fn dense<const IN: usize, const OUT: usize>(
+    wt: &[f32],
+    b: &[f32],
+    x: &[f32; IN],
+    out: &mut [f32; OUT],
+) {
+    const { assert!(IN % 8 == 0, "whole chunks of eight, as dot takes them") };
+    let mut total = [0f32; OUT];
+    for k in 0..8 {
+        let mut lane = [0f32; OUT];
+        for i in (k..IN).step_by(8) {
+            let xi = x[i];
+            let row: &[f32; OUT] = wt[i * OUT..(i + 1) * OUT].try_into().expect("OUT weights");
+            for j in 0..OUT {
+                lane[j] += row[j] * xi;
+            }
+        }
+        if k == 0 {
+            total = lane;
+        } else {
+            for j in 0..OUT {
+                total[j] += lane[j];
+            }
+        }
+    }
+    for j in 0..OUT {
+        out[j] = b[j] + total[j];
+    }
+}
+
+/// `w` (rows of `cols` values) transposed into `wt` (rows of `w.len() / cols`).
+fn transpose(w: &[f32], cols: usize, wt: &mut Vec<f32>) {
+    let rows = w.len() / cols;
+    wt.resize(w.len(), 0.0);
+    for (r, row) in w.chunks_exact(cols).enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            wt[c * rows + r] = *v;
+        }
+    }
+}
+
 /// `acc[..] += scale · v[..]`, element by element (vectorises without reordering any sum).
 fn add_scaled(acc: &mut [f32], scale: f32, v: &[f32]) {
     acc.iter_mut().zip(v).for_each(|(a, x)| *a += scale * x);
@@ -74,6 +121,9 @@ pub struct Pass {
     logits: Vec<f32>,
     d_logits: Vec<f32>,
     d_hidden: Vec<f32>,
+    /// The forward pass's weights transposed (input-major), refreshed on every call.
+    w1t: Vec<f32>,
+    w2t: Vec<f32>,
 }
 
 impl Pass {
@@ -88,17 +138,23 @@ impl Pass {
         self.n = n;
         self.hidden.resize(n * HIDDEN, 0.0);
         self.logits.resize(n * CLASSES, 0.0);
+        transpose(w1, PIXELS, &mut self.w1t);
+        transpose(w2, HIDDEN, &mut self.w2t);
         for ((image, hidden), logits) in x
             .chunks_exact(PIXELS)
             .zip(self.hidden.chunks_exact_mut(HIDDEN))
             .zip(self.logits.chunks_exact_mut(CLASSES))
         {
-            for (j, h) in hidden.iter_mut().enumerate() {
-                *h = (b1[j] + dot(&w1[j * PIXELS..(j + 1) * PIXELS], image)).max(0.0);
-            }
-            for (k, z) in logits.iter_mut().enumerate() {
-                *z = b2[k] + dot(&w2[k * HIDDEN..(k + 1) * HIDDEN], hidden);
-            }
+            let image: &[f32; PIXELS] = image.try_into().expect("PIXELS values");
+            let hidden: &mut [f32; HIDDEN] = hidden.try_into().expect("HIDDEN values");
+            dense(&self.w1t, b1, image, hidden);
+            hidden.iter_mut().for_each(|h| *h = h.max(0.0));
+            dense::<HIDDEN, CLASSES>(
+                &self.w2t,
+                b2,
+                hidden,
+                logits.try_into().expect("CLASSES values"),
+            );
         }
     }
 
@@ -228,16 +284,25 @@ impl Pass {
 
     /// Writes the loss's gradient with respect to the input images into `dx` (`n × PIXELS`).
     pub fn input_gradient(&self, params: &[f32], dx: &mut [f32]) {
+        const HALF: usize = PIXELS / 2;
         let (w1, _, _, _) = split(params);
         for (i, dx) in dx.chunks_exact_mut(PIXELS).take(self.n).enumerate() {
-            dx.fill(0.0);
-            for (j, &dh) in self.d_hidden[i * HIDDEN..(i + 1) * HIDDEN]
-                .iter()
-                .enumerate()
-            {
-                if dh != 0.0 {
-                    add_scaled(dx, dh, &w1[j * PIXELS..(j + 1) * PIXELS]);
+            let d_hidden = &self.d_hidden[i * HIDDEN..(i + 1) * HIDDEN];
+            // Half an image at a time, so that its running sums stay in registers while every
+            // hidden unit adds its share (in the units' order, as one pass would).
+            for (half, dx) in dx.chunks_exact_mut(HALF).enumerate() {
+                let mut sums = [0f32; HALF];
+                for (j, &dh) in d_hidden.iter().enumerate() {
+                    if dh != 0.0 {
+                        let start = j * PIXELS + half * HALF;
+                        let row: &[f32; HALF] =
+                            w1[start..start + HALF].try_into().expect("HALF weights");
+                        for t in 0..HALF {
+                            sums[t] += dh * row[t];
+                        }
+                    }
                 }
+                dx.copy_from_slice(&sums);
             }
         }
     }
@@ -477,6 +542,55 @@ mod tests {
                 .zip(&params)
                 .all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(same, "step {step}");
+        }
+    }
+
+    /// The layer kernel adds in `dot`'s order, so its outputs are `b + dot(w, x)` to the bit
+    /// (signed zeros included), and the input gradient is the row-by-row accumulation's.
+    #[test]
+    fn dense_layer_and_input_gradient_match_the_plain_loops_to_the_bit() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut draw = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| match i % 13 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    _ => rng.random::<f32>() * 2.0 - 1.0,
+                })
+                .collect()
+        };
+        let (w, b, x) = (draw(HIDDEN * PIXELS), draw(HIDDEN), draw(PIXELS));
+        let mut wt = Vec::new();
+        transpose(&w, PIXELS, &mut wt);
+        let mut out = [0f32; HIDDEN];
+        dense::<PIXELS, HIDDEN>(&wt, &b, x.as_slice().try_into().unwrap(), &mut out);
+        for j in 0..HIDDEN {
+            let expected = b[j] + dot(&w[j * PIXELS..(j + 1) * PIXELS], &x);
+            assert_eq!(out[j].to_bits(), expected.to_bits(), "output {j}");
+        }
+
+        let (images, labels) = batch(3);
+        let model = Mlp::init(5).unwrap();
+        let params = model.flat();
+        let mut pass = Pass::new();
+        pass.forward(&params, &images);
+        pass.cross_entropy_gradient(&params, &labels, 1.0);
+        let mut dx = vec![0f32; images.len()];
+        pass.input_gradient(&params, &mut dx);
+        let (w1, _, _, _) = split(&params);
+        for i in 0..3 {
+            let mut expected = vec![0f32; PIXELS];
+            for (j, &dh) in pass.example(i).1.iter().enumerate() {
+                if dh != 0.0 {
+                    add_scaled(&mut expected, dh, &w1[j * PIXELS..(j + 1) * PIXELS]);
+                }
+            }
+            let got: Vec<u32> = dx[i * PIXELS..(i + 1) * PIXELS]
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
+            let expected: Vec<u32> = expected.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(got, expected, "image {i}");
         }
     }
 
