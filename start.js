@@ -47,5 +47,8 @@ async function keepOffline() {
 }
 
 await init({ module_or_path: new URL('./app_bg.wasm', import.meta.url) });
+// For `cargo xtask bench`: where the time to the first render goes (code fetched, compiled and
+// started by here; the course is loaded and rendered after).
+performance.mark('mlsec-code-started');
 // After the first render: saving the site for offline use must not delay it.
 keepOffline();
