@@ -80,9 +80,13 @@ async fn workloads_in_the_browser() {
     .0;
     let prompts = assistant_prompts(mlsec_assistant::Variant::Assistant);
     assistant_decode(&assistant, &prompts, now).unwrap(); // warm-up
-    let mut runs: Vec<_> = (0..5)
-        .map(|_| assistant_decode(&assistant, &prompts, now).unwrap())
-        .collect();
+    // The event loop let in before every run: six decodes at once held the page past the
+    // driver's 30 s on a slow day.
+    let mut runs = Vec::with_capacity(5);
+    for _ in 0..5 {
+        breathe().await;
+        runs.push(assistant_decode(&assistant, &prompts, now).unwrap());
+    }
     runs.sort_by(|a, b| a.tokens_per_s.total_cmp(&b.tokens_per_s));
     let decode = runs[runs.len() / 2];
     // Track B: one full grade of each poisoning reference (the recipe trained on clean and on
