@@ -79,9 +79,9 @@ async fn workloads_in_the_browser() {
     .unwrap()
     .0;
     let prompts = assistant_prompts(mlsec_assistant::Variant::Assistant);
-    assistant_decode(&assistant, &prompts, now).unwrap(); // warm-up
-    // The event loop let in before every run: six decodes at once held the page past the
-    // driver's 30 s on a slow day.
+    // A warm-up, then five timed decodes with the event loop let in before each: six decodes
+    // at once held the page past the driver's 30 s on a slow day.
+    assistant_decode(&assistant, &prompts, now).unwrap();
     let mut runs = Vec::with_capacity(5);
     for _ in 0..5 {
         breathe().await;

@@ -285,11 +285,7 @@ impl Pass {
                     // A unit the ReLU shut passes nothing back: skip its zero products.
                     if dh != 0.0 {
                         let start = i * PIXELS + half * HALF;
-                        let image: &[f32; HALF] =
-                            x[start..start + HALF].try_into().expect("HALF pixels");
-                        for t in 0..HALF {
-                            sums[t] += dh * image[t];
-                        }
+                        add_scaled(&mut sums, dh, &x[start..start + HALF]);
                     }
                 }
                 row.copy_from_slice(&sums);
@@ -303,12 +299,7 @@ impl Pass {
             let mut bias = g_b2[k];
             for i in 0..n {
                 let dz = scale(i) * self.d_logits[i * CLASSES + k];
-                let hidden: &[f32; HIDDEN] = self.hidden[i * HIDDEN..(i + 1) * HIDDEN]
-                    .try_into()
-                    .expect("HIDDEN activations");
-                for t in 0..HIDDEN {
-                    sums[t] += dz * hidden[t];
-                }
+                add_scaled(&mut sums, dz, &self.hidden[i * HIDDEN..(i + 1) * HIDDEN]);
                 bias += dz;
             }
             g_b2[k] = bias;
@@ -329,11 +320,7 @@ impl Pass {
                 for (j, &dh) in d_hidden.iter().enumerate() {
                     if dh != 0.0 {
                         let start = j * PIXELS + half * HALF;
-                        let row: &[f32; HALF] =
-                            w1[start..start + HALF].try_into().expect("HALF weights");
-                        for t in 0..HALF {
-                            sums[t] += dh * row[t];
-                        }
+                        add_scaled(&mut sums, dh, &w1[start..start + HALF]);
                     }
                 }
                 dx.copy_from_slice(&sums);
