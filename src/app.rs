@@ -3,7 +3,7 @@
 
 use crate::class_view::{ClassView, ReceiptCheck};
 use crate::exercise_view::ExerciseView;
-use crate::lab::{load_course, Loaded};
+use crate::lab::{load_course, recheck, Loaded};
 use crate::navigation::{
     element, has_section, not_found, show_section, table_of_contents, Announcer, CourseMap,
     SearchBox, SearchPage, Shortcuts,
@@ -121,7 +121,16 @@ pub fn app() -> Html {
         let loaded = loaded.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                loaded.set(Some(load_course().await.map(Rc::new)));
+                let first = load_course().await.map(Rc::new);
+                loaded.set(Some(first.clone()));
+                // Once the course shows, see whether the lesson files on the host still say
+                // what the site's bundle says (an instructor may have edited them since).
+                if let Ok(first) = first {
+                    gloo::timers::future::TimeoutFuture::new(0).await;
+                    if let Some(fresh) = recheck(&first).await {
+                        loaded.set(Some(fresh.map(Rc::new)));
+                    }
+                }
             });
         });
     }

@@ -1,7 +1,7 @@
 //! Fetching the lab's content from the site it is served from (never from anywhere else) and
 //! handing the text to the core's parsers.
 
-use mlsec_core::course::{check, parse_course, parse_lesson, Course, Lesson};
+use mlsec_core::course::{parse_course, Bundle, Course, Lesson, Sources};
 
 use mlsec_core::course::paths;
 use mlsec_core::search::{self, SearchIndex};
@@ -51,6 +51,10 @@ pub struct Loaded {
     pub search: SearchIndex,
     /// Whether `search` is the index the site was built with (else it was built here).
     pub search_shipped: bool,
+    /// The fingerprint of the lesson files the course was made from ([`Sources::fingerprint`]).
+    pub sources: String,
+    /// Whether the course came from the site's bundle (else from the lesson files themselves).
+    pub bundled: bool,
 }
 
 impl Loaded {
@@ -92,42 +96,99 @@ impl Loaded {
     }
 }
 
-/// Fetches `course.toml`, then every lesson's two files at once (one after another, 21 fetches
-/// took most of the first render).
+/// The course for the first render: the bundle the site was built with (one request, already
+/// parsed and checked; index.html preloads it while the code downloads), else the lesson files
+/// themselves (a development build, or a bundle that is missing, damaged or of another format).
+/// A bundle may be older than the files an instructor edited on the host since: [`recheck`]
+/// finds that out once the page is showing.
 pub async fn load_course() -> Result<Loaded, String> {
-    let course = parse_course(&fetch_text(paths::COURSE).await?).map_err(|e| e.to_string())?;
-    let ids: Vec<String> = course
-        .tracks
-        .iter()
-        .flat_map(|t| t.lessons.iter().cloned())
-        .collect();
-    let fetches = ids.iter().map(|id| async move {
-        let [md_url, exercises_url] = paths::lesson(id);
+    let (bundle, index) =
+        futures::future::join(fetch_text(Bundle::FILE), fetch_text(search::FILE)).await;
+    match bundle.ok().as_deref().and_then(Bundle::parse) {
+        Some(bundle) => Ok(Loaded::new(bundle, index.ok(), true)),
+        None => {
+            let bundle = Bundle::from_sources(&fetch_sources(true).await?);
+            Ok(Loaded::new(
+                bundle.map_err(|e| e.to_string())?,
+                index.ok(),
+                false,
+            ))
+        }
+    }
+}
+
+/// Fetches the lesson files a bundled course was made from, one lesson at a time (in the
+/// background, never in the way of what the learner does): `None` when they are what the
+/// bundle says (or cannot be fetched now), else the course they make, which the page shows
+/// instead.
+pub async fn recheck(loaded: &Loaded) -> Option<Result<Loaded, String>> {
+    if !loaded.bundled {
+        return None;
+    }
+    let sources = fetch_sources(false).await.ok()?;
+    if sources.fingerprint() == loaded.sources {
+        return None;
+    }
+    // The search index the site shipped matches the bundle's lessons, not these.
+    Some(
+        Bundle::from_sources(&sources)
+            .map(|bundle| Loaded::new(bundle, None, false))
+            .map_err(|e| e.to_string()),
+    )
+}
+
+/// `course.toml` and every lesson's two files: all at once (the first render waits for them),
+/// or one lesson after another.
+async fn fetch_sources(all_at_once: bool) -> Result<Sources, String> {
+    let text = fetch_text(paths::COURSE).await?;
+    let ids = parse_course(&text)
+        .map_err(|e| e.to_string())?
+        .lesson_order();
+    let fetch_lesson = |id: String| async move {
+        let [md_url, exercises_url] = paths::lesson(&id);
         let (md, exercises) =
             futures::future::join(fetch_text(&md_url), fetch_text(&exercises_url)).await;
-        parse_lesson(id, &md?, &exercises?).map_err(|e| e.to_string())
-    });
-    let (results, shipped) =
-        futures::future::join(futures::future::join_all(fetches), fetch_text(search::FILE)).await;
-    let lessons: Vec<(String, Result<Lesson, String>)> = ids.into_iter().zip(results).collect();
-    let parsed: Vec<Lesson> = lessons
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().ok().cloned())
-        .collect();
-    let problems = check(&course, &parsed);
-    let refs: Vec<&Lesson> = parsed.iter().collect();
-    let fingerprint = search::fingerprint(&refs);
-    let shipped = shipped
-        .ok()
-        .and_then(|text| serde_json::from_str::<SearchIndex>(&text).ok())
-        .filter(|i| i.format == search::FORMAT && i.fingerprint == fingerprint);
-    let search_shipped = shipped.is_some();
-    let search = shipped.unwrap_or_else(|| search::build(&refs));
-    Ok(Loaded {
-        course,
+        let files = md.and_then(|md| Ok([md, exercises?]));
+        (id, files)
+    };
+    let lessons = if all_at_once {
+        futures::future::join_all(ids.into_iter().map(fetch_lesson)).await
+    } else {
+        let mut lessons = vec![];
+        for id in ids {
+            lessons.push(fetch_lesson(id).await);
+        }
+        lessons
+    };
+    Ok(Sources {
+        course: text,
         lessons,
-        problems,
-        search,
-        search_shipped,
     })
+}
+
+impl Loaded {
+    /// The course `bundle` holds, with the search index the site shipped (`index`'s text) when
+    /// it was built from these lessons, else one built here.
+    fn new(bundle: Bundle, index: Option<String>, bundled: bool) -> Loaded {
+        let parsed: Vec<&Lesson> = bundle
+            .lessons
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .collect();
+        let fingerprint = search::fingerprint(&parsed);
+        let shipped = index
+            .and_then(|text| serde_json::from_str::<SearchIndex>(&text).ok())
+            .filter(|i| i.format == search::FORMAT && i.fingerprint == fingerprint);
+        let search_shipped = shipped.is_some();
+        let search = shipped.unwrap_or_else(|| search::build(&parsed));
+        Loaded {
+            course: bundle.course,
+            lessons: bundle.lessons,
+            problems: bundle.problems,
+            search,
+            search_shipped,
+            sources: bundle.sources,
+            bundled,
+        }
+    }
 }

@@ -199,8 +199,8 @@ fn build(root: &Path, dist_profile: bool) -> Result<()> {
     }
     cmd.args(["--offline", "--public-url", "./", "--dist", "dist"]);
     run(&mut cmd)?;
-    // The search index, from the lessons as built (before the file list the service worker
-    // keeps offline is made).
+    // The search index and the course bundle, from the lessons as built (before the file list
+    // the service worker keeps offline is made).
     run(cargo().current_dir(root).args([
         "run",
         "--release",
@@ -211,6 +211,18 @@ fn build(root: &Path, dist_profile: bool) -> Result<()> {
         "search-index",
         "-o",
         "dist/search-index.json",
+    ]))?;
+    // The course parsed and checked in one file, for the page's first render.
+    run(cargo().current_dir(root).args([
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "mlsec-cli",
+        "--",
+        "course-bundle",
+        "-o",
+        "dist/course.json",
     ]))?;
     let template = std::fs::read_to_string(root.join("sw.js")).context("reading sw.js")?;
     let version = site::finish(&root.join("dist"), &template)?;

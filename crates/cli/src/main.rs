@@ -16,6 +16,8 @@
 //!   a model's behaviour on the generated suites and on the hand-written held-out suite
 //! - `mlsec search-index [-o FILE]`  the course's search index as JSON (what `cargo xtask dist`
 //!   ships as `search-index.json`)
+//! - `mlsec course-bundle [-o FILE]`  the course parsed and checked, as JSON (what `cargo xtask
+//!   build` ships as `course.json`, so the page's first render fetches one file)
 //!
 //! Every command takes `--root DIR` (default: the repository containing the current directory).
 
@@ -68,7 +70,7 @@ fn parse_args(raw: Vec<String>) -> Result<Args> {
 fn main() -> ExitCode {
     let mut raw: Vec<String> = std::env::args().skip(1).collect();
     if raw.is_empty() {
-        eprintln!("usage: mlsec grade RECEIPT… | check-content | class DIR [--workshop FILE] [--csv FILE] | receipt EXERCISE [--starter] [-o FILE] | train-target [-o FILE] | train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE] | eval-assistant --variant V [--model FILE] [--eval N] | search-index [-o FILE]  [--root DIR]");
+        eprintln!("usage: mlsec grade RECEIPT… | check-content | class DIR [--workshop FILE] [--csv FILE] | receipt EXERCISE [--starter] [-o FILE] | train-target [-o FILE] | train-assistant --variant assistant|structured [--steps N] [--eval N] [--f32] [-o FILE] | eval-assistant --variant V [--model FILE] [--eval N] | search-index [-o FILE] | course-bundle [-o FILE]  [--root DIR]");
         return ExitCode::from(2);
     }
     let command = raw.remove(0);
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         "train-assistant" => train_assistant(args),
         "eval-assistant" => eval_assistant(args),
         "search-index" => search_index(args),
+        "course-bundle" => course_bundle(args),
         other => bail!("unknown command '{other}'"),
     });
     match result {
@@ -110,6 +113,33 @@ fn search_index(args: Args) -> Result<bool> {
                 path.display(),
                 index.entries.len(),
                 lessons.len()
+            );
+        }
+        None => println!("{json}"),
+    }
+    Ok(true)
+}
+
+/// Writes the course bundle (to `-o FILE`, else to stdout). A lesson that does not parse is
+/// kept in it as its error, as the page would show it; `check-content` is what refuses one.
+fn course_bundle(args: Args) -> Result<bool> {
+    if let Some(extra) = args.rest.first() {
+        bail!("course-bundle takes no argument ('{extra}'); use -o FILE");
+    }
+    let root = find_root(args.root)?;
+    let (_, sources) = mlsec_core::course::Sources::read(|file| {
+        std::fs::read_to_string(root.join(file)).map_err(|e| format!("reading {file}: {e}"))
+    })?;
+    let bundle = mlsec_core::course::Bundle::from_sources(&sources)?;
+    let json = serde_json::to_string(&bundle)?;
+    match args.output {
+        Some(path) => {
+            std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "{}: {} lessons, {} content problems",
+                path.display(),
+                bundle.lessons.len(),
+                bundle.problems.len()
             );
         }
         None => println!("{json}"),

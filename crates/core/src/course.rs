@@ -112,16 +112,162 @@ impl Lesson {
 /// lesson are required, as in the browser: a lesson that checks here must load there. `read`
 /// says what went wrong with a file it could not read.
 pub fn read_course(
-    mut read: impl FnMut(&str) -> std::result::Result<String, String>,
+    read: impl FnMut(&str) -> std::result::Result<String, String>,
 ) -> Result<(Course, Vec<Lesson>)> {
-    let course = parse_course(&read(paths::COURSE).map_err(Error::Content)?)?;
+    let (course, sources) = Sources::read(read)?;
     let mut lessons = Vec::new();
-    for id in course.tracks.iter().flat_map(|t| t.lessons.iter()) {
-        let [md, exercises] = paths::lesson(id)
-            .map(|file| read(&file).map_err(|e| Error::Content(format!("lesson '{id}': {e}"))));
-        lessons.push(parse_lesson(id, &md?, &exercises?)?);
+    for (id, files) in sources.lessons {
+        let [md, exercises] = files.map_err(|e| Error::Content(format!("lesson '{id}': {e}")))?;
+        lessons.push(parse_lesson(&id, &md, &exercises)?);
     }
     Ok((course, lessons))
+}
+
+/// The files a course is made of, as read or fetched: `course.toml`'s text, then each lesson it
+/// lists, in reading order, with its two files' texts (or why they could not be had).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sources {
+    pub course: String,
+    pub lessons: Vec<(String, LessonFiles)>,
+}
+
+/// A lesson's `lesson.md` and `exercises.toml`, or what went wrong reading them.
+pub type LessonFiles = std::result::Result<[String; 2], String>;
+
+impl Sources {
+    /// Reads `course.toml` and then every lesson it lists with `read` (see [`read_course`]). Only
+    /// an unreadable or malformed `course.toml` is an error: a lesson that cannot be read is
+    /// kept as its error, as the page keeps it.
+    pub fn read(
+        mut read: impl FnMut(&str) -> std::result::Result<String, String>,
+    ) -> Result<(Course, Sources)> {
+        let text = read(paths::COURSE).map_err(Error::Content)?;
+        let course = parse_course(&text)?;
+        let lessons = course
+            .lesson_order()
+            .into_iter()
+            .map(|id| {
+                let [md, exercises] = paths::lesson(&id).map(|file| read(&file));
+                let files = md.and_then(|md| Ok([md, exercises?]));
+                (id, files)
+            })
+            .collect();
+        Ok((
+            course,
+            Sources {
+                course: text,
+                lessons,
+            },
+        ))
+    }
+
+    /// A fingerprint of every text (FNV-1a, 64 bits, hex): the same files give the same
+    /// fingerprint, and any edit, added or removed lesson, or unreadable file changes it.
+    pub fn fingerprint(&self) -> String {
+        let mut hash = Fnv::default();
+        hash.eat(&self.course);
+        for (id, files) in &self.lessons {
+            hash.eat(id);
+            match files {
+                Ok([md, exercises]) => {
+                    hash.eat("ok");
+                    hash.eat(md);
+                    hash.eat(exercises);
+                }
+                Err(e) => {
+                    hash.eat("error");
+                    hash.eat(e);
+                }
+            }
+        }
+        hash.hex()
+    }
+}
+
+/// FNV-1a over strings, each followed by a 0xff byte (which UTF-8 never holds) so that
+/// ("ab", "c") and ("a", "bc") differ. Fingerprints, not security: they tell an edited file
+/// from the one a build saw.
+#[derive(Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    pub(crate) fn eat(&mut self, s: &str) {
+        for b in s.bytes().chain([0xff]) {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    pub(crate) fn hex(self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
+
+/// The course as the page shows it, parsed and checked: written when the site is built (`mlsec
+/// course-bundle`, run by `cargo xtask build` and `dist`) so that the page's first render needs
+/// one file instead of `course.toml` and two files per lesson, and none of the parsing and
+/// checking. It names the [`Sources::fingerprint`] it was made from: the page shows it at once,
+/// then fetches the files themselves in the background and, when an instructor has edited them
+/// on the host since the build, shows what they say instead.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bundle {
+    pub format: u32,
+    pub sources: String,
+    pub course: Course,
+    /// Every lesson `course` lists, in reading order: parsed, or why it could not be.
+    pub lessons: Vec<(String, std::result::Result<Lesson, String>)>,
+    /// What [`check`] says about the lessons that parsed.
+    pub problems: Vec<String>,
+}
+
+impl Bundle {
+    /// The bundle's format: a file of another format is ignored (the page loads the lessons
+    /// themselves), never misread.
+    pub const FORMAT: u32 = 1;
+    /// The file the site serves it as, beside `lessons/`.
+    pub const FILE: &'static str = "course.json";
+
+    /// The course `sources` make: every lesson parsed (or its error kept, so one broken lesson
+    /// never hides the others) and the whole checked. An error only when `course.toml` is.
+    pub fn from_sources(sources: &Sources) -> Result<Bundle> {
+        let course = parse_course(&sources.course)?;
+        let lessons: Vec<(String, std::result::Result<Lesson, String>)> = sources
+            .lessons
+            .iter()
+            .map(|(id, files)| {
+                let lesson = files
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|[md, ex]| parse_lesson(id, md, ex).map_err(|e| e.to_string()));
+                (id.clone(), lesson)
+            })
+            .collect();
+        let parsed: Vec<Lesson> = lessons
+            .iter()
+            .filter_map(|(_, l)| l.as_ref().ok().cloned())
+            .collect();
+        Ok(Bundle {
+            format: Self::FORMAT,
+            sources: sources.fingerprint(),
+            problems: check(&course, &parsed),
+            course,
+            lessons,
+        })
+    }
+
+    /// Reads a bundle the site served: `None` when it is not one of this format (damaged,
+    /// truncated, or written by another version of the lab).
+    pub fn parse(text: &str) -> Option<Bundle> {
+        serde_json::from_str::<Bundle>(text)
+            .ok()
+            .filter(|b| b.format == Self::FORMAT)
+    }
 }
 
 pub fn parse_course(text: &str) -> Result<Course> {

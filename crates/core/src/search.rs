@@ -74,23 +74,17 @@ impl std::fmt::Display for QueryError {
 /// A fingerprint of the lessons' searchable content (FNV-1a, 64 bits, in hex): ids, titles,
 /// summaries, tags and bodies, in order.
 pub fn fingerprint(lessons: &[&Lesson]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |s: &str| {
-        for b in s.bytes().chain([0xff]) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
+    let mut hash = crate::course::Fnv::default();
     for l in lessons {
-        eat(&l.id);
-        eat(&l.meta.title);
-        eat(&l.meta.summary);
+        hash.eat(&l.id);
+        hash.eat(&l.meta.title);
+        hash.eat(&l.meta.summary);
         for t in l.meta.owasp.iter().chain(&l.meta.atlas) {
-            eat(t);
+            hash.eat(t);
         }
-        eat(&l.body);
+        hash.eat(&l.body);
     }
-    format!("{hash:016x}")
+    hash.hex()
 }
 
 /// The index of `lessons` (in reading order, which is the order of equal hits).

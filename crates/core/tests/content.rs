@@ -752,3 +752,126 @@ fn check_reports_images_without_alt_text_and_empty_prediction_prompts() {
         &["exercise 'fgsm-untargeted': its prediction needs a question"],
     );
 }
+
+// ---------------------------------------------------------------- the course bundle
+
+fn shipped_sources() -> mlsec_core::course::Sources {
+    mlsec_core::course::Sources::read(|file| {
+        std::fs::read_to_string(format!("{ROOT}/{file}")).map_err(|e| format!("{file}: {e}"))
+    })
+    .expect("the shipped course.toml")
+    .1
+}
+
+#[test]
+fn the_bundle_holds_the_shipped_course_as_parsed_and_checked_and_reads_back_the_same() {
+    use mlsec_core::course::Bundle;
+    let (course, lessons) = shipped();
+    let bundle = Bundle::from_sources(&shipped_sources()).unwrap();
+    assert_eq!(bundle.course, course);
+    let bundled: Vec<Lesson> = bundle
+        .lessons
+        .iter()
+        .map(|(id, l)| {
+            let l = l.clone().unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert_eq!(&l.id, id);
+            l
+        })
+        .collect();
+    assert_eq!(bundled, lessons);
+    assert_eq!(bundle.problems, check(&course, &lessons));
+    // What the page reads is what was written, every exercise's numbers included.
+    let text = serde_json::to_string(&bundle).unwrap();
+    assert_eq!(Bundle::parse(&text), Some(bundle.clone()));
+    // Another format, a truncated file or something else entirely is not misread.
+    let other = text.replacen(
+        &format!("\"format\":{}", Bundle::FORMAT),
+        &format!("\"format\":{}", Bundle::FORMAT + 1),
+        1,
+    );
+    assert_ne!(other, text);
+    assert_eq!(Bundle::parse(&other), None);
+    assert_eq!(Bundle::parse(&text[..text.len() / 2]), None);
+    assert_eq!(Bundle::parse("<!doctype html><p>Not found"), None);
+}
+
+#[test]
+fn the_bundle_keeps_a_broken_lesson_as_its_error_and_reports_the_rest() {
+    use mlsec_core::course::Bundle;
+    let mut sources = shipped_sources();
+    let fgsm = sources
+        .lessons
+        .iter_mut()
+        .find(|(id, _)| id == "fgsm")
+        .unwrap();
+    fgsm.1 = Ok([
+        fgsm.1.as_ref().unwrap()[0].clone(),
+        "[[exercise]]\nid = \"fgsm-untargeted\"\ntitle = \n".into(),
+    ]);
+    let gone = sources
+        .lessons
+        .iter_mut()
+        .find(|(id, _)| id == "backdoor")
+        .unwrap();
+    gone.1 = Err("lessons/backdoor/lesson.md: the server answered 404 Not Found".into());
+    let bundle = Bundle::from_sources(&sources).unwrap();
+    let error = |id: &str| {
+        bundle
+            .lessons
+            .iter()
+            .find(|(l, _)| l == id)
+            .unwrap()
+            .1
+            .clone()
+            .unwrap_err()
+    };
+    assert!(
+        error("fgsm").contains("fgsm/exercises.toml"),
+        "{}",
+        error("fgsm")
+    );
+    assert!(error("backdoor").contains("404"), "{}", error("backdoor"));
+    assert_eq!(
+        bundle.lessons.iter().filter(|(_, l)| l.is_ok()).count(),
+        sources.lessons.len() - 2
+    );
+    // The course lists lessons that did not load: the check says so.
+    assert_problem(&bundle.problems, &["backdoor", "does not exist"]);
+    // A course.toml that does not parse is the one error.
+    sources.course = "title = ".into();
+    assert!(Bundle::from_sources(&sources)
+        .unwrap_err()
+        .to_string()
+        .contains("course.toml"));
+}
+
+#[test]
+fn the_sources_fingerprint_changes_with_any_edit_and_only_then() {
+    let sources = shipped_sources();
+    let base = sources.fingerprint();
+    assert_eq!(shipped_sources().fingerprint(), base);
+    let mut edits: Vec<mlsec_core::course::Sources> = vec![];
+    let mut e = sources.clone();
+    e.course.push(' ');
+    edits.push(e);
+    for file in 0..2 {
+        let mut e = sources.clone();
+        e.lessons[3].1.as_mut().unwrap()[file].push('.');
+        edits.push(e);
+    }
+    let mut e = sources.clone();
+    e.lessons.pop();
+    edits.push(e);
+    let mut e = sources.clone();
+    e.lessons[0].1 = Err("unreadable".into());
+    edits.push(e);
+    // Text moved from the end of one file to the start of the next.
+    let mut e = sources.clone();
+    let [md, ex] = e.lessons[0].1.as_mut().unwrap();
+    let last = md.pop().unwrap();
+    ex.insert(0, last);
+    edits.push(e);
+    for (n, edit) in edits.iter().enumerate() {
+        assert_ne!(edit.fingerprint(), base, "edit {n} kept the fingerprint");
+    }
+}
