@@ -201,29 +201,22 @@ fn build(root: &Path, dist_profile: bool) -> Result<()> {
     run(&mut cmd)?;
     // The search index and the course bundle, from the lessons as built (before the file list
     // the service worker keeps offline is made).
-    run(cargo().current_dir(root).args([
-        "run",
-        "--release",
-        "--quiet",
-        "-p",
-        "mlsec-cli",
-        "--",
-        "search-index",
-        "-o",
-        "dist/search-index.json",
-    ]))?;
-    // The course parsed and checked in one file, for the page's first render.
-    run(cargo().current_dir(root).args([
-        "run",
-        "--release",
-        "--quiet",
-        "-p",
-        "mlsec-cli",
-        "--",
-        "course-bundle",
-        "-o",
-        "dist/course.json",
-    ]))?;
+    for (command, file) in [
+        ("search-index", "dist/search-index.json"),
+        ("course-bundle", "dist/course.json"),
+    ] {
+        run(cargo().current_dir(root).args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "mlsec-cli",
+            "--",
+            command,
+            "-o",
+            file,
+        ]))?;
+    }
     let template = std::fs::read_to_string(root.join("sw.js")).context("reading sw.js")?;
     let version = site::finish(&root.join("dist"), &template)?;
     let (raw, gz, br) = site::precompress_code(&root.join("dist"))?;
