@@ -97,7 +97,7 @@ impl Loaded {
 }
 
 /// The course for the first render: the bundle the site was built with (one request, already
-/// parsed and checked; index.html preloads it while the code downloads), else the lesson files
+/// parsed and checked), else the lesson files
 /// themselves (a development build, or a bundle that is missing, damaged or of another format).
 /// A bundle may be older than the files an instructor edited on the host since: [`recheck`]
 /// finds that out once the page is showing.

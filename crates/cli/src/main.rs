@@ -104,16 +104,20 @@ fn search_index(args: Args) -> Result<bool> {
     }
     let (_, lessons) = checkout::read_course(&find_root(args.root)?)?;
     let index = mlsec_core::search::build(&lessons.iter().collect::<Vec<_>>());
-    let json = serde_json::to_string(&index)?;
-    match args.output {
+    let summary = format!(
+        "{} sections of {} lessons",
+        index.entries.len(),
+        lessons.len()
+    );
+    write_json(args.output, &serde_json::to_string(&index)?, &summary)
+}
+
+/// Writes `json` to `output` (saying what it holds on stderr), else to stdout.
+fn write_json(output: Option<PathBuf>, json: &str, summary: &str) -> Result<bool> {
+    match output {
         Some(path) => {
             std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!(
-                "{}: {} sections of {} lessons",
-                path.display(),
-                index.entries.len(),
-                lessons.len()
-            );
+            eprintln!("{}: {summary}", path.display());
         }
         None => println!("{json}"),
     }
@@ -131,20 +135,12 @@ fn course_bundle(args: Args) -> Result<bool> {
         std::fs::read_to_string(root.join(file)).map_err(|e| format!("reading {file}: {e}"))
     })?;
     let bundle = mlsec_core::course::Bundle::from_sources(&sources)?;
-    let json = serde_json::to_string(&bundle)?;
-    match args.output {
-        Some(path) => {
-            std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!(
-                "{}: {} lessons, {} content problems",
-                path.display(),
-                bundle.lessons.len(),
-                bundle.problems.len()
-            );
-        }
-        None => println!("{json}"),
-    }
-    Ok(true)
+    let summary = format!(
+        "{} lessons, {} content problems",
+        bundle.lessons.len(),
+        bundle.problems.len()
+    );
+    write_json(args.output, &serde_json::to_string(&bundle)?, &summary)
 }
 
 fn grade(args: Args) -> Result<bool> {
