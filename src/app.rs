@@ -2,17 +2,18 @@
 //! context (course, worker, progress), the home page and the lesson page.
 
 use crate::class_view::{ClassView, ReceiptCheck};
+use crate::course_worker::CourseWorkerHandle;
 use crate::exercise_view::ExerciseView;
-use crate::lab::{load_course, recheck, Loaded};
+use crate::lab::{load_course, load_search, recheck, Loaded, Search};
 use crate::navigation::{
-    element, has_section, not_found, show_section, table_of_contents, Announcer, CourseMap,
-    SearchBox, SearchPage, Shortcuts,
+    element, not_found, show_section, table_of_contents, Announcer, CourseMap, SearchBox,
+    SearchPage, Shortcuts,
 };
 use crate::storage::LocalStorage;
 use crate::worker::WorkerHandle;
 use crate::workshop::{Joined, WorkshopMaker, WorkshopShell};
 use mlsec_core::course::{neighbours, Lesson};
-use mlsec_core::markdown::{headings, render, Segment};
+use mlsec_core::markdown::Segment;
 use mlsec_core::progress::{too_large, LessonState, Progress, ProgressBook, Resume, STORE_KEY};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -66,6 +67,10 @@ pub struct Lab {
     pub changed: Callback<()>,
     /// In a workshop: the workshop and the learner (`book` is then theirs, kept apart).
     pub workshop: Option<Rc<Joined>>,
+    /// Makes the course from its files when the page must (loaded on first use).
+    pub course_worker: Rc<CourseWorkerHandle>,
+    /// The search index once the search page asked for it, with the course it indexes.
+    pub search: Rc<RefCell<Option<(Rc<Loaded>, Rc<Search>)>>>,
 }
 
 impl Route {
@@ -90,6 +95,19 @@ impl PartialEq for Lab {
 }
 
 impl Lab {
+    /// The search index of the course shown: fetched (or built) the first time it is asked
+    /// for, then kept until the course changes.
+    pub async fn search(&self) -> Result<Rc<Search>, String> {
+        if let Some((loaded, search)) = &*self.search.borrow() {
+            if Rc::ptr_eq(loaded, &self.loaded) {
+                return Ok(search.clone());
+            }
+        }
+        let search = Rc::new(load_search(&self.loaded, &self.course_worker).await?);
+        *self.search.borrow_mut() = Some((self.loaded.clone(), search.clone()));
+        Ok(search)
+    }
+
     pub fn progress(&self) -> Progress {
         self.book.borrow().progress().clone()
     }
@@ -115,19 +133,21 @@ impl Reducible for Version {
 pub fn app() -> Html {
     let loaded = use_state(|| None::<Result<Rc<Loaded>, String>>);
     let worker = use_memo((), |_| WorkerHandle::new());
+    let course_worker = use_memo((), |_| CourseWorkerHandle::default());
     let book = use_memo((), |_| RefCell::new(ProgressBook::open(LocalStorage)));
+    let search = use_memo((), |_| RefCell::new(None));
     let version = use_reducer(|| Version(0));
     {
-        let loaded = loaded.clone();
+        let (loaded, worker) = (loaded.clone(), course_worker.clone());
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                let first = load_course().await.map(Rc::new);
+                let first = load_course(&worker).await.map(Rc::new);
                 loaded.set(Some(first.clone()));
                 // Once the course shows, see whether the lesson files on the host still say
                 // what the site's bundle says (an instructor may have edited them since).
                 if let Ok(first) = first {
                     gloo::timers::future::TimeoutFuture::new(0).await;
-                    if let Some(fresh) = recheck(&first).await {
+                    if let Some(fresh) = recheck(&first, &worker).await {
                         loaded.set(Some(fresh.map(Rc::new)));
                     }
                 }
@@ -170,6 +190,8 @@ pub fn app() -> Html {
                 version: version.0,
                 changed: Callback::from(move |_| bump.dispatch(())),
                 workshop: None,
+                search: Rc::clone(&search),
+                course_worker: course_worker.clone(),
             };
             html! {
                 <ContextProvider<Lab> context={lab}>
@@ -553,7 +575,7 @@ fn lesson_page(props: &LessonProps) -> Html {
         Some(lesson) => lesson,
     };
     let missing_section = match (lesson, &props.section) {
-        (Ok(l), Some(s)) if !has_section(l, s) => Some(s.clone()),
+        (Ok(_), Some(s)) if !lab.loaded.rendered(id).has_section(s) => Some(s.clone()),
         _ => None,
     };
     html! {
@@ -601,10 +623,11 @@ pub fn lesson_body(
         }
         Some(Ok(lesson)) => lesson,
     };
-    let segments = render(&lesson.body).into_iter().map(|segment| match segment {
-        // Sanitised by the core (ammonia) before it gets here.
-        Segment::Html(html) => Html::from_html_unchecked(AttrValue::from(html)),
-        Segment::Exercise(id) => match lesson.exercise(&id) {
+    let rendered = lab.loaded.rendered(id);
+    let segments = rendered.segments.iter().map(|segment| match segment {
+        // Safe by construction (the core writes every tag) before it gets here.
+        Segment::Html(html) => Html::from_html_unchecked(AttrValue::from(html.clone())),
+        Segment::Exercise(id) => match lesson.exercise(id) {
             Some(exercise) => {
                 let exercise = match &lab.workshop {
                     None => Ok(exercise.clone()),
@@ -625,7 +648,7 @@ pub fn lesson_body(
             <p class="crumbs">{ back }</p>
             <h1>{ &lesson.meta.title }</h1>
             <p class="meta">{ tags(lesson) }{ format!(" · about {} minutes", lesson.meta.minutes) }</p>
-            { table_of_contents(&headings(&lesson.body), |anchor| to(id.to_string(), Some(anchor))) }
+            { table_of_contents(&rendered.headings, |anchor| to(id.to_string(), Some(anchor))) }
             <div class="lesson-body" data-testid="lesson-body">{ for segments }</div>
             if !lesson.meta.papers.is_empty() {
                 <section class="papers"><h2>{ "References" }</h2><ul>{ for lesson.meta.papers.iter().map(|p| html! { <li>{ p }</li> }) }</ul></section>

@@ -10,7 +10,6 @@ use crate::kinds::{self, KindProps, RunView};
 use crate::predict::PredictBox;
 use mlsec_core::exercise::{Exercise, Settings};
 use mlsec_core::grade::Grade;
-use mlsec_core::markdown::to_safe_html;
 use mlsec_core::session::{Request, Response};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -387,7 +386,7 @@ impl Component for ExerciseView {
                     <details class="solution" open={record.passed}>
                         <summary>{ "Reference solution" }</summary>
                         <pre>{ serde_json::to_string_pretty(&exercise.task.solution()).unwrap_or_default() }</pre>
-                        { Html::from_html_unchecked(AttrValue::from(to_safe_html(&exercise.solution_notes))) }
+                        { Html::from_html_unchecked(AttrValue::from(self.lab.loaded.solution_notes(&exercise.id).to_string())) }
                     </details>
                 } else {
                     <button class="quiet" onclick={link.callback(|_| Msg::ShowSolution)} data-testid={format!("{id}-show-solution")}>

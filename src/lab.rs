@@ -1,9 +1,13 @@
-//! Fetching the lab's content from the site it is served from (never from anywhere else) and
-//! handing the text to the core's parsers.
+//! Fetching the lab's content from the site it is served from (never from anywhere else): the
+//! course bundle the build wrote, or the course files, which the course worker parses.
 
-use mlsec_core::course::{parse_course, Bundle, Course, Lesson, Sources};
+use crate::course_worker::CourseWorkerHandle;
+use mlsec_core::course::{
+    Bundle, Course, CourseRequest, CourseResponse, Lesson, LessonFiles, Sources,
+};
 
 use mlsec_core::course::paths;
+use mlsec_core::markdown::Rendered;
 use mlsec_core::search::{self, SearchIndex};
 
 async fn get(url: &str) -> Result<gloo::net::http::Response, String> {
@@ -45,21 +49,41 @@ pub struct Loaded {
     pub lessons: Vec<(String, Result<Lesson, String>)>,
     /// Problems `course::check` finds (shown to instructors on the home page).
     pub problems: Vec<String>,
-    /// The search index: the one the site was built with when it matches the lessons loaded,
-    /// else one built here from them (the host's lessons were edited after the build, or the
-    /// site was not built with `cargo xtask dist`).
-    pub search: SearchIndex,
-    /// Whether `search` is the index the site was built with (else it was built here).
-    pub search_shipped: bool,
     /// The fingerprint of the lesson files the course was made from ([`Sources::fingerprint`]).
     pub sources: String,
     /// Whether the course came from the site's bundle (else from the lesson files themselves).
     pub bundled: bool,
+    /// Each lesson that loaded, rendered where the course was built (the page parses no
+    /// markdown).
+    pub rendered: Vec<(String, Rendered)>,
 }
+
+/// What a lesson with nothing rendered shows (none: every lesson that loaded is rendered).
+static NOTHING_RENDERED: Rendered = Rendered {
+    segments: Vec::new(),
+    headings: Vec::new(),
+    solution_notes: Vec::new(),
+};
 
 impl Loaded {
     pub fn lesson(&self, id: &str) -> Option<&Result<Lesson, String>> {
         self.lessons.iter().find(|(l, _)| l == id).map(|(_, r)| r)
+    }
+
+    /// Lesson `id` as the page shows it.
+    pub fn rendered(&self, id: &str) -> &Rendered {
+        self.rendered
+            .iter()
+            .find(|(l, _)| l == id)
+            .map_or(&NOTHING_RENDERED, |(_, r)| r)
+    }
+
+    /// Exercise `id`'s solution notes, rendered (exercise ids are unique in a course).
+    pub fn solution_notes(&self, id: &str) -> &str {
+        self.rendered
+            .iter()
+            .find_map(|(_, r)| r.solution_notes(id))
+            .unwrap_or_default()
     }
 
     /// What links call a lesson: its title, or its id when it did not load (its own page says
@@ -97,23 +121,63 @@ impl Loaded {
 }
 
 /// The course for the first render: the bundle the site was built with (one request, already
-/// parsed and checked), else the lesson files
-/// themselves (a development build, or a bundle that is missing, damaged or of another format).
-/// A bundle may be older than the files an instructor edited on the host since: [`recheck`]
-/// finds that out once the page is showing.
-pub async fn load_course() -> Result<Loaded, String> {
-    let (bundle, index) =
-        futures::future::join(fetch_text(Bundle::FILE), fetch_text(search::FILE)).await;
+/// parsed, checked and rendered), else the lesson files themselves, made into a course by the
+/// course worker (a development build, or a bundle that is missing, damaged or of another
+/// format). A bundle may be older than the files an instructor edited on the host since:
+/// [`recheck`] finds that out once the page is showing.
+pub async fn load_course(worker: &CourseWorkerHandle) -> Result<Loaded, String> {
+    let bundle = fetch_text(Bundle::FILE).await;
     match bundle.ok().as_deref().and_then(Bundle::parse) {
-        Some(bundle) => Ok(Loaded::new(bundle, index.ok(), true)),
+        Some(bundle) => Ok(Loaded::new(bundle, true)),
         None => {
-            let bundle = Bundle::from_sources(&fetch_sources(true).await?);
+            let course = fetch_text(paths::COURSE).await?;
+            let order = lesson_order(worker, &course).await?;
+            let lessons = fetch_lessons(order, true).await;
             Ok(Loaded::new(
-                bundle.map_err(|e| e.to_string())?,
-                index.ok(),
+                build_course(worker, course, lessons).await?,
                 false,
             ))
         }
+    }
+}
+
+/// The search index of a course as loaded. Only the search page needs it, so it is fetched
+/// when that page first opens, not before the first render.
+#[derive(Debug, PartialEq)]
+pub struct Search {
+    /// The one the site was built with when it matches the lessons loaded, else one the
+    /// course worker built from them (the host's lessons were edited after the build, or the
+    /// site was not built with `cargo xtask dist`).
+    pub index: SearchIndex,
+    /// Whether `index` is the one the site was built with (else the course worker built it).
+    pub shipped: bool,
+}
+
+pub async fn load_search(loaded: &Loaded, worker: &CourseWorkerHandle) -> Result<Search, String> {
+    let parsed: Vec<&Lesson> = loaded
+        .lessons
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .collect();
+    let fingerprint = search::fingerprint(&parsed);
+    let shipped = fetch_text(search::FILE)
+        .await
+        .ok()
+        .and_then(|text| serde_json::from_str::<SearchIndex>(&text).ok())
+        .filter(|i| i.format == search::FORMAT && i.fingerprint == fingerprint);
+    if let Some(index) = shipped {
+        return Ok(Search {
+            index,
+            shipped: true,
+        });
+    }
+    let lessons = parsed.into_iter().cloned().collect();
+    match worker.ask(CourseRequest::Search { lessons }).await? {
+        CourseResponse::Search(index) => Ok(Search {
+            index: *index,
+            shipped: false,
+        }),
+        other => Err(unexpected(other)),
     }
 }
 
@@ -121,29 +185,68 @@ pub async fn load_course() -> Result<Loaded, String> {
 /// background, never in the way of what the learner does): `None` when they are what the
 /// bundle says (or cannot be fetched now), else the course they make, which the page shows
 /// instead.
-pub async fn recheck(loaded: &Loaded) -> Option<Result<Loaded, String>> {
+pub async fn recheck(
+    loaded: &Loaded,
+    worker: &CourseWorkerHandle,
+) -> Option<Result<Loaded, String>> {
     if !loaded.bundled {
         return None;
     }
-    let sources = fetch_sources(false).await.ok()?;
+    let course = fetch_text(paths::COURSE).await.ok()?;
+    // The bundle's own lessons first: when nothing changed (the usual case) that is all the
+    // files there are, and the worker is not needed.
+    let lessons = fetch_lessons(
+        loaded.lessons.iter().map(|(id, _)| id.clone()).collect(),
+        false,
+    )
+    .await;
+    let sources = Sources { course, lessons };
     if sources.fingerprint() == loaded.sources {
         return None;
     }
-    // The search index the site shipped matches the bundle's lessons, not these.
-    Some(
-        Bundle::from_sources(&sources)
-            .map(|bundle| Loaded::new(bundle, None, false))
-            .map_err(|e| e.to_string()),
-    )
+    let fresh = async {
+        let order = lesson_order(worker, &sources.course).await?;
+        let listed: Vec<&String> = sources.lessons.iter().map(|(id, _)| id).collect();
+        // course.toml may now list other lessons: fetch those too.
+        let lessons = if order.iter().eq(listed.iter().copied()) {
+            sources.lessons
+        } else {
+            fetch_lessons(order, false).await
+        };
+        build_course(worker, sources.course, lessons).await
+    };
+    Some(fresh.await.map(|bundle| Loaded::new(bundle, false)))
 }
 
-/// `course.toml` and every lesson's two files: all at once (the first render waits for them),
-/// or one lesson after another.
-async fn fetch_sources(all_at_once: bool) -> Result<Sources, String> {
-    let text = fetch_text(paths::COURSE).await?;
-    let ids = parse_course(&text)
-        .map_err(|e| e.to_string())?
-        .lesson_order();
+/// The lessons `course` (course.toml's text) lists, in reading order, read by the course worker.
+async fn lesson_order(worker: &CourseWorkerHandle, course: &str) -> Result<Vec<String>, String> {
+    let course = course.to_string();
+    match worker.ask(CourseRequest::Order { course }).await? {
+        CourseResponse::Order(lessons) => lessons,
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The course these files make, parsed, checked and rendered by the course worker.
+async fn build_course(
+    worker: &CourseWorkerHandle,
+    course: String,
+    lessons: Vec<(String, LessonFiles)>,
+) -> Result<Bundle, String> {
+    let sources = Sources { course, lessons };
+    match worker.ask(CourseRequest::Build { sources }).await? {
+        CourseResponse::Built(bundle) => bundle.map(|b| *b),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn unexpected(response: CourseResponse) -> String {
+    format!("the course worker answered out of turn: {response:?}")
+}
+
+/// Every lesson's two files, in `order`: all at once (the first render waits for them), or
+/// one lesson after another.
+async fn fetch_lessons(order: Vec<String>, all_at_once: bool) -> Vec<(String, LessonFiles)> {
     let fetch_lesson = |id: String| async move {
         let [md_url, exercises_url] = paths::lesson(&id);
         let (md, exercises) =
@@ -151,43 +254,25 @@ async fn fetch_sources(all_at_once: bool) -> Result<Sources, String> {
         let files = md.and_then(|md| Ok([md, exercises?]));
         (id, files)
     };
-    let lessons = if all_at_once {
-        futures::future::join_all(ids.into_iter().map(fetch_lesson)).await
+    if all_at_once {
+        futures::future::join_all(order.into_iter().map(fetch_lesson)).await
     } else {
         let mut lessons = vec![];
-        for id in ids {
+        for id in order {
             lessons.push(fetch_lesson(id).await);
         }
         lessons
-    };
-    Ok(Sources {
-        course: text,
-        lessons,
-    })
+    }
 }
 
 impl Loaded {
-    /// The course `bundle` holds, with the search index the site shipped (`index`'s text) when
-    /// it was built from these lessons, else one built here.
-    fn new(bundle: Bundle, index: Option<String>, bundled: bool) -> Loaded {
-        let parsed: Vec<&Lesson> = bundle
-            .lessons
-            .iter()
-            .filter_map(|(_, r)| r.as_ref().ok())
-            .collect();
-        let fingerprint = search::fingerprint(&parsed);
-        let shipped = index
-            .and_then(|text| serde_json::from_str::<SearchIndex>(&text).ok())
-            .filter(|i| i.format == search::FORMAT && i.fingerprint == fingerprint);
-        let search_shipped = shipped.is_some();
-        let search = shipped.unwrap_or_else(|| search::build(&parsed));
+    fn new(bundle: Bundle, bundled: bool) -> Loaded {
         Loaded {
             course: bundle.course,
             lessons: bundle.lessons,
             problems: bundle.problems,
-            search,
-            search_shipped,
             sources: bundle.sources,
+            rendered: bundle.rendered,
             bundled,
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod class_view;
+pub mod course_worker;
 pub mod exercise_view;
 pub mod kinds;
 pub mod lab;

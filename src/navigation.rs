@@ -4,10 +4,11 @@
 //! the polite live region that says grades and progress aloud.
 
 use crate::app::{Lab, Route};
-use mlsec_core::course::Lesson;
+use crate::lab::Search;
 use mlsec_core::markdown::{Heading, ANCHOR_PREFIX};
 use mlsec_core::progress::LessonState;
 use mlsec_core::search::Hit;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -261,13 +262,6 @@ pub fn show_section(anchor: &str) {
     }
 }
 
-/// Whether `lesson` has a section `anchor`.
-pub fn has_section(lesson: &Lesson, anchor: &str) -> bool {
-    mlsec_core::markdown::headings(&lesson.body)
-        .iter()
-        .any(|h| h.anchor == anchor)
-}
-
 #[derive(Properties, PartialEq)]
 pub struct SearchBoxProps {
     /// Where the box starts (a page that was not found offers its own name).
@@ -285,6 +279,15 @@ pub struct SearchBoxProps {
 pub fn search_box(props: &SearchBoxProps) -> Html {
     let lab = use_context::<Lab>().expect("lab context");
     let query = use_state(|| props.initial.to_string());
+    // Fetched when the box first shows (only this page needs it); the query typed meanwhile
+    // is kept and answered once it is here.
+    let search = use_state(|| None::<Result<Rc<Search>, String>>);
+    {
+        let (search, lab) = (search.clone(), lab.clone());
+        use_effect_with(Rc::as_ptr(&lab.loaded) as usize, move |_| {
+            wasm_bindgen_futures::spawn_local(async move { search.set(Some(lab.search().await)) });
+        });
+    }
     let input = use_node_ref();
     {
         let (input, autofocus) = (input.clone(), props.autofocus);
@@ -301,12 +304,17 @@ pub fn search_box(props: &SearchBoxProps) -> Html {
             query.set(input.value());
         })
     };
-    let outcome = lab.loaded.search.search(&query);
+    let outcome = match &*search {
+        Some(Ok(search)) => search.index.search(&query).map_err(|e| e.to_string()),
+        Some(Err(e)) => Err(format!("The search index could not be loaded: {e}")),
+        None => Ok(vec![]),
+    };
     let shown = query.trim();
     let status = match &outcome {
         _ if shown.is_empty() => {
             "Type a word, a phrase or a tag such as ML02 or LLM01.".to_string()
         }
+        _ if search.is_none() => "Loading the search index…".to_string(),
         Err(e) => format!("{e}."),
         Ok(hits) if hits.is_empty() => format!("No lesson matches “{shown}”."),
         Ok(hits) if hits.len() == 1 => format!("1 lesson matches “{shown}”."),
@@ -344,7 +352,7 @@ pub fn search_box(props: &SearchBoxProps) -> Html {
                        data-autofocus={props.autofocus.then_some("")} data-testid="search-input" />
             </label>
             <p class={classes!("search-status", outcome.is_err().then_some("error"))} aria-live="polite" data-testid="search-status"
-               data-index={if lab.loaded.search_shipped { "shipped" } else { "built here" }}>{ status }</p>
+               data-index={match &*search { None => "loading", Some(Ok(s)) if s.shipped => "shipped", Some(Ok(_)) => "built here", Some(Err(_)) => "failed" }}>{ status }</p>
             if let Ok(hits) = &outcome {
                 <ol class="hits">{ for hits.iter().map(hit) }</ol>
             }

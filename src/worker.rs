@@ -132,16 +132,13 @@ async fn run(
     }
 }
 
-/// The worker's loader, beside the page's own code: in a built site under `v/<version>/`, which
+/// A worker's loader (`loader`), beside the page's own code: in a built site under `v/<version>/`, which
 /// start.js names as `mlsecCodeBase` (without it, as in the browser tests, beside the page).
-fn loader_url() -> String {
+pub(crate) fn loader_url(loader: &str) -> String {
     js_sys::Reflect::get(&js_sys::global(), &"mlsecCodeBase".into())
         .ok()
         .and_then(|base| base.as_string())
-        .map_or_else(
-            || "worker_loader.js".into(),
-            |base| format!("{base}worker_loader.js"),
-        )
+        .map_or_else(|| loader.into(), |base| format!("{base}{loader}"))
 }
 
 /// Where one resource's fetch stands. Each is fetched by the page the first time a request
@@ -195,7 +192,7 @@ impl WorkerHandle {
                     cb.emit(response.clone());
                 }
             })
-            .spawn_with_loader(&loader_url())
+            .spawn_with_loader(&loader_url("worker_loader.js"))
     }
 
     /// A fresh job number whose responses go to `listener`.

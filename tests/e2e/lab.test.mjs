@@ -186,7 +186,7 @@ test('home page lists the tracks and lessons with their OWASP tags', { timeout: 
     await page.addInitScript(() => {
       new MutationObserver((_, observer) => {
         if (!document.querySelector('[data-testid=track]')) return;
-        window.__fetchedAtFirstRender = performance.getEntriesByType('resource').map((e) => e.name);
+        window.__fetchedAtFirstRender = performance.getEntriesByType('resource').map((e) => `${e.initiatorType} ${e.name}`);
         observer.disconnect();
       }).observe(document, { childList: true, subtree: true });
     });
@@ -196,9 +196,14 @@ test('home page lists the tracks and lessons with their OWASP tags', { timeout: 
     await waitForText(page.locator('body'), 'ML01:2023');
     // The first render comes from the bundle the build wrote: one file, no lesson file.
     const fetched = await page.evaluate(() => window.__fetchedAtFirstRender);
-    assert.ok(fetched.some((u) => u.endsWith('/course.json')), `course.json was not fetched: ${fetched}`);
+    // index.html preloads it while the code downloads, and the page's fetch takes the preloaded
+    // copy (a second entry would mean the preload was wasted and the file fetched twice).
+    const bundle = fetched.filter((u) => u.endsWith('/course.json'));
+    assert.deepEqual(bundle.map((u) => u.split(' ')[0]), ['link'], `course.json was not preloaded once: ${fetched}`);
     const lessonFiles = fetched.filter((u) => /\/lessons\//.test(u));
     assert.deepEqual(lessonFiles, [], 'lesson files fetched before the first render');
+    // Only the search page needs the search index.
+    assert.deepEqual(fetched.filter((u) => u.includes('search-index')), [], 'the search index was fetched before the first render');
     // LLM tags carry their edition and the 2026 number beside it; the filter shows one tag's lessons.
     await testid(page, 'filter-LLM07-2025').click();
     for (let i = 0; (await testid(page, 'lesson-link').count()) !== 1; i++) {
@@ -208,6 +213,10 @@ test('home page lists the tracks and lessons with their OWASP tags', { timeout: 
     await waitForText(page.locator('main'), 'LLM08:2026 in 2026');
     await testid(page, 'filter-clear').click();
     await waitForCount(testid(page, 'lesson-link'), 19);
+    // The lesson files say what the bundle says: the course worker (the TOML and markdown
+    // parsers) is never downloaded.
+    const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    assert.deepEqual(loaded.filter((u) => u.includes('course_worker')), [], 'the course worker was loaded for an unchanged course');
     assertNoProblems(problems);
   } finally {
     await context.close();
@@ -277,6 +286,8 @@ test('the way through: the course map, search by words and by tag, a table of co
     await testid(page, 'search-input').waitFor();
     // Search by words: the lessons that match, at their best section, with their tags.
     const status = testid(page, 'search-status');
+    // The index is fetched when the search first opens, not before the first render.
+    await page.locator('[data-testid=search-status]:not([data-index=loading])').waitFor();
     assert.equal(await status.getAttribute('data-index'), 'shipped', 'the site was built without its search index, or an out-of-date one');
     for (let i = 0; (await page.evaluate(() => document.activeElement?.dataset.testid)) !== 'search-input'; i++) {
       assert.ok(i < 50, 'the search box did not take focus');
@@ -659,12 +670,19 @@ test('a damaged lesson is reported, planted script never runs, and the rest of t
   try {
     await page.goto(brokenBase);
     await waitForText(testid(page, 'lesson-error'), 'exercises.toml');
-    await waitForText(testid(page, 'content-problems'), "lesson 'pgd-targeted' has 1 <img> without alt text");
+    // The build's bundle does not know the edits: the course worker made the course shown.
+    const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    // (The page fetches the worker's loader; the worker fetches its own code.)
+    assert.ok(loaded.some((u) => u.endsWith('/course_worker_loader.js')), `the course worker was not started: ${loaded}`);
+    await waitForText(testid(page, 'content-problems'), "lesson 'pgd-targeted' has 5 piece(s) of raw HTML that will show as text");
     await waitForCount(testid(page, 'lesson-link'), 4);
-    // The planted markup renders as harmless text and elements, with no script or handlers.
+    // The planted markup shows as text, so the author sees it; no script, handler or
+    // javascript: link becomes part of the page.
     await page.goto(`${brokenBase}#/lesson/pgd-targeted`);
     await waitForText(testid(page, 'lesson-body'), 'planted paragraph');
     const body = testid(page, 'lesson-body');
+    await waitForText(body, "<script>alert('script ran')</script>");
+    assert.equal(await body.locator('img, [data-testid=planted]').count(), 0, 'planted markup became elements');
     assert.equal(await body.locator('script').count(), 0, 'a <script> survived sanitising');
     assert.equal(await body.locator('[onerror], [onclick]').count(), 0, 'an event handler survived');
     assert.equal(await body.locator('a[href^="javascript:"]').count(), 0, 'a javascript: link survived');
@@ -673,16 +691,8 @@ test('a damaged lesson is reported, planted script never runs, and the rest of t
     await testid(page, 'pgd-3-to-8-use-solution').click();
     await testid(page, 'pgd-3-to-8-run').click();
     await waitForText(testid(page, 'pgd-3-to-8-grade'), 'Passed', LONG_TIMEOUT);
-    // The planted <img> has no alt text: the content check reports it (below); the rest of the
-    // page must still pass axe.
-    await axeCheck(page, 'pgd-3-to-8-grade', ['[data-testid=lesson-body] img[src="x"]']);
+    await axeCheck(page, 'pgd-3-to-8-grade');
     assert.deepEqual(dialogs, [], 'planted script ran');
-    // The planted <img src="x"> keeps its (missing) source, minus its handler: its 404 is the
-    // one expected problem.
-    const plantedImage = new URL('x', brokenBase).pathname;
-    const planted404 = (p) => p.includes(plantedImage);
-    const unexpected = problems.splice(0).filter((p) => !planted404(p));
-    problems.push(...unexpected);
     assertNoProblems(problems);
   } finally {
     await context.close();

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Trunk's code files, moved under `v/<version>/`.
-pub const CODE_FILES: [&str; 7] = [
+pub const CODE_FILES: [&str; 10] = [
     "start.js",
     "app.js",
     "app_bg.wasm",
@@ -33,7 +33,13 @@ pub const CODE_FILES: [&str; 7] = [
     "worker_loader.js",
     "worker.js",
     "worker_bg.wasm",
+    "course_worker_loader.js",
+    "course_worker.js",
+    "course_worker_bg.wasm",
 ];
+
+/// The course bundle (`mlsec_core::course::Bundle::FILE`), which index.html preloads.
+const COURSE_BUNDLE: &str = "course.json";
 
 /// The files index.html names, which must now be named under `v/<version>/`.
 const NAMED_BY_INDEX: [&str; 4] = ["start.js", "app.js", "app_bg.wasm", "style.css"];
@@ -71,6 +77,20 @@ pub fn finish(dist: &Path, template: &str) -> Result<String> {
             bail!("index.html does not name {old}: has Trunk's output changed?");
         }
         index = index.replace(&old, &new);
+    }
+    // After the code, the first render waits for the course bundle: let the browser fetch it
+    // while the code downloads and compiles (the page's own fetch then takes this copy; the
+    // same CORS mode and credentials, or the browser would fetch it twice). Only a build that
+    // wrote the bundle names it, so a development build logs no failed preload.
+    if dist.join(COURSE_BUNDLE).is_file() {
+        if !index.contains("</head>") {
+            bail!("index.html has no </head>: has Trunk's output changed?");
+        }
+        index = index.replacen(
+            "</head>",
+            &format!("<link rel=\"preload\" href=\"./{COURSE_BUNDLE}\" as=\"fetch\" crossorigin=\"anonymous\"></head>"),
+            1,
+        );
     }
     std::fs::write(&index_path, index)?;
     let mut files = vec![];
@@ -289,9 +309,10 @@ mod tests {
             std::fs::write(dist.join(name), bytes).unwrap();
         }
         std::fs::write(dist.join("lessons/a/lesson.md"), "# A").unwrap();
+        std::fs::write(dist.join("course.json"), "{}").unwrap();
         std::fs::write(
             dist.join("index.html"),
-            r#"<link href="./style.css"><script src="./start.js"></script><link href="./app.js"><link href="./app_bg.wasm">"#,
+            r#"<head><link href="./style.css"><script src="./start.js"></script><link href="./app.js"><link href="./app_bg.wasm"></head>"#,
         )
         .unwrap();
         let version = finish(&dist, "const V = '__VERSION__'; const F = __FILES__;").unwrap();
@@ -308,6 +329,10 @@ mod tests {
         let index = std::fs::read_to_string(dist.join("index.html")).unwrap();
         assert!(
             index.contains(&format!("\"./v/{version}/start.js\"")),
+            "{index}"
+        );
+        assert!(
+            index.ends_with(r#"<link rel="preload" href="./course.json" as="fetch" crossorigin="anonymous"></head>"#),
             "{index}"
         );
         let sw = std::fs::read_to_string(dist.join("sw.js")).unwrap();

@@ -3,7 +3,7 @@
 //! Parsing takes strings; the caller reads the files (natively) or fetches them (browser).
 
 use crate::exercise::Exercise;
-use crate::markdown::directive;
+use crate::markdown::{directive, Rendered};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -125,7 +125,7 @@ pub fn read_course(
 
 /// The files a course is made of, as read or fetched: `course.toml`'s text, then each lesson it
 /// lists, in reading order, with its two files' texts (or why they could not be had).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sources {
     pub course: String,
     pub lessons: Vec<(String, LessonFiles)>,
@@ -224,12 +224,14 @@ pub struct Bundle {
     pub lessons: Vec<(String, std::result::Result<Lesson, String>)>,
     /// What [`check`] says about the lessons that parsed.
     pub problems: Vec<String>,
+    /// Each lesson that parsed, rendered for the page ([`Rendered::of`]), by id.
+    pub rendered: Vec<(String, Rendered)>,
 }
 
 impl Bundle {
     /// The bundle's format: a file of another format is ignored (the page loads the lessons
     /// themselves), never misread.
-    pub const FORMAT: u32 = 1;
+    pub const FORMAT: u32 = 2;
     /// The file the site serves it as, beside `lessons/`.
     pub const FILE: &'static str = "course.json";
 
@@ -256,6 +258,10 @@ impl Bundle {
             format: Self::FORMAT,
             sources: sources.fingerprint(),
             problems: check(&course, &parsed),
+            rendered: parsed
+                .iter()
+                .map(|l| (l.id.clone(), Rendered::of(l)))
+                .collect(),
             course,
             lessons,
         })
@@ -267,6 +273,48 @@ impl Bundle {
         serde_json::from_str::<Bundle>(text)
             .ok()
             .filter(|b| b.format == Self::FORMAT)
+    }
+}
+
+/// Page → course worker: the course made from its files, when the page must (no bundle, or
+/// one older than the files an instructor edited on the host). A worker of its own, apart from
+/// the engine's, loaded only then: parsing TOML and markdown, the content check and the search
+/// index's builder stay out of both the page's code and the engine worker's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CourseRequest {
+    /// The lessons `course.toml` (its text) lists, in reading order: the files to fetch.
+    Order { course: String },
+    /// The course these files make ([`Bundle::from_sources`]).
+    Build { sources: Sources },
+    /// The search index of these lessons (the site shipped none for them).
+    Search { lessons: Vec<Lesson> },
+}
+
+/// Course worker → page: the answer to a [`CourseRequest`], in the order they were sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CourseResponse {
+    Order(std::result::Result<Vec<String>, String>),
+    Built(std::result::Result<Box<Bundle>, String>),
+    Search(Box<crate::search::SearchIndex>),
+}
+
+impl CourseRequest {
+    pub fn answer(&self) -> CourseResponse {
+        match self {
+            CourseRequest::Order { course } => CourseResponse::Order(
+                parse_course(course)
+                    .map(|c| c.lesson_order())
+                    .map_err(|e| e.to_string()),
+            ),
+            CourseRequest::Build { sources } => CourseResponse::Built(
+                Bundle::from_sources(sources)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
+            ),
+            CourseRequest::Search { lessons } => CourseResponse::Search(Box::new(
+                crate::search::build(&lessons.iter().collect::<Vec<_>>()),
+            )),
+        }
     }
 }
 
@@ -353,21 +401,20 @@ pub fn check(course: &Course, lessons: &[Lesson]) -> Vec<String> {
         if lesson.meta.title.trim().is_empty() {
             problems.push(format!("lesson '{}' has an empty title", lesson.id));
         }
-        // A raw <img> with no alt text says nothing to a screen reader (markdown images
-        // always carry their alt text).
-        let images_without_alt = lesson
-            .body
-            .match_indices("<img")
-            .filter(|(at, _)| {
-                let tag = &lesson.body[*at..];
-                let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
-                !tag.to_ascii_lowercase().contains("alt=")
-            })
-            .count();
-        if images_without_alt > 0 {
+        // Raw HTML other than a few plain tags shows as text (markdown::render): almost
+        // certainly not what the author meant, so say which and what to write instead.
+        let shown = crate::markdown::raw_html_shown_as_text(&lesson.body);
+        if let Some(first) = shown.first() {
             problems.push(format!(
-                "lesson '{}' has {images_without_alt} <img> without alt text: describe the picture in alt=\"…\" (or alt=\"\" if it is decoration)",
-                lesson.id
+                "lesson '{}' has {} piece(s) of raw HTML that will show as text, the first `{}`: write it in markdown (images as ![alt text](file.png)); only {} are kept as tags",
+                lesson.id,
+                shown.len(),
+                first.chars().take(60).collect::<String>(),
+                crate::markdown::ALLOWED_TAGS
+                    .iter()
+                    .map(|t| format!("<{t}>"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let listed = course

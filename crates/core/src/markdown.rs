@@ -1,11 +1,13 @@
 //! Lesson markdown → sanitised HTML, split around `{{#exercise id}}` directives so the UI can
 //! put a live exercise component where the author placed it.
 
-use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd};
+use crate::course::Lesson;
+use pulldown_cmark::{html, Alignment, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Segment {
-    /// HTML that went through the sanitiser: safe to insert into the page as is.
+    /// HTML made safe by construction ([`render`]): safe to insert into the page as is.
     Html(String),
     /// An exercise placed by a directive.
     Exercise(String),
@@ -25,7 +27,7 @@ pub fn directive(line: &str) -> Option<&str> {
 pub const ANCHOR_PREFIX: &str = "sec-";
 
 /// A heading of a lesson body, with the anchor its element gets (unique in the body).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Heading {
     pub level: u8,
     pub text: String,
@@ -38,6 +40,46 @@ pub struct Heading {
 pub struct Section {
     pub heading: Option<Heading>,
     pub text: String,
+}
+
+/// A lesson's markdown as the page shows it, rendered where the course is built (by the
+/// site's build into its course bundle, or by the worker), so the page itself never parses
+/// markdown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rendered {
+    /// The body, as [`render`] makes it.
+    pub segments: Vec<Segment>,
+    /// The body's headings, as [`headings`] finds them.
+    pub headings: Vec<Heading>,
+    /// Each exercise's solution notes, by exercise id, as [`to_safe_html`] makes them.
+    pub solution_notes: Vec<(String, String)>,
+}
+
+impl Rendered {
+    pub fn of(lesson: &Lesson) -> Rendered {
+        Rendered {
+            segments: render(&lesson.body),
+            headings: headings(&lesson.body),
+            solution_notes: lesson
+                .exercises
+                .iter()
+                .map(|e| (e.id.clone(), to_safe_html(&e.solution_notes)))
+                .collect(),
+        }
+    }
+
+    /// Exercise `id`'s solution notes.
+    pub fn solution_notes(&self, id: &str) -> Option<&str> {
+        self.solution_notes
+            .iter()
+            .find(|(e, _)| e == id)
+            .map(|(_, html)| html.as_str())
+    }
+
+    /// Whether the body has a section `anchor`.
+    pub fn has_section(&self, anchor: &str) -> bool {
+        self.headings.iter().any(|h| h.anchor == anchor)
+    }
 }
 
 /// Lower-case letters and digits of `text`, runs of anything else as one hyphen: "Reading the
@@ -152,10 +194,13 @@ pub fn headings(body: &str) -> Vec<Heading> {
         .collect()
 }
 
-/// Renders a lesson body. Raw HTML in the markdown is sanitised (ammonia): no script, event
-/// handler, `javascript:` URL, iframe, form or style survives, so lesson text cannot run code.
-/// Every heading gets its anchor as its id (prefixed with [`ANCHOR_PREFIX`]), so a table of
-/// contents, a search hit and a deep link can point at it.
+/// Renders a lesson body, safe by construction: every tag in the output is one this module or
+/// pulldown-cmark writes, never one copied from the lesson. Raw HTML in the markdown shows as
+/// text, except the attribute-free tags of [`ALLOWED_TAGS`], which are written afresh; links
+/// and images keep their destination only when [`safe_url`] allows it. So no script, event
+/// handler, `javascript:` URL, iframe, form or style can come from lesson text. Every heading
+/// gets its anchor as its id (prefixed with [`ANCHOR_PREFIX`]), so a table of contents, a
+/// search hit and a deep link can point at it.
 pub fn render(body: &str) -> Vec<Segment> {
     let mut anchors = headings(body).into_iter().map(|h| h.anchor);
     let mut segments = Vec::new();
@@ -182,41 +227,170 @@ pub fn render(body: &str) -> Vec<Segment> {
     segments
 }
 
-/// Markdown → HTML → sanitised HTML.
+/// Markdown → safe HTML (as [`render`] makes it).
 pub fn to_safe_html(markdown: &str) -> String {
     to_safe_html_with(markdown, &mut std::iter::empty())
 }
 
-/// Markdown → HTML with the next of `anchors` on each heading → sanitised HTML.
+/// The raw HTML tags a lesson may use. They carry no attributes, so none can hold a handler,
+/// a style or a URL; any other tag, or one of these with attributes, shows as text.
+pub const ALLOWED_TAGS: &[&str] = &["details", "summary", "kbd", "sub", "sup", "mark", "br"];
+
+/// Whether a link or image destination is safe to write: relative (a path, a query or a
+/// fragment) or with the scheme `http`, `https` or (links only) `mailto`. Browsers ignore tabs,
+/// newlines and leading spaces or control characters in a URL, so the scheme is read without
+/// them (`java\tscript:` is `javascript:`).
+pub fn safe_url(url: &str, mailto: bool) -> bool {
+    let squeezed: String = url
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
+        .collect();
+    let scheme_end = squeezed.find(|c| matches!(c, ':' | '/' | '?' | '#'));
+    match scheme_end {
+        Some(at) if squeezed[at..].starts_with(':') => {
+            let scheme = squeezed[..at].to_ascii_lowercase();
+            scheme == "http" || scheme == "https" || (mailto && scheme == "mailto")
+        }
+        _ => true,
+    }
+}
+
+/// A piece of raw HTML from a lesson, split into tags and the text between them.
+enum RawPiece<'a> {
+    /// An allowed tag, canonical: `<kbd>`, `</kbd>`, `<br>`.
+    Allowed(String),
+    /// Anything else (text, another tag, a comment), to show as text.
+    Text(&'a str),
+}
+
+fn raw_pieces(html: &str) -> Vec<RawPiece<'_>> {
+    let mut pieces = vec![];
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        if open > 0 {
+            pieces.push(RawPiece::Text(&rest[..open]));
+        }
+        let tag_end = rest[open..].find('>').map(|e| open + e + 1);
+        let tag = &rest[open..tag_end.unwrap_or(rest.len())];
+        match tag_end.and_then(|_| allowed_tag(tag)) {
+            Some(canonical) => pieces.push(RawPiece::Allowed(canonical)),
+            None => pieces.push(RawPiece::Text(tag)),
+        }
+        rest = &rest[open + tag.len()..];
+    }
+    if !rest.is_empty() {
+        pieces.push(RawPiece::Text(rest));
+    }
+    pieces
+}
+
+/// `<name>`, `</name>` or `<br/>` for a name in [`ALLOWED_TAGS`] (any case, no attributes),
+/// written canonically.
+fn allowed_tag(tag: &str) -> Option<String> {
+    let inner = tag.strip_prefix('<')?.strip_suffix('>')?;
+    let (close, name) = match inner.strip_prefix('/') {
+        Some(name) => (true, name.trim_end()),
+        None => (false, inner.trim_end().trim_end_matches('/').trim_end()),
+    };
+    let name = name.to_ascii_lowercase();
+    let allowed = ALLOWED_TAGS.contains(&name.as_str()) && !(close && name == "br");
+    allowed.then(|| format!("<{}{name}>", if close { "/" } else { "" }))
+}
+
+/// The raw HTML of a lesson body that shows as text (everything but [`ALLOWED_TAGS`]), each
+/// piece trimmed, for the content check to report.
+pub fn raw_html_shown_as_text(body: &str) -> Vec<String> {
+    let markdown = without_directives(body);
+    let mut shown = vec![];
+    for event in parser(&markdown) {
+        if let Event::Html(html) | Event::InlineHtml(html) = event {
+            for piece in raw_pieces(&html) {
+                if let RawPiece::Text(text) = piece {
+                    if text.trim_start().starts_with('<') {
+                        shown.push(text.trim().to_string());
+                    }
+                }
+            }
+        }
+    }
+    shown
+}
+
+/// Markdown → HTML with the next of `anchors` on each heading, safe by construction (see
+/// [`render`]).
 fn to_safe_html_with(markdown: &str, anchors: &mut dyn Iterator<Item = String>) -> String {
-    let events = parser(markdown).map(|event| match event {
-        Event::Start(Tag::Heading {
-            level,
-            id: _,
-            classes,
-            attrs,
-        }) => Event::Start(Tag::Heading {
-            level,
-            id: anchors
-                .next()
-                .map(|a| CowStr::from(format!("{ANCHOR_PREFIX}{a}"))),
-            classes,
-            attrs,
-        }),
-        other => other,
-    });
-    let mut raw = String::new();
-    html::push_html(&mut raw, events);
-    ammonia::Builder::default()
-        .link_rel(Some("noopener noreferrer"))
-        // Lesson links lead away from the exercise; a new tab keeps the learner's work.
-        .set_tag_attribute_value("a", "target", "_blank")
-        .add_tag_attributes("h1", &["id"])
-        .add_tag_attributes("h2", &["id"])
-        .add_tag_attributes("h3", &["id"])
-        .add_tag_attributes("h4", &["id"])
-        .clean(&raw)
-        .to_string()
+    // Links cannot nest in CommonMark, so one flag says whether the open link was dropped.
+    let mut dropped_link = false;
+    let mut dropped_images = 0usize;
+    let mut events = vec![];
+    for event in parser(markdown) {
+        match event {
+            Event::Start(Tag::Heading {
+                level,
+                id: _,
+                classes,
+                attrs,
+            }) => events.push(Event::Start(Tag::Heading {
+                level,
+                id: anchors
+                    .next()
+                    .map(|a| CowStr::from(format!("{ANCHOR_PREFIX}{a}"))),
+                classes,
+                attrs,
+            })),
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                ..
+            }) => {
+                let url = match link_type {
+                    LinkType::Email => format!("mailto:{dest_url}"),
+                    _ => dest_url.to_string(),
+                };
+                dropped_link = !safe_url(&url, true);
+                if !dropped_link {
+                    events.push(Event::InlineHtml(CowStr::from(link_tag(&url, &title))));
+                }
+            }
+            Event::End(TagEnd::Link) if dropped_link => dropped_link = false,
+            // A dropped image leaves its alt text, as text.
+            Event::Start(Tag::Image { ref dest_url, .. }) if !safe_url(dest_url, false) => {
+                dropped_images += 1
+            }
+            Event::End(TagEnd::Image) if dropped_images > 0 => dropped_images -= 1,
+            // Column alignment would be a style attribute, which the page's CSP refuses.
+            Event::Start(Tag::Table(columns)) => events.push(Event::Start(Tag::Table(
+                columns.iter().map(|_| Alignment::None).collect(),
+            ))),
+            Event::Html(html) | Event::InlineHtml(html) => {
+                for piece in raw_pieces(&html) {
+                    events.push(match piece {
+                        RawPiece::Allowed(tag) => Event::InlineHtml(CowStr::from(tag)),
+                        RawPiece::Text(text) => Event::Text(CowStr::from(text.to_string())),
+                    });
+                }
+            }
+            other => events.push(other),
+        }
+    }
+    let mut out = String::new();
+    html::push_html(&mut out, events.into_iter());
+    out
+}
+
+/// The opening tag of a link the renderer allowed: it opens in a new tab (it leads away from
+/// the exercise, and a new tab keeps the learner's work) without handing the new page a
+/// reference to this one.
+fn link_tag(url: &str, title: &str) -> String {
+    let mut tag = String::from("<a href=\"");
+    pulldown_cmark_escape::escape_href(&mut tag, url).expect("writing to a String");
+    if !title.is_empty() {
+        tag.push_str("\" title=\"");
+        pulldown_cmark_escape::escape_html(&mut tag, title).expect("writing to a String");
+    }
+    tag.push_str("\" target=\"_blank\" rel=\"noopener noreferrer\">");
+    tag
 }
 
 #[cfg(test)]
@@ -224,6 +398,36 @@ mod tests {
     use super::*;
 
     const BODY: &str = "Intro text with `code`.\n\n## Reading the curves\n\nHealthy *loss*.\n\n{{#exercise train}}\n\n## Reading the curves\n\nAgain.\n\n### ε & δ!\n\n## ???\n\nLast.\n";
+
+    #[test]
+    fn safe_url_allows_relative_and_web_urls_only() {
+        for ok in [
+            "chart.png",
+            "../x/y.png",
+            "#/lesson/fgsm",
+            "?q=1",
+            "/abs",
+            "https://a.example/b:c",
+            "HTTP://a.example",
+            "x/y:z",
+        ] {
+            assert!(safe_url(ok, false), "{ok}");
+        }
+        assert!(safe_url("mailto:a@b.example", true));
+        assert!(!safe_url("mailto:a@b.example", false));
+        for bad in [
+            "javascript:alert(1)",
+            " JavaScript:x",
+            "java\tscript:x",
+            "java\nscript:x",
+            "\u{1}javascript:x",
+            "data:text/html,x",
+            "vbscript:x",
+            "file:///etc/passwd",
+        ] {
+            assert!(!safe_url(bad, true), "{bad:?}");
+        }
+    }
 
     #[test]
     fn headings_get_unique_anchors_and_sections_their_words() {
@@ -269,9 +473,14 @@ mod tests {
         );
         assert!(html[1].contains(r#"<h3 id="sec-ε-δ">"#), "{}", html[1]);
         assert_eq!(segments[1], Segment::Exercise("train".into()));
-        // Raw HTML still loses what could run.
-        let unsafe_html =
-            to_safe_html("<h2 id=\"x\" onclick=\"alert(1)\">T</h2><script>x()</script>");
-        assert_eq!(unsafe_html, r#"<h2 id="x">T</h2>"#);
+        // Raw HTML shows as text; the allowed tags are written afresh.
+        assert_eq!(
+            to_safe_html("<h2 id=\"x\" onclick=\"alert(1)\">T</h2><script>x()</script>"),
+            r#"&lt;h2 id="x" onclick="alert(1)"&gt;T&lt;/h2&gt;&lt;script&gt;x()&lt;/script&gt;"#
+        );
+        assert_eq!(
+            to_safe_html("Press <KBD>Enter</kbd >, <br/> <kbd class=x>no</kbd>"),
+            "<p>Press <kbd>Enter</kbd>, <br> &lt;kbd class=x&gt;no</kbd></p>\n"
+        );
     }
 }

@@ -269,3 +269,37 @@ fn the_page_never_reaches_the_engine() {
         );
     }
 }
+
+/// The page shows a course others parsed: the build's bundle, or the worker's answer to
+/// `Request::BuildCourse` (course.toml, lesson files, markdown rendering, the content check and
+/// the search index). Their parsers (toml, pulldown-cmark) were 290 KB of the page's code
+/// (measured: 841 → 730 KB gzip when they left, issue 14).
+#[test]
+fn the_page_parses_no_course_files() {
+    let mut pages = source("src");
+    pages.extend(source("src/kinds"));
+    for (name, text) in pages {
+        if name == "worker" {
+            continue;
+        }
+        for call in [
+            "parse_course(",
+            "parse_lesson(",
+            "from_sources(",
+            "read_course(",
+            "toml::",
+            "markdown::render",
+            "to_safe_html(",
+            "headings(",
+            "sections(",
+            "Rendered::of(",
+            "search::build(",
+            "course::check(",
+        ] {
+            assert!(
+                !text.contains(call),
+                "src/{name}.rs calls {call}: the page must leave parsing the course to the build and the worker"
+            );
+        }
+    }
+}

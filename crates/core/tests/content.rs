@@ -531,32 +531,75 @@ const HOSTILE: &[&str] = &[
     "<body onload=alert(1)>",
 ];
 
+/// Every tag in `html` is one the renderer writes, with only the attributes it writes, and no
+/// link or image leads to a script: the lesson's own text shows escaped (`&lt;`), so any `<`
+/// left is a real tag.
 fn assert_inert(html: &str, source: &str) {
-    let lower = html.to_ascii_lowercase();
-    for banned in [
-        "<script",
-        "<iframe",
-        "<style",
-        "<form",
-        "<input",
-        "<object",
-        "<embed",
-        "<meta",
-        "<base",
-        "<svg",
-        "onerror",
-        "onload",
-        "onclick",
-        "ontoggle",
-        "style=",
-        "srcdoc",
-        "javascript:",
-        "data:text/html",
-    ] {
+    const TAGS: &[&str] = &[
+        "p",
+        "a",
+        "img",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "em",
+        "strong",
+        "del",
+        "code",
+        "pre",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "hr",
+        "br",
+        "details",
+        "summary",
+        "kbd",
+        "sub",
+        "sup",
+        "mark",
+    ];
+    const ATTRIBUTES: &[&str] = &[
+        "href", "title", "src", "alt", "id", "target", "rel", "class", "start",
+    ];
+    for tag in html.split('<').skip(1) {
+        let tag = &tag[..tag
+            .find('>')
+            .unwrap_or_else(|| panic!("unclosed tag in {html}"))];
+        let tag = tag.trim_start_matches('/').trim_end_matches('/').trim();
+        let mut words = tag.split_whitespace();
+        let name = words.next().unwrap_or("");
         assert!(
-            !lower.contains(banned),
-            "'{banned}' survived sanitising {source:?}: {html}"
+            TAGS.contains(&name),
+            "<{name}> came out of {source:?}: {html}"
         );
+        let attributes = tag[name.len()..].trim();
+        // Attribute values are quoted by the writer: split on `"` and read every other part.
+        for (k, part) in attributes.split('"').enumerate() {
+            if k % 2 == 0 {
+                let attr = part.trim().trim_end_matches('=');
+                assert!(
+                    attr.is_empty() || ATTRIBUTES.contains(&attr),
+                    "attribute '{attr}' came out of {source:?}: {html}"
+                );
+            } else {
+                let value = part.to_ascii_lowercase();
+                assert!(
+                    !value.contains("javascript:") && !value.starts_with("data:"),
+                    "'{value}' came out of {source:?}: {html}"
+                );
+            }
+        }
     }
 }
 
@@ -584,6 +627,37 @@ fn render_sanitises_hostile_html_and_links() {
     assert_inert(
         &to_safe_html("* item <img src=x onerror=alert(1)> and [a](javascript:alert(1))"),
         "list",
+    );
+}
+
+#[test]
+fn raw_html_shows_as_text_and_plain_tags_links_and_images_survive() {
+    let html = to_safe_html(
+        "<script>alert(1)</script>\n\nPress <kbd>Enter</kbd>. See [the lab](#/lesson/fgsm), <mail@example.org>, ![a chart](chart.png) and ![x](javascript:alert(1)).\n\n<details>\n\nHidden.\n\n</details>\n",
+    );
+    // The author sees what they wrote, escaped, rather than losing it silently.
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    for kept in [
+        "<kbd>Enter</kbd>",
+        "<a href=\"#/lesson/fgsm\" target=\"_blank\" rel=\"noopener noreferrer\">the lab</a>",
+        "<a href=\"mailto:mail@example.org\"",
+        "<img src=\"chart.png\" alt=\"a chart\" />",
+        "<details>",
+        "</details>",
+    ] {
+        assert!(html.contains(kept), "{kept} is missing from {html}");
+    }
+    // A refused image leaves its alt text.
+    assert!(html.contains("and x.</p>"), "{html}");
+    assert_inert(&html, "mixed");
+    // Aligned table columns would need style attributes: the alignment is dropped.
+    let table = to_safe_html("| a | b |\n|:--|--:|\n| 1 | 2 |\n");
+    assert!(
+        table.contains("<th>a</th>") && !table.contains("style"),
+        "{table}"
     );
 }
 
@@ -735,18 +809,24 @@ fn every_prediction_names_a_percentage_the_reference_grade_reports() {
 }
 
 #[test]
-fn check_reports_images_without_alt_text_and_empty_prediction_prompts() {
+fn check_reports_raw_html_shown_as_text_and_empty_prediction_prompts() {
     let (course, mut lessons) = shipped();
     let fgsm = lesson_mut(&mut lessons, "fgsm");
     fgsm.body.push_str(
-        "\n<img src=\"a.png\">\n<IMG SRC=\"b.png\" ALT=\"a chart\">\n![alt text](c.png)\n",
+        "\nPress <kbd>Enter</kbd>.\n\n<IMG SRC=\"b.png\" ALT=\"a chart\">\n\n![alt text](c.png) and <span>x</span>\n",
     );
     fgsm.exercises[0].predict = Some(mlsec_core::exercise::Predict {
         question: " ".into(),
         figure: "attack success".into(),
     });
     let problems = check(&course, &lessons);
-    assert_problem(&problems, &["lesson 'fgsm' has 1 <img> without alt text"]);
+    assert_problem(
+        &problems,
+        &[
+            "lesson 'fgsm' has 3 piece(s) of raw HTML that will show as text",
+            "the first `<IMG SRC=\"b.png\" ALT=\"a chart\">`",
+        ],
+    );
     assert_problem(
         &problems,
         &["exercise 'fgsm-untargeted': its prediction needs a question"],
@@ -780,6 +860,25 @@ fn the_bundle_holds_the_shipped_course_as_parsed_and_checked_and_reads_back_the_
         .collect();
     assert_eq!(bundled, lessons);
     assert_eq!(bundle.problems, check(&course, &lessons));
+    // Every lesson comes rendered, as the page would have rendered it itself.
+    let rendered: Vec<(String, mlsec_core::markdown::Rendered)> = lessons
+        .iter()
+        .map(|l| (l.id.clone(), mlsec_core::markdown::Rendered::of(l)))
+        .collect();
+    assert_eq!(bundle.rendered, rendered);
+    let fgsm = &bundle
+        .rendered
+        .iter()
+        .find(|(id, _)| id == "fgsm")
+        .unwrap()
+        .1;
+    assert_eq!(
+        fgsm.headings,
+        mlsec_core::markdown::headings(&lessons.iter().find(|l| l.id == "fgsm").unwrap().body)
+    );
+    assert!(fgsm
+        .solution_notes("fgsm-untargeted")
+        .is_some_and(|n| n.contains("<p>")));
     // What the page reads is what was written, every exercise's numbers included.
     let text = serde_json::to_string(&bundle).unwrap();
     assert_eq!(Bundle::parse(&text), Some(bundle.clone()));
@@ -793,6 +892,56 @@ fn the_bundle_holds_the_shipped_course_as_parsed_and_checked_and_reads_back_the_
     assert_eq!(Bundle::parse(&other), None);
     assert_eq!(Bundle::parse(&text[..text.len() / 2]), None);
     assert_eq!(Bundle::parse("<!doctype html><p>Not found"), None);
+}
+
+/// The page holds no TOML or markdown parser: when it must make the course from its files, the
+/// course worker reads course.toml's order, builds the bundle and, when asked, the search index.
+#[test]
+fn the_course_worker_makes_a_course_and_its_search_index_from_the_files() {
+    use mlsec_core::course::{Bundle, CourseRequest, CourseResponse};
+    let sources = shipped_sources();
+    let (course, lessons) = shipped();
+    let order = CourseRequest::Order {
+        course: sources.course.clone(),
+    };
+    assert_eq!(
+        order.answer(),
+        CourseResponse::Order(Ok(course.lesson_order()))
+    );
+    let broken = CourseRequest::Order {
+        course: "[[track]\n".into(),
+    }
+    .answer();
+    assert!(
+        matches!(&broken, CourseResponse::Order(Err(e)) if e.contains("course.toml")),
+        "{broken:?}"
+    );
+    let built = CourseRequest::Build {
+        sources: sources.clone(),
+    };
+    assert_eq!(
+        built.answer(),
+        CourseResponse::Built(Ok(Box::new(Bundle::from_sources(&sources).unwrap())))
+    );
+    let index = CourseRequest::Search {
+        lessons: lessons.clone(),
+    };
+    let expected = mlsec_core::search::build(&lessons.iter().collect::<Vec<_>>());
+    assert_eq!(index.answer(), CourseResponse::Search(Box::new(expected)));
+    // What crosses to the worker and back as JSON reads back the same.
+    for request in [order, built, index] {
+        let text = serde_json::to_string(&request).unwrap();
+        assert_eq!(
+            serde_json::from_str::<CourseRequest>(&text).unwrap(),
+            request
+        );
+        let answer = request.answer();
+        let text = serde_json::to_string(&answer).unwrap();
+        assert_eq!(
+            serde_json::from_str::<CourseResponse>(&text).unwrap(),
+            answer
+        );
+    }
 }
 
 #[test]
