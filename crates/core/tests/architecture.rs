@@ -192,6 +192,14 @@ fn source(dir: &str) -> Vec<(String, String)> {
     files
 }
 
+/// The page's own code: src/ and src/kinds/ without the engine's worker.
+fn page_sources() -> Vec<(String, String)> {
+    let mut pages = source("src");
+    pages.extend(source("src/kinds"));
+    pages.retain(|(name, _)| name != "worker");
+    pages
+}
+
 /// A kind is a module in crates/core/src/kinds/ and a view component of the same name in
 /// src/kinds/, which the page's one dispatch names; the engine's one dispatch names the module.
 #[test]
@@ -257,12 +265,7 @@ fn graders_read_thresholds_through_one_function() {
 /// its bundle (measured: 640 KB gzip more).
 #[test]
 fn the_page_never_reaches_the_engine() {
-    let mut pages = source("src");
-    pages.extend(source("src/kinds"));
-    for (name, text) in pages {
-        if name == "worker" {
-            continue;
-        }
+    for (name, text) in page_sources() {
         assert!(
             !text.contains(".engine()"),
             "src/{name}.rs calls Task::engine: the page must leave running and grading to the worker"
@@ -276,12 +279,7 @@ fn the_page_never_reaches_the_engine() {
 /// (measured: 841 → 730 KB gzip when they left, issue 14).
 #[test]
 fn the_page_parses_no_course_files() {
-    let mut pages = source("src");
-    pages.extend(source("src/kinds"));
-    for (name, text) in pages {
-        if name == "worker" {
-            continue;
-        }
+    for (name, text) in page_sources() {
         for call in [
             "parse_course(",
             "parse_lesson(",
