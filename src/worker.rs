@@ -132,8 +132,9 @@ async fn run(
     }
 }
 
-/// A worker's loader (`loader`), beside the page's own code: in a built site under `v/<version>/`, which
-/// start.js names as `mlsecCodeBase` (without it, as in the browser tests, beside the page).
+/// A worker's loader (`loader`), beside the page's own code: in a built site under
+/// `v/<version>/`, which start.js names as `mlsecCodeBase` (without it, as in the browser
+/// tests, beside the page).
 pub(crate) fn loader_url(loader: &str) -> String {
     js_sys::Reflect::get(&js_sys::global(), &"mlsecCodeBase".into())
         .ok()

@@ -202,8 +202,8 @@ fn build(root: &Path, dist_profile: bool) -> Result<()> {
     // The search index and the course bundle, from the lessons as built (before the file list
     // the service worker keeps offline is made).
     for (command, file) in [
-        ("search-index", "dist/search-index.json"),
-        ("course-bundle", "dist/course.json"),
+        ("search-index", "dist/search-index.json".to_string()),
+        ("course-bundle", format!("dist/{}", site::COURSE_BUNDLE)),
     ] {
         run(cargo().current_dir(root).args([
             "run",
@@ -214,7 +214,7 @@ fn build(root: &Path, dist_profile: bool) -> Result<()> {
             "--",
             command,
             "-o",
-            file,
+            &file,
         ]))?;
     }
     let template = std::fs::read_to_string(root.join("sw.js")).context("reading sw.js")?;

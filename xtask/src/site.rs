@@ -38,8 +38,9 @@ pub const CODE_FILES: [&str; 10] = [
     "course_worker_bg.wasm",
 ];
 
-/// The course bundle (`mlsec_core::course::Bundle::FILE`), which index.html preloads.
-const COURSE_BUNDLE: &str = "course.json";
+/// The course bundle (`mlsec_core::course::Bundle::FILE`): the build writes it, index.html
+/// preloads it.
+pub const COURSE_BUNDLE: &str = "course.json";
 
 /// The files index.html names, which must now be named under `v/<version>/`.
 const NAMED_BY_INDEX: [&str; 4] = ["start.js", "app.js", "app_bg.wasm", "style.css"];

@@ -1,5 +1,5 @@
-//! Lesson markdown → sanitised HTML, split around `{{#exercise id}}` directives so the UI can
-//! put a live exercise component where the author placed it.
+//! Lesson markdown → HTML that is safe by construction, split around `{{#exercise id}}`
+//! directives so the UI can put a live exercise component where the author placed it.
 
 use crate::course::Lesson;
 use pulldown_cmark::{html, Alignment, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
@@ -57,9 +57,10 @@ pub struct Rendered {
 
 impl Rendered {
     pub fn of(lesson: &Lesson) -> Rendered {
+        let headings = headings(&lesson.body);
         Rendered {
-            segments: render(&lesson.body),
-            headings: headings(&lesson.body),
+            segments: render_with(&lesson.body, &headings),
+            headings,
             solution_notes: lesson
                 .exercises
                 .iter()
@@ -202,7 +203,12 @@ pub fn headings(body: &str) -> Vec<Heading> {
 /// gets its anchor as its id (prefixed with [`ANCHOR_PREFIX`]), so a table of contents, a
 /// search hit and a deep link can point at it.
 pub fn render(body: &str) -> Vec<Segment> {
-    let mut anchors = headings(body).into_iter().map(|h| h.anchor);
+    render_with(body, &headings(body))
+}
+
+/// [`render`], given the body's [`headings`] (found once for both).
+fn render_with(body: &str, headings: &[Heading]) -> Vec<Segment> {
+    let mut anchors = headings.iter().map(|h| h.anchor.clone());
     let mut segments = Vec::new();
     let mut chunk = String::new();
     let mut flush = |chunk: &mut String, segments: &mut Vec<Segment>| {
