@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever a grader's rules change, so an old receipt is never silently re-judged by
-/// different rules.
+/// The version of the grading rules every kind starts at. A kind whose rules change (its grade
+/// or what the same settings train) says so with its own
+/// [`crate::kinds::ExerciseKind::grader_version`], so an old receipt is never silently re-judged
+/// by different rules, and receipts of the other kinds stay valid.
 pub const GRADER_VERSION: u32 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

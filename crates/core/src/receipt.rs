@@ -4,7 +4,7 @@
 
 use crate::digits::DIGITS_SHA256;
 use crate::exercise::{Artefact, Context, Exercise, Settings};
-use crate::grade::{Grade, GRADER_VERSION};
+use crate::grade::Grade;
 use crate::workshop::Instance;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -46,7 +46,7 @@ impl Receipt {
         Receipt {
             format: FORMAT.into(),
             exercise_id: exercise.id.clone(),
-            grader_version: GRADER_VERSION,
+            grader_version: exercise.task.grader_version(),
             model_sha256: graded_model(exercise, &artefact, target_sha256),
             data_sha256: graded_data(exercise).into(),
             seed: exercise.task.seed(&settings),
@@ -115,10 +115,12 @@ pub fn regrade(
             receipt.exercise_id, exercise.id
         )));
     }
-    if receipt.grader_version != GRADER_VERSION {
+    let version = exercise.task.grader_version();
+    if receipt.grader_version != version {
         return Ok(Verdict::Forged(format!(
-            "graded by grader version {}, this lab runs version {GRADER_VERSION}",
-            receipt.grader_version
+            "graded by grader version {}, this lab grades '{}' by version {version}: run the \
+             exercise again to get a receipt for this version",
+            receipt.grader_version, exercise.id
         )));
     }
     if receipt.variant != exercise.instance {

@@ -4,12 +4,12 @@
 
 use crate::attacks::{pgd_flat, PgdConfig};
 use crate::digits::{Digits, Images};
-use crate::dp_sgd::{clipped_gradient_sum, noisy_mean, DpSgd, Sampling};
+use crate::dp_sgd::{clipped_gradient_sum, noisy_mean, poisson_sample, DpSgd, Sampling};
 use crate::kernels::{Adam, Pass, PARAMETERS};
 use crate::mlp::Mlp;
 use crate::{Error, Result};
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -89,7 +89,9 @@ impl Adversary {
     }
 }
 
-/// One epoch's figures, as the progress plot shows them.
+/// One epoch's figures, as the progress plot shows them. The training loss and accuracy are
+/// those of each batch as the epoch met it (before its step), as frameworks report them, not a
+/// second pass over the training split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochReport {
     pub epoch: u32,
@@ -278,19 +280,23 @@ impl Trainer {
             order.shuffle(&mut self.rng);
         }
         let mut shuffled = order.chunks(batch as usize);
+        let (mut loss_sum, mut correct, mut drawn) = (0f32, 0usize, 0usize);
         for _ in 0..DpSgd::steps_per_epoch(n, batch) {
             let chosen: Vec<usize> = match dp.sampling {
-                Sampling::Poisson => (0..n).filter(|_| self.rng.random::<f64>() < q).collect(),
+                Sampling::Poisson => poisson_sample(n, q, &mut self.rng),
                 Sampling::Shuffled => shuffled.next().unwrap_or_default().to_vec(),
             };
             let batch_images = self.train.select(&chosen);
-            let sum = clipped_gradient_sum(
+            let (sum, loss) = clipped_gradient_sum(
                 &self.params,
                 &batch_images.pixels,
                 &batch_images.labels,
                 dp.clip_norm,
                 &mut self.pass,
             );
+            loss_sum += loss;
+            correct += self.pass.correct(&batch_images.labels);
+            drawn += chosen.len();
             // Poisson: divide by the expected batch, so the divisor says nothing about who was
             // drawn; shuffled batches have a fixed size anyway.
             let divisor = match dp.sampling {
@@ -308,8 +314,7 @@ impl Trainer {
         }
         self.model = Mlp::from_flat(&self.params)?;
         self.epoch += 1;
-        let (losses, train_accuracy) = self.model.losses_and_accuracy(&self.train)?;
-        let train_loss = (losses.iter().sum::<f64>() / n.max(1) as f64) as f32;
+        let train_loss = loss_sum / drawn.max(1) as f32;
         if !train_loss.is_finite() {
             return Err(Error::InvalidInput(format!(
                 "training diverged in epoch {} (the loss became {train_loss}); try a smaller \
@@ -321,7 +326,7 @@ impl Trainer {
             epoch: self.epoch,
             epochs: self.config.epochs,
             train_loss,
-            train_accuracy,
+            train_accuracy: correct as f32 / drawn.max(1) as f32,
             test_accuracy: self.model.accuracy(&self.test)?,
         })
     }

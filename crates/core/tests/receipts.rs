@@ -176,6 +176,23 @@ fn wrong_grader_version_is_forged() {
     }
 }
 
+/// DP-SGD's rules changed (its sampler, issue 14) and no other kind's did: a DP-SGD receipt of
+/// version 1 is refused with why, while the other kinds' version-1 receipts stay valid.
+#[test]
+fn a_kind_whose_rules_changed_refuses_its_older_receipts() {
+    let r = receipt("dp-sgd-defence", Which::Starter);
+    assert_eq!(r.grader_version, 2);
+    let json = edited(&r, |v| v["grader_version"] = Value::from(GRADER_VERSION));
+    assert_forged(
+        &verdict(&json),
+        "graded by grader version 1, this lab grades 'dp-sgd-defence' by version 2",
+    );
+    assert_eq!(
+        receipt("fgsm-untargeted", Which::Solution).grader_version,
+        GRADER_VERSION
+    );
+}
+
 #[test]
 fn swapping_in_the_unperturbed_images_is_forged() {
     let r = receipt("fgsm-untargeted", Which::Solution);

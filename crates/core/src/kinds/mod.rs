@@ -39,7 +39,7 @@ mod testing;
 
 use crate::exercise::{Artefact, Context, Details, Settings};
 use crate::fields::{self, Field};
-use crate::grade::Grade;
+use crate::grade::{Grade, GRADER_VERSION};
 use crate::resources::Resource;
 use crate::train::Trainer;
 use crate::{Error, Result};
@@ -126,6 +126,12 @@ pub trait ExerciseKind:
     /// artefact itself nor the digits target.
     fn graded_model_sha256(&self) -> Option<String> {
         None
+    }
+
+    /// The version of this kind's grading rules that its receipts record and that a re-grade
+    /// must match: [`GRADER_VERSION`] until the kind's rules change.
+    fn grader_version(&self) -> u32 {
+        GRADER_VERSION
     }
 
     /// How many instances of this task a workshop hands out, one per learner
@@ -268,6 +274,7 @@ pub trait AnyKind: Send + Sync {
     fn epochs(&self, settings: &Settings) -> Option<u32>;
     fn ran_for(&self, settings: Settings, epochs: u32) -> Settings;
     fn graded_model_sha256(&self) -> Option<String>;
+    fn grader_version(&self) -> u32;
     /// See [`ExerciseKind::variants`].
     fn variants(&self) -> u32;
     /// Makes this task its instance `index` (see [`ExerciseKind::variant`]).
@@ -351,6 +358,9 @@ impl<K: ExerciseKind> AnyKind for Posed<K> {
     }
     fn graded_model_sha256(&self) -> Option<String> {
         self.task.graded_model_sha256()
+    }
+    fn grader_version(&self) -> u32 {
+        self.task.grader_version()
     }
     fn variants(&self) -> u32 {
         self.task.variants().max(1)
