@@ -334,8 +334,7 @@ fn home() -> Html {
     // The tag the lessons are filtered by (none: every lesson).
     let filter = use_state(|| None::<String>);
     let mut all_tags: Vec<String> = loaded
-        .ready()
-        .iter()
+        .ready_lessons()
         .flat_map(|l| l.meta.owasp.iter().chain(&l.meta.atlas).cloned())
         .collect();
     all_tags.sort();

@@ -520,9 +520,9 @@ pub fn receipt_check() -> Html {
                     Ok(r) => r,
                     Err(e) => return verdict.set(Some(Err(format!("{name}: {e}")))),
                 };
-                let lessons = lab.loaded.ready();
-                let Some(base) = lessons
-                    .iter()
+                let Some(base) = lab
+                    .loaded
+                    .ready_lessons()
                     .flat_map(|l| &l.exercises)
                     .find(|e| e.id == receipt.exercise_id)
                 else {

@@ -111,12 +111,15 @@ impl Loaded {
         self.exercise_ids().any(|e| e == id)
     }
 
-    /// The lessons that loaded, in course order (what workshops and the class view read).
+    /// The lessons that loaded, in course order, borrowed (for a page that only reads them).
+    pub fn ready_lessons(&self) -> impl Iterator<Item = &Lesson> {
+        self.lessons.iter().filter_map(|(_, r)| r.as_ref().ok())
+    }
+
+    /// The lessons that loaded, in course order, as a list of their own (what workshops and the
+    /// class view keep).
     pub fn ready(&self) -> Vec<Lesson> {
-        self.lessons
-            .iter()
-            .filter_map(|(_, r)| r.as_ref().ok().cloned())
-            .collect()
+        self.ready_lessons().cloned().collect()
     }
 }
 

@@ -270,16 +270,19 @@ fn ziggurat() -> &'static Ziggurat {
 
 /// One draw from N(0, 1) by the ziggurat method (Marsaglia and Tsang 2000, in Doornik 2005's
 /// form, which takes the strip and the point from separate bits). About 99% of draws cost one
-/// 64-bit number, a multiply and a compare; the rest evaluate the bell with `libm`, so the same
+/// 32-bit number, a multiply and a compare; the rest evaluate the bell with `libm`, so the same
 /// seed gives the same noise natively and in the browser. Box–Muller (a logarithm and a sine
 /// for every two draws) was a third of DP-SGD's time.
 pub fn standard_normal(rng: &mut impl Rng) -> f64 {
     let z = ziggurat();
     loop {
-        let bits = rng.next_u64();
-        // The low 7 bits pick the strip; the top 53 make a uniform point in [-1, 1).
-        let strip = (bits & (LAYERS as u64 - 1)) as usize;
-        let u = (bits >> 11) as f64 * (2.0 / (1u64 << 53) as f64) - 1.0;
+        // One 32-bit word a draw: the generator is most of the noise's cost in the browser
+        // (ChaCha8 without a SIMD backend there), and 2²⁵ points across each strip are finer
+        // than the f32 gradients the noise is added to. The low 7 bits pick the strip; the
+        // other 25 make a uniform point in [-1, 1).
+        let bits = rng.next_u32();
+        let strip = (bits & (LAYERS as u32 - 1)) as usize;
+        let u = f64::from(bits >> 7) * (2.0 / f64::from(1u32 << 25)) - 1.0;
         if u.abs() < z.inner[strip] {
             return u * z.edge[strip];
         }
