@@ -165,6 +165,10 @@ pub fn poisson_sample(n: usize, q: f64, rng: &mut impl Rng) -> Vec<usize> {
     if q >= 1.0 {
         return (0..n).collect();
     }
+    // q of 0, below 0 or not a number: nobody joins (and the gaps below would not be numbers).
+    if q.is_nan() || q <= 0.0 {
+        return Vec::new();
+    }
     let log_miss = libm::log1p(-q);
     let mut chosen = Vec::new();
     // An f64 position, so a huge gap (q near 0) cannot overflow.
@@ -277,9 +281,12 @@ pub fn standard_normal(rng: &mut impl Rng) -> f64 {
     let z = ziggurat();
     loop {
         // One 32-bit word a draw: the generator is most of the noise's cost in the browser
-        // (ChaCha8 without a SIMD backend there), and 2²⁵ points across each strip are finer
-        // than the f32 gradients the noise is added to. The low 7 bits pick the strip; the
-        // other 25 make a uniform point in [-1, 1).
+        // (ChaCha8 without a SIMD backend there). The draws then lie on a grid of about
+        // 2·10⁻⁷ σC (2²⁵ points across a strip), about one f32 step of the clipped sums they
+        // are added to: as with any floating-point noise, not the exact bell that the
+        // accountant's proof assumes (Mironov 2012), which a lab's ε can live with and a
+        // production release should not. The low 7 bits pick the strip; the other 25 make a
+        // uniform point in [-1, 1).
         let bits = rng.next_u32();
         let strip = (bits & (LAYERS as u32 - 1)) as usize;
         let u = f64::from(bits >> 7) * (2.0 / f64::from(1u32 << 25)) - 1.0;
@@ -489,6 +496,34 @@ mod tests {
         assert!((variance - 8.0).abs() < 1.0, "size variance {variance}");
         assert_eq!(poisson_sample(7, 1.0, &mut rng), (0..7).collect::<Vec<_>>());
         assert!(poisson_sample(7, 1e-300, &mut rng).is_empty());
+        for nobody in [0.0, -0.5, f64::NAN] {
+            assert!(
+                poisson_sample(7, nobody, &mut rng).is_empty(),
+                "q = {nobody}"
+            );
+        }
+    }
+
+    /// Noise too large for f32 (σC = 1e48 passes `validate`: both are numbers above 0) makes
+    /// the privatised gradient infinite and Adam's step NaN within the epoch: the epoch says
+    /// training diverged instead of reporting figures.
+    #[test]
+    fn a_private_epoch_that_blows_up_says_so() {
+        let digits = crate::kinds::testing::session().context().digits().unwrap();
+        let config = crate::train::TrainConfig {
+            epochs: 1,
+            learning_rate: 0.01,
+            batch_size: 64,
+            seed: 1,
+        };
+        let dp = DpSgd {
+            clip_norm: 1e38,
+            noise_multiplier: 1e10,
+            sampling: Sampling::Poisson,
+        };
+        let mut trainer = crate::train::Trainer::private(digits, config, dp).unwrap();
+        let error = trainer.run_epoch().unwrap_err().to_string();
+        assert!(error.contains("training diverged in epoch 1"), "{error}");
     }
 
     /// The ziggurat draws N(0, 1): on a million seeded draws its moments, its share beyond the

@@ -115,11 +115,13 @@ pub fn regrade(
             receipt.exercise_id, exercise.id
         )));
     }
+    // Rules that changed cannot re-judge a grade made by the old ones, in either direction:
+    // the receipt is neither a pass nor a forgery here, and its learner should run it again.
     let version = exercise.task.grader_version();
     if receipt.grader_version != version {
-        return Ok(Verdict::Forged(format!(
-            "graded by grader version {}, this lab grades '{}' by version {version}: run the \
-             exercise again to get a receipt for this version",
+        return Err(Error::Receipt(format!(
+            "graded by grader version {}, and this lab grades '{}' by version {version}, so it \
+             cannot be re-graded here; run the exercise again to get a receipt for this version",
             receipt.grader_version, exercise.id
         )));
     }

@@ -315,10 +315,19 @@ impl Trainer {
         self.model = Mlp::from_flat(&self.params)?;
         self.epoch += 1;
         let train_loss = loss_sum / drawn.max(1) as f32;
-        if !train_loss.is_finite() {
+        // The batches' losses were taken before each step: the parameters after the last one
+        // are checked too.
+        let why = if !train_loss.is_finite() {
+            Some(format!("the loss became {train_loss}"))
+        } else if self.params.iter().any(|p| !p.is_finite()) {
+            Some("the weights stopped being numbers".to_string())
+        } else {
+            None
+        };
+        if let Some(why) = why {
             return Err(Error::InvalidInput(format!(
-                "training diverged in epoch {} (the loss became {train_loss}); try a smaller \
-                 learning rate or clipping norm",
+                "training diverged in epoch {} ({why}); try a smaller learning rate or \
+                 clipping norm",
                 self.epoch
             )));
         }

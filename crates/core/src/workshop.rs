@@ -580,11 +580,16 @@ impl Shelf {
         serde_json::to_string(self).expect("receipts always serialise")
     }
 
-    /// Keeps `receipt` unless it is a fail and a pass is already kept. Returns whether the
-    /// shelf changed.
+    /// Keeps `receipt` unless it is a fail and a pass graded by the same rules is already kept
+    /// (a pass of older rules cannot be re-graded, so a newer run always replaces it). Returns
+    /// whether the shelf changed.
     pub fn keep(&mut self, receipt: Receipt) -> bool {
         let replace = match self.receipts.get(&receipt.exercise_id) {
-            Some(kept) => !kept.claimed.passed || receipt.claimed.passed,
+            Some(kept) => {
+                kept.grader_version != receipt.grader_version
+                    || !kept.claimed.passed
+                    || receipt.claimed.passed
+            }
             None => true,
         };
         if replace {

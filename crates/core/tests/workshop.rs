@@ -549,7 +549,20 @@ fn the_shelf_keeps_a_pass_over_a_later_fail_and_hands_in_in_order() {
     let mut shelf = Shelf::default();
     assert!(shelf.keep(fail.clone()));
     assert!(shelf.keep(pass.clone()), "a pass replaces a fail");
-    assert!(!shelf.keep(fail), "a later fail never replaces a pass");
+    assert!(
+        !shelf.keep(fail.clone()),
+        "a later fail never replaces a pass"
+    );
+    // A pass graded by rules the lab has since changed cannot be re-graded: a fail of the
+    // current rules replaces it, so the hand-in is one the grader can judge.
+    let mut older = pass.clone();
+    older.grader_version += 1;
+    assert!(shelf.keep(older));
+    assert!(
+        shelf.keep(fail),
+        "a fail of today's rules replaces a pass of other rules"
+    );
+    assert!(shelf.keep(pass.clone()));
     assert!(shelf.keep(run(&w, "Ada", "fgsm-untargeted")));
     let back = Shelf::parse(&shelf.to_json()).unwrap();
     let handin = back.hand_in(&w, "Ada", lessons());

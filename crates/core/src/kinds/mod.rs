@@ -35,7 +35,7 @@ pub mod poisoning;
 pub mod training;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use crate::exercise::{Artefact, Context, Details, Settings};
 use crate::fields::{self, Field};
