@@ -697,10 +697,7 @@ pub fn roc_curve(
     root.present().ok()
 }
 
-/// The false-positive rates a log-axes ROC chart's table reads its curves at.
-pub const ROC_RATES: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0];
-
-/// The figures of [`roc_log`]'s curves: each read at [`ROC_RATES`], with their areas.
+/// The figures of [`roc_log`]'s curves: each read at [`chart::ROC_RATES`], with their areas.
 pub fn roc_log_data(name: &str, curves: &[(&str, &[(f32, f32)])]) -> ChartData {
     let curves: Vec<(String, Vec<(f64, f64)>)> = curves
         .iter()
@@ -709,7 +706,12 @@ pub fn roc_log_data(name: &str, curves: &[(&str, &[(f32, f32)])]) -> ChartData {
             (n.to_string(), points)
         })
         .collect();
-    ChartData::rocs(name, "non-members called members", &curves, &ROC_RATES)
+    ChartData::rocs(
+        name,
+        "non-members called members",
+        &curves,
+        &chart::ROC_RATES,
+    )
 }
 
 /// Track C's ROC curves on log-log axes, where an attack's low false-positive end shows (a
