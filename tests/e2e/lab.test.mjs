@@ -584,8 +584,12 @@ test('bad settings are refused with a message, Stop stops, and a hand-painted at
     await testid(page, 'train-digits-grade').first().waitFor({ state: 'visible', timeout: LONG_TIMEOUT });
     assert.equal(await testid(page, 'train-digits-error').count(), 0, 'a 64-bit seed was refused');
 
-    // Stop a long training run: it stops between epochs and the model so far is graded.
+    // Stop a long training run: it stops between epochs and the model so far is graded. The
+    // most epochs (200) in batches of 2 take seconds, so the click lands before the end however
+    // fast training gets (200 epochs of 64 ran out before the click once the worker stopped
+    // waiting 4 ms after every epoch).
     await testid(page, 'train-digits-epochs').fill('200');
+    await testid(page, 'train-digits-batch_size').fill('2');
     await testid(page, 'train-digits-run').click();
     await testid(page, 'train-digits-stop').click();
     await waitForText(testid(page, 'train-digits-error'), 'Stopped after', LONG_TIMEOUT);
