@@ -162,19 +162,13 @@ impl Mlp {
     /// Each image's cross-entropy loss on its label, from the logits in f64 (a member of an
     /// overfit model's training set can have a loss of 1e-9, far below what 1 − p in f32 holds).
     pub fn losses(&self, images: &Images) -> Result<Vec<f64>> {
-        Ok(self.losses_and_accuracy(images)?.0)
-    }
-
-    /// [`Mlp::losses`] and [`Mlp::accuracy`] from one forward pass.
-    pub fn losses_and_accuracy(&self, images: &Images) -> Result<(Vec<f64>, f32)> {
         let pass = self.pass(&images.pixels);
-        let logits = pass.logits().chunks_exact(CLASSES);
-        let losses = logits
+        Ok(pass
+            .logits()
+            .chunks_exact(CLASSES)
             .zip(&images.labels)
             .map(|(row, &label)| log_sum_exp(row, None) - row[label as usize] as f64)
-            .collect();
-        let correct = pass.correct(&images.labels);
-        Ok((losses, correct as f32 / images.len().max(1) as f32))
+            .collect())
     }
 
     /// Each image's confidence in its label on the logit scale, log(p / (1 − p)), in f64: the
