@@ -201,10 +201,10 @@ fn build(root: &Path, dist_profile: bool) -> Result<()> {
     run(&mut cmd)?;
     // The search index and the course bundle, from the lessons as built (before the file list
     // the service worker keeps offline is made).
-    for (command, file) in [
-        ("search-index", "dist/search-index.json".to_string()),
-        ("course-bundle", format!("dist/{}", site::COURSE_BUNDLE)),
-    ] {
+    for (command, file) in ["search-index", "course-bundle"]
+        .into_iter()
+        .zip(site::BUILT_DATA)
+    {
         run(cargo().current_dir(root).args([
             "run",
             "--release",
@@ -214,12 +214,13 @@ fn build(root: &Path, dist_profile: bool) -> Result<()> {
             "--",
             command,
             "-o",
-            &file,
+            &format!("dist/{file}"),
         ]))?;
     }
     let template = std::fs::read_to_string(root.join("sw.js")).context("reading sw.js")?;
     let version = site::finish(&root.join("dist"), &template)?;
     let (raw, gz, br) = site::precompress_code(&root.join("dist"))?;
+    site::precompress_built_data(&root.join("dist"))?;
     println!(
         "built {} (code version {version}; its code precompressed, {} KB to {} KB gzip, {} KB brotli)",
         root.join("dist").display(),

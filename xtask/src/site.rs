@@ -17,8 +17,10 @@
 //!   accepts them (nginx `gzip_static`/`brotli_static`, Caddy `precompressed`, the e2e server),
 //!   so no host compresses on the fly and none needs to. Only the code: it never changes under
 //!   its version, while lessons and data are files an instructor may edit on the host, and a
-//!   stale sibling would be served in place of the edit. They are not in the service worker's
-//!   list: the browser decodes what it fetches.
+//!   stale sibling would be served in place of the edit. The course bundle and the search
+//!   index, which the build writes from the lessons, get them too (the CLI commands that write
+//!   them again on a host delete their siblings). None is in the service worker's list: the
+//!   browser decodes what it fetches.
 
 use anyhow::{bail, Context as _, Result};
 use sha2::{Digest, Sha256};
@@ -41,6 +43,9 @@ pub const CODE_FILES: [&str; 10] = [
 /// The course bundle (`mlsec_core::course::Bundle::FILE`): the build writes it, index.html
 /// preloads it.
 pub const COURSE_BUNDLE: &str = "course.json";
+
+/// What the build writes from the lessons beside them: the search index and the course bundle.
+pub const BUILT_DATA: [&str; 2] = ["search-index.json", COURSE_BUNDLE];
 
 /// The files index.html names, which must now be named under `v/<version>/`.
 const NAMED_BY_INDEX: [&str; 4] = ["start.js", "app.js", "app_bg.wasm", "style.css"];
@@ -218,34 +223,55 @@ pub fn precompress_code(dist: &Path) -> Result<(u64, u64, u64)> {
 pub fn precompress(dist: &Path) -> Result<(u64, u64, u64)> {
     let mut files = vec![];
     list(dist, dist, &mut files)?;
-    let (mut raw, mut gz, mut br) = (0u64, 0u64, 0u64);
+    let mut sums = (0u64, 0u64, 0u64);
     for (rel, bytes) in files {
         let ext = rel.rsplit_once('.').map_or("", |(_, e)| e);
         if bytes < 1024 || !COMPRESSIBLE.contains(&ext) {
             continue;
         }
-        let path = dist.join(&rel);
-        let original = std::fs::read(&path)?;
-        let gzip = gzip(&original)?;
-        let mut brotli = Vec::new();
-        let params = brotli::enc::BrotliEncoderParams {
-            quality: 11,
-            lgwin: 22,
-            ..Default::default()
-        };
-        brotli::BrotliCompress(&mut original.as_slice(), &mut brotli, &params)?;
-        raw += original.len() as u64;
-        for (suffix, packed, total) in [(".gz", &gzip, &mut gz), (".br", &brotli, &mut br)] {
-            let kept = if packed.len() < original.len() {
-                std::fs::write(dist.join(format!("{rel}{suffix}")), packed)?;
-                packed.len()
-            } else {
-                original.len()
-            };
-            *total += kept as u64;
-        }
+        let (raw, gz, br) = precompress_file(&dist.join(&rel))?;
+        sums = (sums.0 + raw, sums.1 + gz, sums.2 + br);
     }
-    Ok((raw, gz, br))
+    Ok(sums)
+}
+
+/// The files the build writes from the lessons (the course bundle and the search index) get
+/// siblings too: nobody edits them by hand, and `mlsec course-bundle` and `mlsec search-index`
+/// delete a file's siblings when they write it again on a host.
+pub fn precompress_built_data(dist: &Path) -> Result<()> {
+    for file in BUILT_DATA {
+        precompress_file(&dist.join(file))?;
+    }
+    Ok(())
+}
+
+/// Writes `<file>.br` and `<file>.gz` beside `file` where they are smaller than it. Returns
+/// (original, gzip, brotli) bytes, counting the original for a coding that did not shrink it.
+fn precompress_file(path: &Path) -> Result<(u64, u64, u64)> {
+    let original = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let gzip = gzip(&original)?;
+    let mut brotli = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut original.as_slice(), &mut brotli, &params)?;
+    let mut kept = [0u64; 2];
+    for ((suffix, packed), total) in [(".gz", &gzip), (".br", &brotli)]
+        .into_iter()
+        .zip(&mut kept)
+    {
+        *total = if packed.len() < original.len() {
+            let mut sibling = path.as_os_str().to_owned();
+            sibling.push(suffix);
+            std::fs::write(sibling, packed)?;
+            packed.len()
+        } else {
+            original.len()
+        } as u64;
+    }
+    Ok((original.len() as u64, kept[0], kept[1]))
 }
 
 /// The folder that holds the code of the site in `dist` (`v/<version>/`).
@@ -400,10 +426,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(dist);
     }
 
-    /// A built site's code gets siblings; its lessons (which an instructor may edit on the host,
-    /// where a stale sibling would hide the edit) get none.
+    /// A built site's code and the data the build writes from the lessons get siblings; its
+    /// lessons (which an instructor may edit on the host, where a stale sibling would hide the
+    /// edit) get none.
     #[test]
-    fn only_the_versioned_code_is_precompressed() {
+    fn only_the_versioned_code_and_the_built_data_are_precompressed() {
         let dist = std::env::temp_dir().join(format!("xtask-code-only-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dist);
         let text = "some words that compress well\n".repeat(100);
@@ -412,8 +439,23 @@ mod tests {
         std::fs::write(dist.join("v").join("abc123").join("app.js"), &text).unwrap();
         std::fs::write(dist.join("lessons").join("fgsm").join("lesson.md"), &text).unwrap();
         std::fs::write(dist.join("index.html"), &text).unwrap();
+        for file in BUILT_DATA {
+            std::fs::write(dist.join(file), &text).unwrap();
+        }
         precompress_code(&dist).unwrap();
+        precompress_built_data(&dist).unwrap();
         assert!(dist.join("v").join("abc123").join("app.js.br").is_file());
+        for file in BUILT_DATA {
+            let packed = std::fs::read(dist.join(format!("{file}.gz"))).unwrap();
+            let mut unpacked = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::GzDecoder::new(&packed[..]),
+                &mut unpacked,
+            )
+            .unwrap();
+            assert_eq!(unpacked, text);
+            assert!(dist.join(format!("{file}.br")).is_file());
+        }
         assert!(!dist
             .join("lessons")
             .join("fgsm")

@@ -112,12 +112,28 @@ fn search_index(args: Args) -> Result<bool> {
     write_json(args.output, &serde_json::to_string(&index)?, &summary)
 }
 
-/// Writes `json` to `output` (saying what it holds on stderr), else to stdout.
+/// Writes `json` to `output` (saying what it holds on stderr), else to stdout. A built site
+/// ships the course bundle and the search index with precompressed siblings (`.gz`, `.br`),
+/// which a host would serve in place of the file: writing the file again on a host deletes
+/// them, so the new file is what browsers get.
 fn write_json(output: Option<PathBuf>, json: &str, summary: &str) -> Result<bool> {
     match output {
         Some(path) => {
             std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("{}: {summary}", path.display());
+            for suffix in [".gz", ".br"] {
+                let mut sibling = path.clone().into_os_string();
+                sibling.push(suffix);
+                let sibling = PathBuf::from(sibling);
+                if sibling.is_file() {
+                    std::fs::remove_file(&sibling)
+                        .with_context(|| format!("deleting {}", sibling.display()))?;
+                    eprintln!(
+                        "{}: deleted (it was the earlier file, compressed)",
+                        sibling.display()
+                    );
+                }
+            }
         }
         None => println!("{json}"),
     }

@@ -229,21 +229,22 @@ impl<K: ExerciseKind> Serialize for Posed<K> {
     }
 }
 
-impl<'de, K: ExerciseKind> Deserialize<'de> for Posed<K> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        // serde's `flatten` would silently accept unknown keys; taking `starter` and `solution`
-        // out by hand leaves the task's own `deny_unknown_fields` in force.
-        use serde::de::Error as _;
-        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+impl<K: ExerciseKind> Posed<K> {
+    /// The task a lesson's table of keys poses (its `kind` already taken out): `starter` and
+    /// `solution` are taken out by hand, and the rest is the task's own keys, so the task's
+    /// `deny_unknown_fields` stays in force (serde's `flatten` would silently accept unknown keys).
+    fn from_map(
+        mut map: serde_json::Map<String, serde_json::Value>,
+    ) -> std::result::Result<Self, String> {
         let mut take = |key: &'static str| {
             let value = map
                 .remove(key)
-                .ok_or_else(|| D::Error::missing_field(key))?;
-            K::Settings::deserialize(value).map_err(|e| D::Error::custom(format!("{key}: {e}")))
+                .ok_or_else(|| format!("missing field `{key}`"))?;
+            K::Settings::deserialize(value).map_err(|e| format!("{key}: {e}"))
         };
         let starter = take("starter")?;
         let solution = take("solution")?;
-        let task = K::deserialize(serde_json::Value::Object(map)).map_err(D::Error::custom)?;
+        let task = K::deserialize(serde_json::Value::Object(map)).map_err(|e| e.to_string())?;
         Ok(Posed {
             task,
             starter,
@@ -392,7 +393,9 @@ impl<K: ExerciseKind> AnyEngine for Posed<K> {
 }
 
 /// A task as a lesson's `exercises.toml` declares it: `kind = "…"` and that kind's keys.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Written with serde's internal tagging; read by [`Task`]'s own `Deserialize` ([`KINDS`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Task {
     TrainClassifier(Posed<train_classifier::TrainClassifier>),
@@ -438,6 +441,82 @@ macro_rules! each_kind {
             Task::TokenSearch($k) => $body,
         }
     };
+}
+
+/// Every kind by the name lessons give it, with how its task is read from the rest of its keys.
+/// `Deserialize for Task` reads the keys into one map and goes straight to the kind's own keys:
+/// serde's derive for an internally tagged enum first copies every value into a buffer of its
+/// own and then reads the variant from that, which made the page's first render spend ~20 ms
+/// on the course's ~25 tasks and linked a deserializer per format into the page.
+const KINDS: [(&str, KindFromMap); 17] = [
+    ("train-classifier", |m| {
+        Posed::from_map(m).map(Task::TrainClassifier)
+    }),
+    ("pixel-attack", |m| {
+        Posed::from_map(m).map(Task::PixelAttack)
+    }),
+    ("fgsm", |m| Posed::from_map(m).map(Task::Fgsm)),
+    ("pgd-targeted", |m| {
+        Posed::from_map(m).map(Task::PgdTargeted)
+    }),
+    ("adversarial-training", |m| {
+        Posed::from_map(m).map(Task::AdversarialTraining)
+    }),
+    ("prompt-injection", |m| {
+        Posed::from_map(m).map(Task::PromptInjection)
+    }),
+    ("defend-injection", |m| {
+        Posed::from_map(m).map(Task::DefendInjection)
+    }),
+    ("label-flip", |m| Posed::from_map(m).map(Task::LabelFlip)),
+    ("backdoor", |m| Posed::from_map(m).map(Task::Backdoor)),
+    ("find-poisons", |m| {
+        Posed::from_map(m).map(Task::FindPoisons)
+    }),
+    ("spam-backdoor", |m| {
+        Posed::from_map(m).map(Task::SpamBackdoor)
+    }),
+    ("membership-threshold", |m| {
+        Posed::from_map(m).map(Task::MembershipThreshold)
+    }),
+    ("shadow-models", |m| {
+        Posed::from_map(m).map(Task::ShadowModels)
+    }),
+    ("dp-sgd", |m| Posed::from_map(m).map(Task::DpSgd)),
+    ("model-inversion", |m| {
+        Posed::from_map(m).map(Task::ModelInversion)
+    }),
+    ("attribute-inference", |m| {
+        Posed::from_map(m).map(Task::AttributeInference)
+    }),
+    ("token-search", |m| {
+        Posed::from_map(m).map(Task::TokenSearch)
+    }),
+];
+
+type KindFromMap =
+    fn(serde_json::Map<String, serde_json::Value>) -> std::result::Result<Task, String>;
+
+impl<'de> Deserialize<'de> for Task {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let kind = match map.remove("kind") {
+            Some(serde_json::Value::String(kind)) => kind,
+            Some(_) => return Err(D::Error::custom("`kind` must be a kind's name, in quotes")),
+            None => return Err(D::Error::missing_field("kind")),
+        };
+        match KINDS.iter().find(|(name, _)| *name == kind) {
+            Some((_, read)) => read(map).map_err(D::Error::custom),
+            None => {
+                let names: Vec<String> = KINDS.iter().map(|(n, _)| format!("`{n}`")).collect();
+                Err(D::Error::custom(format!(
+                    "unknown variant `{kind}`, expected one of {}",
+                    names.join(", ")
+                )))
+            }
+        }
+    }
 }
 
 impl Task {
