@@ -273,7 +273,7 @@ impl Layers {
 
 /// The softmax of one image's logits (libm's exp, so the same in every browser and natively).
 fn softmax(logits: &[f32]) -> Vec<f32> {
-    let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let top = kernels::largest(logits);
     let exps: Vec<f32> = logits.iter().map(|z| libm::expf(z - top)).collect();
     let total: f32 = exps.iter().sum();
     exps.into_iter().map(|e| e / total).collect()
