@@ -57,6 +57,18 @@ pub fn finish(dist: &Path, template: &str) -> Result<String> {
     for name in CODE_FILES {
         let mut bytes =
             std::fs::read(dist.join(name)).with_context(|| format!("{name} is not in dist/"))?;
+        if name == "app_bg.wasm" {
+            let linked = linked_crates(&bytes, &NOT_IN_THE_PAGE)
+                .with_context(|| format!("reading {name}"))?;
+            if !linked.is_empty() {
+                bail!(
+                    "the page's module links {} (a type the page uses holds one of theirs, or \
+                     calls into the engine): keep the page to what describes and edits \
+                     exercises (ARCHITECTURE.md)",
+                    linked.join(", ")
+                );
+            }
+        }
         // A profiling build keeps the function names (MLSEC_KEEP_WASM_NAMES=1).
         if name.ends_with(".wasm") && std::env::var_os("MLSEC_KEEP_WASM_NAMES").is_none() {
             bytes = without_name_section(&bytes).with_context(|| format!("reading {name}"))?;
@@ -125,6 +137,56 @@ pub fn finish(dist: &Path, template: &str) -> Result<String> {
 /// `dist` build of issue 13's end). Panics keep their messages; a stack trace shows function
 /// numbers instead of names (build with MLSEC_KEEP_WASM_NAMES=1 to profile).
 pub fn without_name_section(module: &[u8]) -> Result<Vec<u8>> {
+    let mut out = module[..8.min(module.len())].to_vec();
+    for (section, is_names) in sections(module)? {
+        if !is_names {
+            out.extend_from_slice(&module[section]);
+        }
+    }
+    Ok(out)
+}
+
+/// Crates the page's module must not link: the engine (candle and its kernels, the training
+/// pool) and the parsers the course worker keeps to itself. Function names say which crate
+/// code comes from, so the build reads them before it strips them.
+pub const NOT_IN_THE_PAGE: [&str; 7] = [
+    "candle_core",
+    "candle_nn",
+    "gemm_common",
+    "rayon_core",
+    "safetensors",
+    "pulldown_cmark",
+    "toml",
+];
+
+/// Which of `crates` the module's function names (its `name` section) come from: a crate
+/// shows in a mangled name as a path segment, `<length><name>` (`11candle_core`), or inside
+/// a type in a path, `candle_core..` or `candle_core::`.
+pub fn linked_crates<'c>(module: &[u8], crates: &[&'c str]) -> Result<Vec<&'c str>> {
+    let mut names: Vec<u8> = vec![];
+    for (section, is_names) in sections(module)? {
+        if is_names {
+            names.extend_from_slice(&module[section]);
+        }
+    }
+    Ok(crates
+        .iter()
+        .copied()
+        .filter(|c| {
+            [
+                format!("{}{c}", c.len()),
+                format!("{c}.."),
+                format!("{c}::"),
+            ]
+            .iter()
+            .any(|p| names.windows(p.len()).any(|w| w == p.as_bytes()))
+        })
+        .collect())
+}
+
+/// The module's sections, each as its byte range (id and size included) and whether it is
+/// the `name` custom section. An error for what is not a whole module.
+fn sections(module: &[u8]) -> Result<Vec<(std::ops::Range<usize>, bool)>> {
     fn leb(bytes: &[u8], mut at: usize) -> Result<(usize, usize)> {
         let (mut value, mut shift) = (0usize, 0);
         loop {
@@ -143,7 +205,7 @@ pub fn without_name_section(module: &[u8]) -> Result<Vec<u8>> {
     if module.get(..4) != Some(b"\0asm".as_slice()) || module.len() < 8 {
         bail!("not a WebAssembly module");
     }
-    let mut out = module[..8].to_vec();
+    let mut out = vec![];
     let mut at = 8;
     while at < module.len() {
         let (size, body) = leb(module, at + 1)?;
@@ -155,9 +217,7 @@ pub fn without_name_section(module: &[u8]) -> Result<Vec<u8>> {
             let (len, name) = leb(module, body)?;
             module.get(name..name + len) == Some(b"name".as_slice())
         };
-        if !is_names {
-            out.extend_from_slice(&module[at..end]);
-        }
+        out.push((at..end, is_names));
         at = end;
     }
     Ok(out)
@@ -306,6 +366,20 @@ mod tests {
         let module = [header.clone(), types.clone(), names, producers.clone()].concat();
         let stripped = without_name_section(&module).unwrap();
         assert_eq!(stripped, [header, types, producers].concat());
+        // The crates a module links, read from its function names.
+        let named = [
+            b"\0asm\x01\0\0\0".to_vec(),
+            custom(
+                b"name",
+                b"_ZN11candle_core6tensor3add17h0E yew::html custom_tomlike bottomline",
+            ),
+        ]
+        .concat();
+        assert_eq!(
+            linked_crates(&named, &NOT_IN_THE_PAGE).unwrap(),
+            ["candle_core"]
+        );
+        assert!(linked_crates(&module, &NOT_IN_THE_PAGE).unwrap().is_empty());
         // Stripping twice changes nothing; damaged input is an error, not a panic.
         assert_eq!(without_name_section(&stripped).unwrap(), stripped);
         assert!(without_name_section(b"not wasm at all").is_err());

@@ -34,8 +34,9 @@ use crate::world::{MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS};
 /// Why a model could not be built, loaded, run or trained.
 #[derive(Debug)]
 pub enum ModelError {
-    /// A tensor operation failed.
-    Candle(candle_core::Error),
+    /// A tensor operation failed (candle's message: holding candle's error would link its
+    /// formatting into the page, which uses this crate's world and vocabulary but no tensor).
+    Candle(String),
     /// Bad input: a configuration, a prompt, a weights file, a training setting.
     Invalid(String),
 }
@@ -53,7 +54,7 @@ impl std::error::Error for ModelError {}
 
 impl From<candle_core::Error> for ModelError {
     fn from(e: candle_core::Error) -> Self {
-        ModelError::Candle(e)
+        ModelError::Candle(e.to_string())
     }
 }
 
