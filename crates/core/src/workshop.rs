@@ -131,14 +131,10 @@ impl Workshop {
     /// The link's payload, the part after `#/w/`: the link version, the workshop's JSON
     /// deflated and in URL-safe base64, and a checksum of the JSON.
     pub fn link(&self) -> String {
-        use std::io::Write;
         let json = self.to_json();
-        let mut deflate =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-        deflate
-            .write_all(json.as_bytes())
-            .expect("writing to memory");
-        let packed = deflate.finish().expect("writing to memory");
+        // Raw deflate at the best level (9), in memory: miniz_oxide itself rather than
+        // flate2's streams, whose std::io error formatting was page code for nothing.
+        let packed = miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 9);
         format!(
             "{LINK_VERSION}.{}.{}",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(packed),
@@ -149,7 +145,6 @@ impl Workshop {
     /// Reads a link's payload (or a whole pasted link), saying what is wrong with a truncated,
     /// altered or newer one.
     pub fn from_link(link: &str) -> Result<Self, String> {
-        use std::io::Read;
         let link = link.trim();
         let payload = link.rsplit_once("/w/").map_or(link, |(_, p)| p);
         let parts: Vec<&str> = payload.split('.').collect();
@@ -181,14 +176,14 @@ impl Workshop {
         let packed = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(packed)
             .map_err(|_| incomplete())?;
-        let mut json = String::new();
-        flate2::read::DeflateDecoder::new(packed.as_slice())
-            .take(MAX_WORKSHOP_BYTES as u64 + 1)
-            .read_to_string(&mut json)
-            .map_err(|_| incomplete())?;
-        if json.len() > MAX_WORKSHOP_BYTES {
-            return Err("this workshop link holds far more than a workshop".into());
-        }
+        let json =
+            match miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_WORKSHOP_BYTES) {
+                Ok(json) => String::from_utf8(json).map_err(|_| incomplete())?,
+                Err(e) if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                    return Err("this workshop link holds far more than a workshop".into())
+                }
+                Err(_) => return Err(incomplete()),
+            };
         if checksum.len() != 8 || !sha256_hex(json.as_bytes()).starts_with(checksum) {
             return Err(
                 "this workshop link was changed after it was made (its checksum does not \

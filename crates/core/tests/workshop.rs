@@ -582,3 +582,25 @@ fn the_shelf_keeps_a_pass_over_a_later_fail_and_hands_in_in_order() {
         .starts_with(&format!("mlsec-lab.workshop.{}.", w.id())));
     assert_ne!(a.progress, mlsec_core::progress::STORE_KEY);
 }
+
+/// Links the earlier lab deflated through flate2's streams still open, and a link that
+/// inflates to far more than a workshop is refused without inflating all of it.
+#[test]
+fn earlier_links_open_and_a_deflate_bomb_is_refused() {
+    use base64::Engine as _;
+    use std::io::Write;
+    let w = workshop();
+    let json = w.to_json();
+    let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    deflate.write_all(json.as_bytes()).unwrap();
+    let packed = deflate.finish().unwrap();
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let checksum = |text: &[u8]| mlsec_core::sha256_hex(text)[..8].to_string();
+    let earlier = format!("w1.{}.{}", b64(&packed), checksum(json.as_bytes()));
+    assert_eq!(Workshop::from_link(&earlier).unwrap(), w);
+    let bomb = vec![b' '; mlsec_core::workshop::MAX_WORKSHOP_BYTES + 1];
+    let packed = miniz_oxide::deflate::compress_to_vec(&bomb, 9);
+    let link = format!("w1.{}.{}", b64(&packed), checksum(&bomb));
+    let message = Workshop::from_link(&link).unwrap_err();
+    assert!(message.contains("far more than a workshop"), "{message}");
+}
