@@ -137,8 +137,9 @@ pub fn finish(dist: &Path, template: &str) -> Result<String> {
 /// `dist` build of issue 13's end). Panics keep their messages; a stack trace shows function
 /// numbers instead of names (build with MLSEC_KEEP_WASM_NAMES=1 to profile).
 pub fn without_name_section(module: &[u8]) -> Result<Vec<u8>> {
-    let mut out = module[..8.min(module.len())].to_vec();
-    for (section, is_names) in sections(module)? {
+    let sections = sections(module)?;
+    let mut out = module[..8].to_vec();
+    for (section, is_names) in sections {
         if !is_names {
             out.extend_from_slice(&module[section]);
         }
