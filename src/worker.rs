@@ -1,12 +1,15 @@
-//! The Web Worker (bin `worker`) and the page's handle on it. The worker owns a
-//! [`Session`](mlsec_core::session::Session) and answers [`Request`]s; training runs one epoch
-//! at a time and yields to the worker's event loop every few of them, so a Stop message lands
-//! and progress reaches the page while the page itself never computes anything heavy.
+//! The engine's two Web Workers (bins `worker` for the classifiers, `assistant_worker` for Track
+//! E's assistants; [`resources::Worker`]) and the page's handle on them. A worker owns a
+//! [`Session`] serving its share and answers [`Request`]s; training runs one epoch at a time and
+//! yields to the worker's event loop every few of them, so a Stop message lands and progress
+//! reaches the page while the page itself never computes anything heavy.
 
 use gloo::worker::{Codec, HandlerId, Spawnable, Worker, WorkerBridge, WorkerScope};
 use mlsec_core::exercise::Base64;
-use mlsec_core::resources::Resource;
-use mlsec_core::session::{Request, Response, Session, Step};
+use mlsec_core::resources::{self, Resource};
+use mlsec_core::session::{
+    OnlyAssistants, OnlyClassifiers, Request, Response, Serves, Session, Step,
+};
 use serde::{de::Deserialize, ser::Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,12 +31,14 @@ impl Codec for JsonCodec {
     }
 }
 
-pub struct LabWorker {
-    session: Rc<Session>,
+/// A worker serving `S`'s share of the lab: its bin registers `LabWorker<OnlyClassifiers>` or
+/// `LabWorker<OnlyAssistants>`, and links only that share's kinds.
+pub struct LabWorker<S: Serves> {
+    session: Rc<Session<S>>,
     stop_requested: Rc<RefCell<HashSet<u32>>>,
 }
 
-impl Worker for LabWorker {
+impl<S: Serves> Worker for LabWorker<S> {
     type Message = ();
     type Input = Request;
     type Output = Response;
@@ -104,12 +109,12 @@ impl Worker for LabWorker {
 
 /// Drives a job to its grade, reporting each step and yielding between steps so that progress
 /// reaches the page and a Stop message lands. What Stop means is the job's to say.
-async fn run(
-    session: &Session,
+async fn run<S: Serves>(
+    session: &Session<S>,
     job: u32,
     exercise: &mlsec_core::exercise::Exercise,
     settings: mlsec_core::exercise::Settings,
-    scope: &WorkerScope<LabWorker>,
+    scope: &WorkerScope<LabWorker<S>>,
     id: HandlerId,
     stop_requested: &RefCell<HashSet<u32>>,
 ) -> mlsec_core::Result<Response> {
@@ -169,11 +174,30 @@ enum LoadState {
     Sent,
 }
 
-/// The page's side: one worker for the whole app, started on first use (so the first page
-/// load fetches only the page's own code), responses routed to the component that asked (by
-/// job number); load failures go to the requests that needed the asset.
+/// A started worker, by its share.
+enum Bridge {
+    Classifiers(WorkerBridge<LabWorker<OnlyClassifiers>>),
+    Assistants(WorkerBridge<LabWorker<OnlyAssistants>>),
+}
+
+impl Bridge {
+    fn send(&self, request: &Request) {
+        match self {
+            Bridge::Classifiers(bridge) => bridge.send(request.clone()),
+            Bridge::Assistants(bridge) => bridge.send(request.clone()),
+        }
+    }
+}
+
+/// The page's side: the two engine workers for the whole app, each started on the first
+/// request it serves ([`Request::worker`]; so the first page load fetches only the page's own
+/// code, and a learner who never opens Track E never fetches the assistants' code), responses
+/// routed to the component that asked (by job number); load failures go to the requests that
+/// needed the asset.
 pub struct WorkerHandle {
-    bridge: RefCell<Option<WorkerBridge<LabWorker>>>,
+    bridges: RefCell<BTreeMap<resources::Worker, Bridge>>,
+    /// Which worker runs each job, for its Stop.
+    job_workers: RefCell<HashMap<u32, resources::Worker>>,
     listeners: Rc<RefCell<HashMap<u32, Callback<Response>>>>,
     next_job: Cell<u32>,
     loads: RefCell<BTreeMap<Resource, LoadState>>,
@@ -182,7 +206,8 @@ pub struct WorkerHandle {
 impl WorkerHandle {
     pub fn new() -> Rc<Self> {
         Rc::new(WorkerHandle {
-            bridge: RefCell::new(None),
+            bridges: RefCell::default(),
+            job_workers: RefCell::default(),
             listeners: Rc::default(),
             next_job: Cell::new(1),
             loads: RefCell::default(),
@@ -190,13 +215,37 @@ impl WorkerHandle {
     }
 
     fn post(&self, request: Request) {
-        let mut bridge = self.bridge.borrow_mut();
-        bridge.get_or_insert_with(|| self.spawn()).send(request);
+        let worker = match (request.worker(), request.job()) {
+            (Some(worker), job) => {
+                if let Some(job) = job {
+                    self.job_workers.borrow_mut().insert(job, worker);
+                }
+                worker
+            }
+            // A Stop goes to the worker running its job; a job that never started has nothing
+            // to stop.
+            (None, job) => match job.and_then(|job| self.job_workers.borrow().get(&job).copied()) {
+                Some(worker) => worker,
+                None => return,
+            },
+        };
+        let mut bridges = self.bridges.borrow_mut();
+        bridges
+            .entry(worker)
+            .or_insert_with(|| match worker {
+                resources::Worker::Classifiers => {
+                    Bridge::Classifiers(self.spawn("worker_loader.js"))
+                }
+                resources::Worker::Assistants => {
+                    Bridge::Assistants(self.spawn("assistant_worker_loader.js"))
+                }
+            })
+            .send(&request);
     }
 
-    fn spawn(&self) -> WorkerBridge<LabWorker> {
+    fn spawn<S: Serves>(&self, loader: &str) -> WorkerBridge<LabWorker<S>> {
         let routes = self.listeners.clone();
-        LabWorker::spawner()
+        LabWorker::<S>::spawner()
             .encoding::<JsonCodec>()
             .callback(move |response: Response| {
                 if let Response::Loaded { .. } = response {
@@ -210,7 +259,7 @@ impl WorkerHandle {
                     cb.emit(response.clone());
                 }
             })
-            .spawn_with_loader(&loader_url("worker_loader.js"))
+            .spawn_with_loader(&loader_url(loader))
     }
 
     /// A fresh job number whose responses go to `listener`.
@@ -223,6 +272,7 @@ impl WorkerHandle {
 
     pub fn forget(&self, job: u32) {
         self.listeners.borrow_mut().remove(&job);
+        self.job_workers.borrow_mut().remove(&job);
     }
 
     fn fail(&self, request: &Request, message: String) {

@@ -561,6 +561,7 @@ test('a learner passes two exercises, and their progress survives a reload and a
 
 test('bad settings are refused with a message, Stop stops, and a hand-painted attack passes with a receipt', { timeout: 2 * TEST_TIMEOUT }, async () => {
   const { context, page, problems } = await openLab();
+  const requests = recordRequests(page);
   try {
     // An empty field and an out-of-range step size: each refused in plain words, nothing runs.
     await page.goto(route('/lesson/pgd-targeted'));
@@ -640,6 +641,9 @@ test('bad settings are refused with a message, Stop stops, and a hand-painted at
     // A deep link to a lesson that does not exist says so.
     await page.goto(route('/lesson/no-such-lesson'));
     await waitForText(page.locator('main'), 'There is no lesson');
+    // The digits exercises ran in the classifiers' worker; the assistants' was never fetched.
+    assert.ok(requests.some((u) => codeFile(u) === 'worker_loader.js'), `the classifiers' worker was not started: ${requests}`);
+    assert.deepEqual(requests.filter((u) => codeFile(u).startsWith('assistant_worker')), [], 'a digits exercise started the assistants\' worker');
     assertNoProblems(problems);
   } finally {
     await context.close();
@@ -817,6 +821,15 @@ test('two tabs never lose each other\'s progress, receipts from the browser re-g
   }
 });
 
+// A request's file name, and whether it is of the classifiers' worker's code (function
+// declarations, so tests above them can call them).
+function codeFile(url) {
+  return new URL(url).pathname.split('/').pop();
+}
+function isClassifiersWorker(url) {
+  return ['worker_loader.js', 'worker.js', 'worker_bg.wasm'].includes(codeFile(url));
+}
+
 function recordRequests(page) {
   const urls = [];
   page.on('request', (req) => urls.push(req.url()));
@@ -887,8 +900,11 @@ test('Track E: a free-text direct injection leaks the code, the reading panel po
     await testid(page, `${id}-inside-1-layer`).selectOption('0');
     await testid(page, `${id}-inside-1-head`).selectOption('1');
     await waitForText(testid(page, `${id}-inside-1`), 'layer 1, head 2');
-    // Track E loads the assistant models only, never the digits it does not use.
+    // Track E loads the assistant models only, never the digits it does not use, and runs in the
+    // assistants' worker, never starting the classifiers' one.
     assert.deepEqual(requests.filter((u) => /digits/.test(u)), [], 'Track E downloaded the digits');
+    assert.ok(requests.some((u) => codeFile(u) === 'assistant_worker_loader.js'), `the assistants' worker was not started: ${requests}`);
+    assert.deepEqual(requests.filter(isClassifiersWorker), [], 'Track E started the classifiers\' worker');
     assertNoProblems(problems);
   } finally {
     await context.close();

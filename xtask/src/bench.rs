@@ -135,6 +135,7 @@ pub fn bench(root: &Path) -> Result<()> {
     };
     let (page_raw, page_gz) = gzip_size(&page)?;
     let (worker_raw, worker_gz) = gzip_size(&module("worker"))?;
+    let (assistant_raw, assistant_gz) = gzip_size(&module("assistant_worker"))?;
     let (course_raw, course_gz) = gzip_size(&module("course_worker"))?;
     let server = server::StaticServer::start(dist, E2E_PREFIX)?;
     let out = capture(
@@ -166,6 +167,11 @@ pub fn bench(root: &Path) -> Result<()> {
         "  worker bundle (loaded on first exercise): {:>8} raw, {:>8} gzip   (target 700 KB gzip)",
         kb(worker_raw),
         kb(worker_gz)
+    );
+    println!(
+        "  assistants' worker (loaded only by Track E, with its 3.4 MB of models): {:>8} raw, {:>8} gzip",
+        kb(assistant_raw),
+        kb(assistant_gz)
     );
     println!(
         "  course worker (loaded only to make the course from edited files): {:>8} raw, {:>8} gzip",

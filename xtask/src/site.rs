@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Trunk's code files, moved under `v/<version>/`.
-pub const CODE_FILES: [&str; 10] = [
+pub const CODE_FILES: [&str; 13] = [
     "start.js",
     "app.js",
     "app_bg.wasm",
@@ -35,6 +35,9 @@ pub const CODE_FILES: [&str; 10] = [
     "worker_loader.js",
     "worker.js",
     "worker_bg.wasm",
+    "assistant_worker_loader.js",
+    "assistant_worker.js",
+    "assistant_worker_bg.wasm",
     "course_worker_loader.js",
     "course_worker.js",
     "course_worker_bg.wasm",
@@ -57,16 +60,11 @@ pub fn finish(dist: &Path, template: &str) -> Result<String> {
     for name in CODE_FILES {
         let mut bytes =
             std::fs::read(dist.join(name)).with_context(|| format!("{name} is not in dist/"))?;
-        if name == "app_bg.wasm" {
-            let linked = linked_crates(&bytes, &NOT_IN_THE_PAGE)
-                .with_context(|| format!("reading {name}"))?;
+        if let Some((_, crates, why)) = MUST_NOT_LINK.iter().find(|(m, ..)| *m == name) {
+            let linked =
+                linked_crates(&bytes, crates).with_context(|| format!("reading {name}"))?;
             if !linked.is_empty() {
-                bail!(
-                    "the page's module links {} (a type the page uses holds one of theirs, or \
-                     calls into the engine): keep the page to what describes and edits \
-                     exercises (ARCHITECTURE.md)",
-                    linked.join(", ")
-                );
+                bail!("{name} links {}: {why}", linked.join(", "));
             }
         }
         // A profiling build keeps the function names (MLSEC_KEEP_WASM_NAMES=1).
@@ -160,9 +158,38 @@ pub const NOT_IN_THE_PAGE: [&str; 7] = [
     "toml",
 ];
 
+/// The modules that must not link some crates, and why (ARCHITECTURE.md's invariants).
+const MUST_NOT_LINK: [(&str, &[&str], &str); 2] = [
+    (
+        "app_bg.wasm",
+        &NOT_IN_THE_PAGE,
+        "a type the page uses holds one of theirs, or it calls into the engine; keep the page \
+         to what describes and edits exercises",
+    ),
+    (
+        "worker_bg.wasm",
+        &NOT_IN_THE_CLASSIFIERS_WORKER,
+        "the classifiers' worker reaches a Track E kind or the assistant models; only the \
+         assistants' worker serves those (mlsec_core::session::Serves)",
+    ),
+];
+
+/// Code the classifiers' worker must not link: Track E's models and what only they use (candle's
+/// layers, its matrix kernels and thread pool). The worker does link the rest of
+/// `mlsec_assistant` (its conversation world, read with every exercise) and candle's tensors
+/// and safetensors (the digits MLP's format).
+pub const NOT_IN_THE_CLASSIFIERS_WORKER: [&str; 4] = [
+    "mlsec_assistant::model",
+    "candle_nn",
+    "gemm_common",
+    "rayon_core",
+];
+
 /// Which of `crates` the module's function names (its `name` section) come from: a crate
 /// shows in a mangled name as a path segment, `<length><name>` (`11candle_core`), or inside
-/// a type in a path, `candle_core..` or `candle_core::`.
+/// a type in a path, `candle_core..` or `candle_core::`. A module path (`crate::module`) names
+/// the functions defined in that module (`15mlsec_assistant5model`), not the drop code of its
+/// types that a struct elsewhere holds.
 pub fn linked_crates<'c>(module: &[u8], crates: &[&'c str]) -> Result<Vec<&'c str>> {
     let mut names: Vec<u8> = vec![];
     for (section, is_names) in sections(module)? {
@@ -174,13 +201,13 @@ pub fn linked_crates<'c>(module: &[u8], crates: &[&'c str]) -> Result<Vec<&'c st
         .iter()
         .copied()
         .filter(|c| {
-            [
-                format!("{}{c}", c.len()),
-                format!("{c}.."),
-                format!("{c}::"),
-            ]
-            .iter()
-            .any(|p| names.windows(p.len()).any(|w| w == p.as_bytes()))
+            let segments: String = c.split("::").map(|s| format!("{}{s}", s.len())).collect();
+            let in_types = [format!("{c}.."), format!("{c}::")];
+            std::iter::once(segments)
+                .chain(in_types.into_iter().filter(|_| !c.contains("::")))
+                .collect::<Vec<_>>()
+                .iter()
+                .any(|p| names.windows(p.len()).any(|w| w == p.as_bytes()))
         })
         .collect())
 }
@@ -381,6 +408,23 @@ mod tests {
             ["candle_core"]
         );
         assert!(linked_crates(&module, &NOT_IN_THE_PAGE).unwrap().is_empty());
+        // A module path names the functions defined in it, not the drop code of its types.
+        let model = ["mlsec_assistant::model"];
+        let defined = [
+            b"\0asm\x01\0\0\0".to_vec(),
+            custom(b"name", b"_ZN15mlsec_assistant5model3Gpt7forward17h0E"),
+        ]
+        .concat();
+        let dropped = [
+            b"\0asm\x01\0\0\0".to_vec(),
+            custom(
+                b"name",
+                b"_ZN4core3ptr9drop$LT$mlsec_assistant..model..Gpt$GT$17h0E",
+            ),
+        ]
+        .concat();
+        assert_eq!(linked_crates(&defined, &model).unwrap(), model);
+        assert!(linked_crates(&dropped, &model).unwrap().is_empty());
         // Stripping twice changes nothing; damaged input is an error, not a panic.
         assert_eq!(without_name_section(&stripped).unwrap(), stripped);
         assert!(without_name_section(b"not wasm at all").is_err());
@@ -463,6 +507,35 @@ mod tests {
         )
         .unwrap();
         assert_ne!(finish(&dist, "__VERSION__ __FILES__").unwrap(), version);
+        // A classifiers' worker that reaches the assistants is refused, by name.
+        let _ = std::fs::remove_dir_all(&dist);
+        std::fs::create_dir_all(&dist).unwrap();
+        for name in CODE_FILES {
+            let bytes = match name {
+                "worker_bg.wasm" => [
+                    b"\0asm\x01\0\0\0".as_slice(),
+                    &[0, 35, 4],
+                    b"name",
+                    b"_ZN15mlsec_assistant5model3Gpt",
+                ]
+                .concat(),
+                _ if name.ends_with(".wasm") => wasm(3),
+                _ => name.as_bytes().to_vec(),
+            };
+            std::fs::write(dist.join(name), bytes).unwrap();
+        }
+        std::fs::write(
+            dist.join("index.html"),
+            r#""./style.css" "./start.js" "./app.js" "./app_bg.wasm""#,
+        )
+        .unwrap();
+        let refused = finish(&dist, "__VERSION__ __FILES__")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.starts_with("worker_bg.wasm links mlsec_assistant::model: "),
+            "{refused}"
+        );
         let _ = std::fs::remove_dir_all(&dist);
     }
 

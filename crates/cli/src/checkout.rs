@@ -62,7 +62,7 @@ impl Checkout {
     pub fn load(root: PathBuf) -> Result<Self> {
         let (course, lessons) = read_course(&root)?;
         // The same session, and the same checks, as the browser's worker.
-        let session = Session::default();
+        let session = Session::new();
         for resource in [
             Resource::Digits,
             Resource::SmsSpam,

@@ -5,6 +5,7 @@
 use crate::digits::DIGITS_SHA256;
 use crate::exercise::{Artefact, Context, Exercise, Settings};
 use crate::grade::Grade;
+use crate::kinds::AnyEngine;
 use crate::workshop::Instance;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -109,6 +110,24 @@ pub fn regrade(
     ctx: &Context,
     target_sha256: &str,
 ) -> Result<Verdict> {
+    regrade_by(
+        exercise.task.engine(),
+        receipt,
+        exercise,
+        ctx,
+        target_sha256,
+    )
+}
+
+/// [`regrade`] with the exercise's engine as a session that serves it hands it out
+/// ([`crate::kinds::Task::engine_in`]), so that a Web Worker links only its own kinds.
+pub(crate) fn regrade_by(
+    engine: &dyn AnyEngine,
+    receipt: &Receipt,
+    exercise: &Exercise,
+    ctx: &Context,
+    target_sha256: &str,
+) -> Result<Verdict> {
     if receipt.exercise_id != exercise.id {
         return Err(Error::Receipt(format!(
             "receipt is for '{}', not '{}'",
@@ -146,16 +165,11 @@ pub fn regrade(
             short(&expected_model)
         )));
     }
-    let graded =
-        match exercise
-            .task
-            .engine()
-            .reproduce(&receipt.settings, &receipt.artefact, ctx)?
-        {
-            Ok(artefact) => artefact,
-            Err(why) => return Ok(Verdict::Forged(why)),
-        };
-    let mut grade = exercise.task.engine().grade(ctx, &graded)?;
+    let graded = match engine.reproduce(&receipt.settings, &receipt.artefact, ctx)? {
+        Ok(artefact) => artefact,
+        Err(why) => return Ok(Verdict::Forged(why)),
+    };
+    let mut grade = engine.grade(ctx, &graded)?;
     Ok(match (grade.passed, receipt.claimed.passed) {
         (true, _) => Verdict::Pass(grade),
         // A model re-trained here differs from the browser's in rounding, so a claim that

@@ -1,10 +1,10 @@
 //! Every data set and model the lab loads, described once: where it sits (in the repository and
-//! on the built site alike), its pinned SHA-256, and what it is called in a message. Which kinds
-//! need which resources is [`ExerciseKind::needs`]. The worker, the CLI and the tests all check bytes
-//! through [`Resource::check`], so a damaged or substituted file is reported the same way
-//! everywhere, by its name and hash.
+//! on the built site alike), its pinned SHA-256, what it is called in a message, and which Web
+//! Worker loads it ([`Worker`]). Which kinds need which resources is [`ExerciseKind::NEEDS`].
+//! The workers, the CLI and the tests all check bytes through [`Resource::check`], so a damaged
+//! or substituted file is reported the same way everywhere, by its name and hash.
 //!
-//! [`ExerciseKind::needs`]: crate::kinds::ExerciseKind::needs
+//! [`ExerciseKind::NEEDS`]: crate::kinds::ExerciseKind::NEEDS
 
 use crate::course::paths;
 use crate::{sha256_hex, Error, Result};
@@ -27,6 +27,29 @@ pub enum Resource {
     StructuredModel,
 }
 
+/// The Web Worker that loads a resource and runs the kinds that need it. Two, so that the code
+/// of Track E's assistants (candle's graph and autograd, the tokenizer, the GCG search: most of
+/// a worker that holds everything) is downloaded only by a learner who opens Track E, together
+/// with the models it needs; the classifiers' worker starts on every other exercise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Worker {
+    /// Tracks 0 and A to D: the digits MLP, the spam filter, the census model.
+    Classifiers,
+    /// Track E: the two assistant models.
+    Assistants,
+}
+
+impl Worker {
+    /// The worker that serves what needs `needs`: a kind, a request. Every kind's needs lie in
+    /// one worker (a test checks each); nothing needed means the classifiers' worker.
+    pub const fn of(needs: &[Resource]) -> Worker {
+        match needs.first() {
+            Some(resource) => resource.worker(),
+            None => Worker::Classifiers,
+        }
+    }
+}
+
 impl Resource {
     pub const ALL: [Resource; 6] = [
         Resource::Digits,
@@ -36,6 +59,16 @@ impl Resource {
         Resource::AssistantModel,
         Resource::StructuredModel,
     ];
+
+    /// The worker that loads this resource.
+    pub const fn worker(self) -> Worker {
+        match self {
+            Resource::AssistantModel | Resource::StructuredModel => Worker::Assistants,
+            Resource::Digits | Resource::SmsSpam | Resource::Census | Resource::TargetModel => {
+                Worker::Classifiers
+            }
+        }
+    }
 
     /// Where the file sits, relative to the repository root and to the site.
     pub fn path(self) -> &'static str {

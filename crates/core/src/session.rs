@@ -22,13 +22,14 @@ use crate::kinds::spam_backdoor::{FilterWords, SpamBackdoor};
 use crate::kinds::{Measurement, Search, Start};
 use crate::mlp::Mlp;
 use crate::receipt::{Receipt, Verdict};
-use crate::resources::Resource;
+use crate::resources::{Resource, Worker};
 use crate::spam::Corpus;
 use crate::train::{EpochReport, Trainer};
 use crate::{Error, Result};
 use mlsec_assistant::Gpt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// Page → worker.
@@ -183,8 +184,8 @@ pub struct Inspection {
 /// A run of an exercise, driven one step at a time by [`Job::step`]: by the worker, which
 /// reports each step and yields between them so that Stop lands, and by native callers and
 /// tests through [`Session::run_to_end`]. The job says what Stop means for it ([`Job::stop`]).
-pub struct Job<'a> {
-    session: &'a Session,
+pub struct Job<'a, S: Serves = Everything> {
+    session: &'a Session<S>,
     exercise: &'a Exercise,
     settings: Settings,
     work: Work,
@@ -278,7 +279,7 @@ fn searched(search: &dyn Search) -> Step {
     }
 }
 
-impl Job<'_> {
+impl<S: Serves> Job<'_, S> {
     /// Where a long measurement stands before its first step (the page shows it at once).
     pub fn announce(&self) -> Option<Step> {
         match &self.work {
@@ -371,12 +372,46 @@ impl Job<'_> {
     }
 }
 
-/// The loaded resources and the answers to requests: the worker's state, the CLI's, and the
-/// tests'. The one place a grading [`Context`] is built. The worker loads each resource on the
+/// What a session serves: every worker's resources and kinds ([`Everything`]: the CLI, the
+/// tests), or one Web Worker's ([`OnlyClassifiers`], [`OnlyAssistants`]). A constant, so a
+/// worker's build links only what it serves: the classifiers' worker carries none of the
+/// assistants' code, which was most of a worker that held everything (issue 14).
+pub trait Serves: Send + Sync + 'static {
+    /// The one worker whose share this is; `None`: everything.
+    const ONLY: Option<Worker>;
+}
+
+/// Every worker's share: the CLI, the tests, the benchmarks.
+pub enum Everything {}
+/// The classifiers' worker's share: Tracks 0 and A to D.
+pub enum OnlyClassifiers {}
+/// The assistants' worker's share: Track E.
+pub enum OnlyAssistants {}
+
+impl Serves for Everything {
+    const ONLY: Option<Worker> = None;
+}
+impl Serves for OnlyClassifiers {
+    const ONLY: Option<Worker> = Some(Worker::Classifiers);
+}
+impl Serves for OnlyAssistants {
+    const ONLY: Option<Worker> = Some(Worker::Assistants);
+}
+
+/// Whether a session that serves `only` serves what `worker` serves. A `const fn`, so the code
+/// behind a `const { serves(..) }` that is false is not linked.
+pub const fn serves(only: Option<Worker>, worker: Worker) -> bool {
+    match only {
+        None => true,
+        Some(only) => only as u8 == worker as u8,
+    }
+}
+
+/// The loaded resources and the answers to requests: a worker's state, the CLI's, and the
+/// tests'. The one place a grading [`Context`] is built. A worker loads each resource on the
 /// first request that needs it, so a Track E learner never downloads the digits and a digits
 /// learner never the assistants. `Sync`, so the CLI grades receipts on several threads.
-#[derive(Default)]
-pub struct Session {
+pub struct Session<S: Serves = Everything> {
     digits: OnceLock<Digits>,
     spam: OnceLock<Corpus>,
     census: OnceLock<Census>,
@@ -386,12 +421,34 @@ pub struct Session {
     assistants: OnceLock<Assistants>,
     /// Why a resource failed to load, told to every request that needs it.
     failed: Mutex<BTreeMap<Resource, String>>,
+    serves: PhantomData<S>,
+}
+
+impl<S: Serves> Default for Session<S> {
+    fn default() -> Self {
+        Session {
+            digits: OnceLock::new(),
+            spam: OnceLock::new(),
+            census: OnceLock::new(),
+            target: OnceLock::new(),
+            waiting: Mutex::default(),
+            assistants: OnceLock::new(),
+            failed: Mutex::default(),
+            serves: PhantomData,
+        }
+    }
 }
 
 /// A lock that a panic elsewhere cannot poison for good: the maps it guards stay consistent
 /// (each change is one insert or remove).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Why a session refuses what another Web Worker serves (the page sends each request to its
+/// worker, [`Request::worker`], so a learner never sees this).
+fn elsewhere(what: &str, worker: Worker) -> String {
+    format!("{what} belongs to the {worker:?} worker, not this one")
 }
 
 /// What a finished run produced: the artefact, its grade, its receipt, and what the grade was
@@ -422,6 +479,16 @@ impl Request {
             Request::MembershipLosses { .. } => &[Resource::Digits],
             Request::InversionFrames { .. } => &[Resource::Digits, Resource::TargetModel],
             Request::Load { .. } | Request::Stop { .. } => &[],
+        }
+    }
+
+    /// The Web Worker that serves this request (`None` for Stop, which goes to the worker that
+    /// runs its job).
+    pub fn worker(&self) -> Option<Worker> {
+        match self {
+            Request::Load { resource, .. } => Some(resource.worker()),
+            Request::Stop { .. } => None,
+            request => Some(Worker::of(request.needs())),
         }
     }
 
@@ -469,6 +536,11 @@ impl Response {
 }
 
 impl Session {
+    /// An empty session that serves everything (a worker makes its share's with `default`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// A session with `files` loaded (native callers and tests; the worker loads one resource
     /// per [`Request::Load`]).
     pub fn with(files: &[(Resource, &[u8])]) -> Result<Self> {
@@ -488,7 +560,9 @@ impl Session {
         }
         Ok(session)
     }
+}
 
+impl<S: Serves> Session<S> {
     /// Loads one resource, checked against its pinned hash before parsing, so a damaged or
     /// substituted file is reported as such rather than as a confusing parse error. A failure
     /// is remembered and told to every request that needs the resource. Loading a resource
@@ -517,6 +591,19 @@ impl Session {
         if self.has(resource) {
             return Ok(());
         }
+        // Each worker links the parsers of its own resources only.
+        match resource.worker() {
+            Worker::Classifiers if const { serves(S::ONLY, Worker::Classifiers) } => {
+                self.parse_classifiers_data(resource, bytes)
+            }
+            Worker::Assistants if const { serves(S::ONLY, Worker::Assistants) } => {
+                self.parse_assistant(resource, bytes)
+            }
+            worker => Err(Error::InvalidInput(elsewhere(resource.describe(), worker))),
+        }
+    }
+
+    fn parse_classifiers_data(&self, resource: Resource, bytes: &[u8]) -> Result<()> {
         resource.check(bytes)?;
         match resource {
             Resource::Digits => {
@@ -532,23 +619,38 @@ impl Session {
                 let _ = self.target.set(Mlp::from_safetensors(bytes)?);
             }
             Resource::AssistantModel | Resource::StructuredModel => {
-                let variant = match resource {
-                    Resource::AssistantModel => mlsec_assistant::Variant::Assistant,
-                    _ => mlsec_assistant::Variant::Structured,
-                };
-                let model = load_model(variant, bytes)?;
-                let mut waiting = lock(&self.waiting);
-                waiting.insert(resource, model);
-                // The one that came first waits for its pair.
-                let pair = [Resource::AssistantModel, Resource::StructuredModel];
-                if pair.iter().all(|r| waiting.contains_key(r)) {
-                    let [assistant, structured] = pair.map(|r| waiting.remove(&r));
-                    if let (Some(assistant), Some(structured)) = (assistant, structured) {
-                        let _ = self
-                            .assistants
-                            .set(Assistants::from_models(assistant, structured));
-                    }
-                }
+                return Err(Error::InvalidInput(elsewhere(
+                    resource.describe(),
+                    Worker::Assistants,
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_assistant(&self, resource: Resource, bytes: &[u8]) -> Result<()> {
+        resource.check(bytes)?;
+        let variant = match resource {
+            Resource::AssistantModel => mlsec_assistant::Variant::Assistant,
+            Resource::StructuredModel => mlsec_assistant::Variant::Structured,
+            _ => {
+                return Err(Error::InvalidInput(elsewhere(
+                    resource.describe(),
+                    Worker::Classifiers,
+                )))
+            }
+        };
+        let model = load_model(variant, bytes)?;
+        let mut waiting = lock(&self.waiting);
+        waiting.insert(resource, model);
+        // The one that came first waits for its pair.
+        let pair = [Resource::AssistantModel, Resource::StructuredModel];
+        if pair.iter().all(|r| waiting.contains_key(r)) {
+            let [assistant, structured] = pair.map(|r| waiting.remove(&r));
+            if let (Some(assistant), Some(structured)) = (assistant, structured) {
+                let _ = self
+                    .assistants
+                    .set(Assistants::from_models(assistant, structured));
             }
         }
         Ok(())
@@ -582,8 +684,12 @@ impl Session {
     }
 
     /// The answer to a request whose resources are missing: `Failed`, with the reason.
+    /// A request another worker serves is refused as well.
     pub fn refuse(&self, request: &Request) -> Option<Response> {
-        let message = self.ready(request.needs()).err()?;
+        let message = match request.worker() {
+            Some(worker) if !serves(S::ONLY, worker) => elsewhere("This request", worker),
+            _ => self.ready(request.needs()).err()?,
+        };
         Some(Response::Failed {
             job: request.job(),
             message,
@@ -603,7 +709,8 @@ impl Session {
     /// Re-grades a receipt as `exercise` (the lesson's, or a workshop learner's instance),
     /// against the data and models this session holds.
     pub fn regrade(&self, exercise: &Exercise, receipt: &Receipt) -> Result<Verdict> {
-        crate::receipt::regrade(
+        crate::receipt::regrade_by(
+            self.engine(exercise)?,
             receipt,
             exercise,
             &self.context(),
@@ -611,9 +718,17 @@ impl Session {
         )
     }
 
+    /// What runs and grades `exercise`'s kind here: the kinds of the worker this session serves.
+    fn engine<'e>(&self, exercise: &'e Exercise) -> Result<&'e dyn crate::kinds::AnyEngine> {
+        exercise.task.engine_in::<S>().ok_or_else(|| {
+            let worker = Worker::of(exercise.task.needs());
+            Error::InvalidInput(elsewhere(&format!("Exercise '{}'", exercise.id), worker))
+        })
+    }
+
     /// Starts a run of the learner's settings for an exercise.
-    pub fn start<'a>(&'a self, exercise: &'a Exercise, settings: Settings) -> Result<Job<'a>> {
-        let work = match exercise.task.engine().start(&settings, &self.context())? {
+    pub fn start<'a>(&'a self, exercise: &'a Exercise, settings: Settings) -> Result<Job<'a, S>> {
+        let work = match self.engine(exercise)?.start(&settings, &self.context())? {
             Start::Made(artefact) => Work::Ready(artefact),
             Start::Training(trainer) => Work::Training(trainer),
             Start::Measuring(artefact, measurement) => Work::Measuring(artefact, measurement),
@@ -645,9 +760,8 @@ impl Session {
         settings: Settings,
         artefact: Artefact,
     ) -> Result<Finished> {
-        let (grade, details) = exercise
-            .task
-            .engine()
+        let (grade, details) = self
+            .engine(exercise)?
             .evaluate(&self.context(), &artefact)?;
         Ok(self.receipted(exercise, settings, artefact, grade, details))
     }
@@ -707,6 +821,8 @@ impl Session {
 
     /// Serves a request that needs no training loop; `Load`, `Stop` and training runs are the
     /// worker's (they involve its state and event loop).
+    /// Each worker links the answers to its own requests only ([`Serves`]); another worker's
+    /// request gets none (the worker refuses it first, [`Session::refuse`]).
     pub fn answer(&self, request: &Request) -> Option<Response> {
         let fail = |job: u32, e: Error| Response::Failed {
             job: Some(job),
@@ -721,6 +837,38 @@ impl Session {
                 job: *job,
                 outcome: Outcome::of(self.regrade(exercise, receipt)),
             }),
+            Request::TraceConversation {
+                job,
+                task,
+                text,
+                index,
+            } if const { serves(S::ONLY, Worker::Assistants) } => {
+                let traced = self
+                    .context()
+                    .assistants()
+                    .and_then(|a| task.attack().trace(a, text, *index));
+                Some(match traced {
+                    Ok(trace) => Response::Traced {
+                        job: *job,
+                        trace: trace.map(Box::new),
+                    },
+                    Err(e) => fail(*job, e),
+                })
+            }
+            request if const { serves(S::ONLY, Worker::Classifiers) } => {
+                self.answer_classifiers(request)
+            }
+            _ => None,
+        }
+    }
+
+    /// [`Session::answer`] for the classifiers' worker's requests.
+    fn answer_classifiers(&self, request: &Request) -> Option<Response> {
+        let fail = |job: u32, e: Error| Response::Failed {
+            job: Some(job),
+            message: e.to_string(),
+        };
+        match request {
             Request::FgsmCurve { job, epsilons } => Some(match self.curve(epsilons) {
                 Ok(points) => Response::Curve { job: *job, points },
                 Err(e) => fail(*job, e),
@@ -759,24 +907,6 @@ impl Session {
                 },
                 Err(e) => fail(*job, e),
             }),
-            Request::TraceConversation {
-                job,
-                task,
-                text,
-                index,
-            } => {
-                let traced = self
-                    .context()
-                    .assistants()
-                    .and_then(|a| task.attack().trace(a, text, *index));
-                Some(match traced {
-                    Ok(trace) => Response::Traced {
-                        job: *job,
-                        trace: trace.map(Box::new),
-                    },
-                    Err(e) => fail(*job, e),
-                })
-            }
             Request::MembershipLosses { job, task } => {
                 let answer = self.context().digits().and_then(|d| task.known_losses(d));
                 Some(match answer {

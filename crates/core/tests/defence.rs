@@ -229,7 +229,7 @@ fn defend_receipts_name_both_assistant_models_and_regrade() {
 #[test]
 fn the_worker_measures_the_table_row_by_row_and_grades_it_as_evaluate_does() {
     use mlsec_core::session::{Session, Step};
-    let session = Session::default();
+    let session = Session::new();
     let ex = exercise("defend-the-inbox");
     // Without the assistant models the run says so, and stays where it was.
     let mut job = session.start(ex, ex.task.solution()).unwrap();

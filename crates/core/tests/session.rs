@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use mlsec_core::receipt::{regrade, Receipt, Verdict};
 use mlsec_core::resources::Resource;
-use mlsec_core::session::{Request, Response, Session};
+use mlsec_core::session::{Everything, Request, Response, Session};
 
 fn bytes(resource: Resource) -> Vec<u8> {
     std::fs::read(std::path::Path::new(ROOT).join(resource.path())).unwrap()
@@ -20,7 +20,7 @@ fn every_shipped_file_matches_its_registry_entry() {
         resource
             .check(&bytes(resource))
             .unwrap_or_else(|e| panic!("{resource:?}: {e}"));
-        let session = Session::default();
+        let session = Session::new();
         session.load(resource, &bytes(resource)).unwrap();
         assert!(session.has(resource));
     }
@@ -28,7 +28,7 @@ fn every_shipped_file_matches_its_registry_entry() {
 
 #[test]
 fn track_e_runs_and_regrades_without_the_digits() {
-    let session = Session::default();
+    let session = Session::new();
     let leak = exercise("leak-the-code");
     assert_eq!(
         session.ready(leak.task.needs()),
@@ -79,7 +79,7 @@ fn track_e_runs_and_regrades_without_the_digits() {
 
 #[test]
 fn training_needs_only_the_digits_and_attacks_the_target_too() {
-    let session = Session::default();
+    let session = Session::new();
     session
         .load(Resource::Digits, &bytes(Resource::Digits))
         .unwrap();
@@ -99,7 +99,7 @@ fn training_needs_only_the_digits_and_attacks_the_target_too() {
 
 #[test]
 fn a_damaged_file_is_named_to_every_request_that_needs_it() {
-    let session = Session::default();
+    let session = Session::new();
     let mut damaged = bytes(Resource::StructuredModel);
     damaged[100] ^= 1;
     let err = session
@@ -147,7 +147,7 @@ fn a_damaged_file_is_named_to_every_request_that_needs_it() {
 fn a_token_search_reports_each_step_and_stop_grades_the_best_so_far() {
     use mlsec_core::exercise::Settings;
     use mlsec_core::session::Step;
-    let session = Session::default();
+    let session = Session::new();
     for r in [Resource::AssistantModel, Resource::StructuredModel] {
         session.load(r, &bytes(r)).unwrap();
     }
@@ -229,4 +229,107 @@ fn exercise_text(exercise: &mlsec_core::exercise::Exercise) -> String {
         mlsec_core::kinds::Task::TokenSearch(posed) => posed.task.text.clone(),
         _ => panic!("not a token search"),
     }
+}
+
+/// The engine runs in two Web Workers, each serving a share of the lab ([`Serves`]): every
+/// kind's resources lie in one worker, the page sends each request to the worker that serves it
+/// (`Request::worker`), and a session of one share refuses the other's requests, resources and
+/// kinds in words, while the kinds it serves grade exactly as everywhere else.
+#[test]
+fn each_worker_serves_its_own_share_and_refuses_the_others() {
+    use mlsec_core::resources::Worker;
+    use mlsec_core::session::{OnlyAssistants, OnlyClassifiers};
+    let mut seen = std::collections::BTreeSet::new();
+    for ex in exercises() {
+        let needs = ex.task.needs();
+        let worker = Worker::of(needs);
+        seen.insert(worker);
+        assert!(
+            needs.iter().all(|r| r.worker() == worker),
+            "{}: its resources lie in two workers: {needs:?}",
+            ex.id
+        );
+        assert!(ex.task.engine_in::<Everything>().is_some(), "{}", ex.id);
+        assert_eq!(
+            ex.task.engine_in::<OnlyClassifiers>().is_some(),
+            worker == Worker::Classifiers,
+            "{}",
+            ex.id
+        );
+        assert_eq!(
+            ex.task.engine_in::<OnlyAssistants>().is_some(),
+            worker == Worker::Assistants,
+            "{}",
+            ex.id
+        );
+        let run = Request::Run {
+            job: 1,
+            exercise: Box::new(ex.clone()),
+            settings: ex.task.solution(),
+        };
+        assert_eq!(run.worker(), Some(worker), "{}", ex.id);
+    }
+    assert_eq!(seen.len(), 2, "the course uses both workers");
+    assert_eq!(Request::Stop { job: 1 }.worker(), None);
+
+    // The classifiers' worker runs a digits exercise as the all-serving session does...
+    let classifiers = Session::<OnlyClassifiers>::default();
+    for resource in [Resource::Digits, Resource::TargetModel] {
+        classifiers.load(resource, &bytes(resource)).unwrap();
+    }
+    let fgsm = exercise("fgsm-untargeted");
+    let here = classifiers.run_to_end(fgsm, fgsm.task.solution()).unwrap();
+    let everywhere = session().run_to_end(fgsm, fgsm.task.solution()).unwrap();
+    assert_eq!(here.grade, everywhere.grade);
+    assert_eq!(here.receipt, everywhere.receipt);
+    // ...and refuses Track E's models, kinds and requests, saying whose they are.
+    let refused = classifiers
+        .load(Resource::AssistantModel, &bytes(Resource::AssistantModel))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("The plain assistant model belongs to the Assistants worker"),
+        "{refused}"
+    );
+    let leak = exercise("leak-the-code");
+    let run = Request::Run {
+        job: 7,
+        exercise: Box::new(leak.clone()),
+        settings: leak.task.solution(),
+    };
+    match classifiers.refuse(&run) {
+        Some(Response::Failed {
+            job: Some(7),
+            message,
+        }) => {
+            assert_eq!(
+                message,
+                "This request belongs to the Assistants worker, not this one"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let started = classifiers
+        .start(leak, leak.task.solution())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        started.contains("Exercise 'leak-the-code' belongs to the Assistants worker"),
+        "{started}"
+    );
+    // The assistants' worker refuses the digits.
+    let assistants = Session::<OnlyAssistants>::default();
+    assert!(assistants
+        .load(Resource::Digits, &bytes(Resource::Digits))
+        .is_err());
+    let curve = Request::FgsmCurve {
+        job: 2,
+        epsilons: vec![0.1],
+    };
+    assert!(matches!(
+        assistants.refuse(&curve),
+        Some(Response::Failed { job: Some(2), .. })
+    ));
+    assert_eq!(assistants.answer(&curve), None);
 }

@@ -77,9 +77,7 @@ impl ExerciseKind for AdversarialTraining {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits];
 
     fn validate(&self, _: &AdvTrainConfig, _: &AdvTrainConfig) -> std::result::Result<(), String> {
         super::unit("epsilon", self.epsilon)?;

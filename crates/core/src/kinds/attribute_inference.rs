@@ -235,9 +235,7 @@ impl ExerciseKind for AttributeInference {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Census]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Census];
 
     fn validate(
         &self,

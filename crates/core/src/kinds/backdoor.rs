@@ -183,9 +183,7 @@ impl ExerciseKind for Backdoor {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits];
 
     fn validate(&self, _: &BackdoorPlan, _: &BackdoorPlan) -> std::result::Result<(), String> {
         if !(1..=64).contains(&self.max_trigger_pixels) {

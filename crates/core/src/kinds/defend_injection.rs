@@ -127,9 +127,7 @@ impl ExerciseKind for DefendInjection {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::AssistantModel, Resource::StructuredModel]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::AssistantModel, Resource::StructuredModel];
 
     fn validate(&self, starter: &Defences, solution: &Defences) -> std::result::Result<(), String> {
         if !(1..=2_000).contains(&self.attacks) || !(1..=2_000).contains(&self.benign) {

@@ -332,9 +332,7 @@ impl ExerciseKind for DpDefence {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits];
 
     fn validate(
         &self,

@@ -68,9 +68,7 @@ impl ExerciseKind for Fgsm {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits, Resource::TargetModel]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits, Resource::TargetModel];
 
     fn validate(&self, _: &FgsmSettings, _: &FgsmSettings) -> std::result::Result<(), String> {
         super::unit("epsilon_budget", self.epsilon_budget)?;

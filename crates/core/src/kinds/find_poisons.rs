@@ -300,9 +300,7 @@ impl ExerciseKind for FindPoisons {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits];
 
     /// Per-learner variants: the instances the lesson lists, each another set of poisoned
     /// images with the same target and trigger, and its own reference removal.

@@ -167,9 +167,7 @@ impl ExerciseKind for ModelInversion {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits, Resource::TargetModel]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits, Resource::TargetModel];
 
     fn validate(
         &self,

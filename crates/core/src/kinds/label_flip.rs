@@ -216,9 +216,7 @@ impl ExerciseKind for LabelFlip {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits];
 
     fn validate(&self, _: &LabelFlips, _: &LabelFlips) -> std::result::Result<(), String> {
         if self.target_class as usize >= CLASSES {

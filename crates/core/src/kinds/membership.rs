@@ -273,9 +273,7 @@ impl ExerciseKind for MembershipThreshold {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits];
 
     fn validate(&self, _: &LossThreshold, _: &LossThreshold) -> std::result::Result<(), String> {
         if !(10..=(TRAIN_ROWS / 2) as u32).contains(&self.members) {

@@ -40,7 +40,8 @@ pub(crate) mod testing;
 use crate::exercise::{Artefact, Context, Details, Settings};
 use crate::fields::{self, Field};
 use crate::grade::{Grade, GRADER_VERSION};
-use crate::resources::Resource;
+use crate::resources::{Resource, Worker};
+use crate::session::{serves, Serves};
 use crate::train::Trainer;
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -60,8 +61,9 @@ pub trait ExerciseKind:
     /// This kind's settings inside `settings`, if they are this kind's.
     fn unwrap(settings: &Settings) -> Option<&Self::Settings>;
 
-    /// The resources a run and a grade need loaded.
-    fn needs(&self) -> &'static [Resource];
+    /// The resources a run and a grade need loaded. A constant, so which Web Worker runs the kind
+    /// ([`Worker::of`]) is known when the worker is built, and a worker links only its kinds.
+    const NEEDS: &'static [Resource];
 
     /// Checks the task's own numbers (a lesson author's mistake is reported, not graded).
     fn validate(
@@ -308,6 +310,14 @@ fn wrong_settings() -> Error {
 }
 
 impl<K: ExerciseKind> Posed<K> {
+    fn engine_in<S: Serves>(&self) -> Option<&(dyn AnyEngine + 'static)> {
+        if const { serves(S::ONLY, Worker::of(K::NEEDS)) } {
+            Some(self)
+        } else {
+            None
+        }
+    }
+
     fn own<'s>(&self, settings: &'s Settings) -> Result<&'s K::Settings> {
         K::unwrap(settings).ok_or_else(wrong_settings)
     }
@@ -321,7 +331,7 @@ impl<K: ExerciseKind> AnyKind for Posed<K> {
         K::wrap(self.solution.clone())
     }
     fn needs(&self) -> &'static [Resource] {
-        self.task.needs()
+        K::NEEDS
     }
     fn validate(&self) -> std::result::Result<(), String> {
         self.task.validate(&self.starter, &self.solution)
@@ -526,9 +536,16 @@ impl Task {
         each_kind!(self, k => k)
     }
 
-    /// The same kind, to run and grade (the worker, the CLI, the tests).
+    /// The same kind, to run and grade (the CLI, the tests).
     pub fn engine(&self) -> &(dyn AnyEngine + 'static) {
         each_kind!(self, k => k)
+    }
+
+    /// The same kind in a session that serves `S`'s share ([`Serves`]), or `None` where another
+    /// Web Worker runs it. Decided for each kind when a worker is built (`K::NEEDS` and `S` are
+    /// constants), so a worker links only the engines it serves.
+    pub fn engine_in<S: Serves>(&self) -> Option<&(dyn AnyEngine + 'static)> {
+        each_kind!(self, k => k.engine_in::<S>())
     }
 
     /// Instance `index` of this task for a workshop learner ([`ExerciseKind::variant`]), with

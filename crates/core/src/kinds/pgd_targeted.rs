@@ -35,9 +35,7 @@ impl ExerciseKind for PgdTargeted {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits, Resource::TargetModel]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits, Resource::TargetModel];
 
     fn validate(&self, _: &PgdConfig, _: &PgdConfig) -> std::result::Result<(), String> {
         if self.source_class > 9 || self.target_class > 9 || self.source_class == self.target_class

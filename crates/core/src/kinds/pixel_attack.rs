@@ -74,9 +74,7 @@ impl ExerciseKind for PixelAttack {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits, Resource::TargetModel]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits, Resource::TargetModel];
 
     fn validate(&self, _: &PixelEdits, _: &PixelEdits) -> std::result::Result<(), String> {
         if self.image_index as usize >= TEST_ROWS {

@@ -57,9 +57,7 @@ impl ExerciseKind for PromptInjection {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::AssistantModel, Resource::StructuredModel]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::AssistantModel, Resource::StructuredModel];
 
     fn validate(&self, _: &PromptSettings, _: &PromptSettings) -> std::result::Result<(), String> {
         if !(1..=64).contains(&self.scenarios) {

@@ -511,9 +511,7 @@ impl ExerciseKind for ShadowModels {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits];
 
     fn validate(
         &self,

@@ -322,9 +322,7 @@ impl ExerciseKind for SpamBackdoor {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::SmsSpam]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::SmsSpam];
 
     fn validate(&self, _: &SpamPoison, _: &SpamPoison) -> std::result::Result<(), String> {
         if self.max_messages == 0 || self.max_messages as usize > spam::TRAIN_ROWS {

@@ -131,9 +131,7 @@ impl ExerciseKind for TokenSearch {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::AssistantModel, Resource::StructuredModel]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::AssistantModel, Resource::StructuredModel];
 
     fn validate(
         &self,

@@ -39,9 +39,7 @@ impl ExerciseKind for TrainClassifier {
         }
     }
 
-    fn needs(&self) -> &'static [Resource] {
-        &[Resource::Digits]
-    }
+    const NEEDS: &'static [Resource] = &[Resource::Digits];
 
     fn validate(&self, _: &TrainConfig, _: &TrainConfig) -> std::result::Result<(), String> {
         super::unit("min_test_accuracy", self.min_test_accuracy)
