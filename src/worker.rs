@@ -7,9 +7,7 @@
 use gloo::worker::{Codec, HandlerId, Spawnable, Worker, WorkerBridge, WorkerScope};
 use mlsec_core::exercise::Base64;
 use mlsec_core::resources::{self, Resource};
-use mlsec_core::session::{
-    OnlyAssistants, OnlyClassifiers, Request, Response, Serves, Session, Step,
-};
+use mlsec_core::session::{Everything, Request, Response, Serves, Session, Step};
 use serde::{de::Deserialize, ser::Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -174,20 +172,10 @@ enum LoadState {
     Sent,
 }
 
-/// A started worker, by its share.
-enum Bridge {
-    Classifiers(WorkerBridge<LabWorker<OnlyClassifiers>>),
-    Assistants(WorkerBridge<LabWorker<OnlyAssistants>>),
-}
-
-impl Bridge {
-    fn send(&self, request: &Request) {
-        match self {
-            Bridge::Classifiers(bridge) => bridge.send(request.clone()),
-            Bridge::Assistants(bridge) => bridge.send(request.clone()),
-        }
-    }
-}
+/// The page's side of either worker. A bridge only carries the workers' messages, which are
+/// the same for both, so one bridge type serves both (two would link gloo's bridge twice); the
+/// loader decides which worker runs.
+type AnyLabWorker = LabWorker<Everything>;
 
 /// The page's side: the two engine workers for the whole app, each started on the first
 /// request it serves ([`Request::worker`]; so the first page load fetches only the page's own
@@ -195,7 +183,7 @@ impl Bridge {
 /// routed to the component that asked (by job number); load failures go to the requests that
 /// needed the asset.
 pub struct WorkerHandle {
-    bridges: RefCell<BTreeMap<resources::Worker, Bridge>>,
+    bridges: RefCell<BTreeMap<resources::Worker, WorkerBridge<AnyLabWorker>>>,
     /// Which worker runs each job, for its Stop.
     job_workers: RefCell<HashMap<u32, resources::Worker>>,
     listeners: Rc<RefCell<HashMap<u32, Callback<Response>>>>,
@@ -232,20 +220,18 @@ impl WorkerHandle {
         let mut bridges = self.bridges.borrow_mut();
         bridges
             .entry(worker)
-            .or_insert_with(|| match worker {
-                resources::Worker::Classifiers => {
-                    Bridge::Classifiers(self.spawn("worker_loader.js"))
-                }
-                resources::Worker::Assistants => {
-                    Bridge::Assistants(self.spawn("assistant_worker_loader.js"))
-                }
+            .or_insert_with(|| {
+                self.spawn(match worker {
+                    resources::Worker::Classifiers => "worker_loader.js",
+                    resources::Worker::Assistants => "assistant_worker_loader.js",
+                })
             })
-            .send(&request);
+            .send(request);
     }
 
-    fn spawn<S: Serves>(&self, loader: &str) -> WorkerBridge<LabWorker<S>> {
+    fn spawn(&self, loader: &str) -> WorkerBridge<AnyLabWorker> {
         let routes = self.listeners.clone();
-        LabWorker::<S>::spawner()
+        AnyLabWorker::spawner()
             .encoding::<JsonCodec>()
             .callback(move |response: Response| {
                 if let Response::Loaded { .. } = response {
