@@ -223,6 +223,29 @@ test('home page lists the tracks and lessons with their OWASP tags', { timeout: 
   }
 });
 
+test('a search index that is damaged or missing is built again in the course worker, and search still finds lessons', { timeout: TEST_TIMEOUT }, async () => {
+  for (const fault of ['damaged', 'missing']) {
+    const { context, page, problems } = await openLab();
+    const requests = recordRequests(page);
+    try {
+      await page.route('**/search-index.json', (r) => (fault === 'damaged'
+        ? r.fulfill({ status: 200, contentType: 'application/json', body: '{"format": 1, "lessons": [' })
+        : r.fulfill({ status: 404, body: 'not found' })));
+      await page.goto(route('/search'));
+      const status = testid(page, 'search-status');
+      await page.locator('[data-testid=search-status]:not([data-index=loading])').waitFor({ timeout: LONG_TIMEOUT });
+      assert.equal(await status.getAttribute('data-index'), 'built here', `a ${fault} index`);
+      await testid(page, 'search-input').fill('sign gradient');
+      await waitForText(testid(page, 'search-hit-title'), 'FGSM: one gradient step');
+      assert.ok(requests.some((u) => codeFile(u) === 'course_worker_loader.js'), `the course worker was not started for a ${fault} index`);
+      // The failed fetch is the browser's own console line; nothing else went wrong.
+      assertNoProblems(problems.filter((p) => !(fault === 'missing' && /search-index\.json|404/.test(p))));
+    } finally {
+      await context.close();
+    }
+  }
+});
+
 test('a deep link opens a lesson, and its previous and next links walk the course across tracks', { timeout: TEST_TIMEOUT }, async () => {
   const { context, page, problems } = await openLab();
   try {
