@@ -203,20 +203,12 @@ impl WorkerHandle {
     }
 
     fn post(&self, request: Request) {
-        let worker = match (request.worker(), request.job()) {
-            (Some(worker), job) => {
-                if let Some(job) = job {
-                    self.job_workers.borrow_mut().insert(job, worker);
-                }
-                worker
-            }
-            // A Stop goes to the worker running its job; a job that never started has nothing
-            // to stop.
-            (None, job) => match job.and_then(|job| self.job_workers.borrow().get(&job).copied()) {
-                Some(worker) => worker,
-                None => return,
-            },
-        };
+        // A Stop goes to the worker of its job; a job never sent has nothing to stop.
+        let worker = request.worker().or_else(|| {
+            let job = request.job()?;
+            self.job_workers.borrow().get(&job).copied()
+        });
+        let Some(worker) = worker else { return };
         let mut bridges = self.bridges.borrow_mut();
         bridges
             .entry(worker)
@@ -275,6 +267,11 @@ impl WorkerHandle {
     /// Sends a request, first fetching into the worker whatever resources it needs that have
     /// not been fetched yet.
     pub fn send(self: &Rc<Self>, request: Request) {
+        // Known before the resources arrive, so that a Stop sent meanwhile reaches the worker
+        // ahead of its run (which then stops at once), as with one worker.
+        if let (Some(worker), Some(job)) = (request.worker(), request.job()) {
+            self.job_workers.borrow_mut().insert(job, worker);
+        }
         for &resource in request.needs() {
             let mut loads = self.loads.borrow_mut();
             let load = loads.entry(resource).or_insert(LoadState::Idle);

@@ -673,6 +673,25 @@ test('bad settings are refused with a message, Stop stops, and a hand-painted at
   }
 });
 
+test('Stop pressed while the data is still downloading reaches the run: it stops before its first epoch', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  try {
+    // Hold the digits until Stop was pressed: the run waits for them in the page, and its Stop
+    // must still reach the worker that will run it, ahead of it.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await page.route('**/digits.csv.gz', async (r) => { await held; await r.continue(); });
+    await page.goto(route('/lesson/first-model'));
+    await testid(page, 'train-digits-run').click();
+    await testid(page, 'train-digits-stop').click();
+    release();
+    await waitForText(testid(page, 'train-digits-error'), 'Stopped after 0 epochs', LONG_TIMEOUT);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('targeted PGD and adversarial training pass in the browser with their reference settings', { timeout: TEST_TIMEOUT }, async () => {
   const { context, page, problems } = await openLab();
   try {
