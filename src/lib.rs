@@ -1,4 +1,4 @@
-//! MLSec Lab's browser side: a thin Yew UI, the Web Worker that runs the engine, and the
+//! MLSec Lab's browser side: a thin Yew UI, the two Web Workers that run the engine, and the
 //! localStorage backend for progress. Everything here is wasm32-only; the logic it shows and
 //! runs lives in `mlsec-core`.
 #![cfg(target_arch = "wasm32")]

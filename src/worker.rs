@@ -97,9 +97,15 @@ impl<S: Serves> Worker for LabWorker<S> {
                 });
             }
             request => {
-                if let Some(response) = session.answer(&request) {
-                    scope.respond(id, response);
-                }
+                // Every other request gets an answer, if only that it came to the wrong worker:
+                // silence would leave the view that asked waiting forever.
+                let response = session.answer(&request).unwrap_or_else(|| {
+                    failed(
+                        request.job(),
+                        "This worker cannot answer that request; reload the page".into(),
+                    )
+                });
+                scope.respond(id, response);
             }
         }
     }
@@ -269,8 +275,11 @@ impl WorkerHandle {
     pub fn send(self: &Rc<Self>, request: Request) {
         // Known before the resources arrive, so that a Stop sent meanwhile reaches the worker
         // ahead of its run (which then stops at once), as with one worker.
+        // (Only while someone listens: a view gone before its download finished is forgotten.)
         if let (Some(worker), Some(job)) = (request.worker(), request.job()) {
-            self.job_workers.borrow_mut().insert(job, worker);
+            if self.listeners.borrow().contains_key(&job) {
+                self.job_workers.borrow_mut().insert(job, worker);
+            }
         }
         for &resource in request.needs() {
             let mut loads = self.loads.borrow_mut();

@@ -169,67 +169,122 @@ const MUST_NOT_LINK: [(&str, &[&str], &str); 2] = [
     (
         "worker_bg.wasm",
         &NOT_IN_THE_CLASSIFIERS_WORKER,
-        "the classifiers' worker reaches a Track E kind or the assistant models; only the \
-         assistants' worker serves those (mlsec_core::session::Serves)",
+        "the classifiers' worker reaches Track E's engines or the assistant model; only the \
+         assistants' worker runs those (mlsec_core::session::Serves)",
     ),
 ];
 
-/// Code the classifiers' worker must not link: Track E's models and what only they use (candle's
-/// layers, its matrix kernels and thread pool). The worker does link the rest of
-/// `mlsec_assistant` (its conversation world, read with every exercise) and candle's tensors
-/// and safetensors (the digits MLP's format).
+/// Code the classifiers' worker must not link: Track E's model (its type's methods and trait
+/// impls) and what only it uses (candle's layers, its matrix kernels and thread pool). The
+/// worker does link the rest of `mlsec_assistant` (the conversation world, the tokenizer and
+/// the token search's settings check, which describe Track E's kinds with every exercise, as on
+/// the page; the model's trace and error types) and candle's tensors and safetensors (the
+/// digits MLP's format).
 pub const NOT_IN_THE_CLASSIFIERS_WORKER: [&str; 4] = [
-    "mlsec_assistant::model",
+    "mlsec_assistant::model::Gpt",
     "candle_nn",
     "gemm_common",
     "rayon_core",
 ];
 
-/// Which of `crates` the module's function names (its `name` section) come from: a crate
-/// shows in a mangled name as a path segment, `<length><name>` (`11candle_core`), or inside
-/// a type in a path, `candle_core..` or `candle_core::`. A module path (`crate::module`) names
-/// the functions defined in that module (`15mlsec_assistant5model`), not the drop code of its
-/// types that a struct elsewhere holds.
+/// Which of `crates` the module's function names (its `name` section) come from. A crate
+/// shows in a name as a mangled path segment, `<length><name>` (`11candle_core`), or as a
+/// path, `candle_core::` (wasm-bindgen demangles the names) or `candle_core..` (inside a type
+/// in a mangled name). A path to an item (`crate::module::Type`) names that item's functions
+/// and trait impls, but not its drop code, which any struct that holds one links.
 pub fn linked_crates<'c>(module: &[u8], crates: &[&'c str]) -> Result<Vec<&'c str>> {
-    let mut names: Vec<u8> = vec![];
-    for (section, is_names) in sections(module)? {
-        if is_names {
-            names.extend_from_slice(&module[section]);
-        }
-    }
+    let names = function_names(module)?;
+    let contains = |name: &[u8], p: &str| name.windows(p.len()).any(|w| w == p.as_bytes());
+    // `p` in `name` as a whole path (not the start of a longer identifier).
+    let names_item = |name: &[u8], p: &str| {
+        name.windows(p.len()).enumerate().any(|(at, w)| {
+            w == p.as_bytes()
+                && name
+                    .get(at + p.len())
+                    .is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        })
+    };
     Ok(crates
         .iter()
         .copied()
         .filter(|c| {
             let segments: String = c.split("::").map(|s| format!("{}{s}", s.len())).collect();
-            let in_types = [format!("{c}.."), format!("{c}::")];
-            std::iter::once(segments)
-                .chain(in_types.into_iter().filter(|_| !c.contains("::")))
-                .collect::<Vec<_>>()
-                .iter()
-                .any(|p| names.windows(p.len()).any(|w| w == p.as_bytes()))
+            if c.contains("::") {
+                let dotted = c.replace("::", "..");
+                names.iter().any(|name| {
+                    !contains(name, "drop_in_place")
+                        && (contains(name, &segments)
+                            || names_item(name, c)
+                            || names_item(name, &dotted))
+                })
+            } else {
+                let forms = [segments, format!("{c}::"), format!("{c}..")];
+                names
+                    .iter()
+                    .any(|name| forms.iter().any(|form| contains(name, form)))
+            }
         })
         .collect())
+}
+
+/// The function names of the module's `name` section (none without one).
+fn function_names(module: &[u8]) -> Result<Vec<&[u8]>> {
+    let mut out = vec![];
+    for (section, is_names) in sections(module)? {
+        if !is_names {
+            continue;
+        }
+        let body = &module[section];
+        // Past the section's id and size, then its name ("name").
+        let (_, at) = leb(body, 1)?;
+        let (len, at) = leb(body, at)?;
+        let mut at = at + len;
+        while at < body.len() {
+            let id = body[at];
+            let (size, start) = leb(body, at + 1)?;
+            let end = start
+                .checked_add(size)
+                .filter(|&e| e <= body.len())
+                .context("a name subsection runs past the end")?;
+            if id == 1 {
+                let (count, mut p) = leb(body, start)?;
+                for _ in 0..count {
+                    let (_, q) = leb(body, p)?;
+                    let (len, q) = leb(body, q)?;
+                    let name = body
+                        .get(q..q + len)
+                        .filter(|_| q + len <= end)
+                        .context("a function name runs past its subsection")?;
+                    out.push(name);
+                    p = q + len;
+                }
+            }
+            at = end;
+        }
+    }
+    Ok(out)
+}
+
+/// The LEB128 number at `at` in `bytes`, and where the next thing starts.
+fn leb(bytes: &[u8], mut at: usize) -> Result<(usize, usize)> {
+    let (mut value, mut shift) = (0usize, 0);
+    loop {
+        let byte = *bytes.get(at).context("a section runs past the end")?;
+        at += 1;
+        value |= usize::from(byte & 0x7f) << shift;
+        shift += 7;
+        if byte < 0x80 {
+            return Ok((value, at));
+        }
+        if shift > 35 {
+            bail!("a section size is not a valid LEB128 number");
+        }
+    }
 }
 
 /// The module's sections, each as its byte range (id and size included) and whether it is
 /// the `name` custom section. An error for what is not a whole module.
 fn sections(module: &[u8]) -> Result<Vec<(std::ops::Range<usize>, bool)>> {
-    fn leb(bytes: &[u8], mut at: usize) -> Result<(usize, usize)> {
-        let (mut value, mut shift) = (0usize, 0);
-        loop {
-            let byte = *bytes.get(at).context("a section runs past the end")?;
-            at += 1;
-            value |= usize::from(byte & 0x7f) << shift;
-            shift += 7;
-            if byte < 0x80 {
-                return Ok((value, at));
-            }
-            if shift > 35 {
-                bail!("a section size is not a valid LEB128 number");
-            }
-        }
-    }
     if module.get(..4) != Some(b"\0asm".as_slice()) || module.len() < 8 {
         bail!("not a WebAssembly module");
     }
@@ -379,6 +434,38 @@ pub fn code_dir(dist: &Path) -> Result<PathBuf> {
 mod tests {
     use super::*;
 
+    /// A module of a header and a name section that names its functions `names`.
+    fn named(names: &[&str]) -> Vec<u8> {
+        fn leb(mut v: usize, out: &mut Vec<u8>) {
+            loop {
+                let byte = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    out.push(byte);
+                    return;
+                }
+                out.push(byte | 0x80);
+            }
+        }
+        let mut functions = vec![];
+        leb(names.len(), &mut functions);
+        for (i, name) in names.iter().enumerate() {
+            leb(i, &mut functions);
+            leb(name.len(), &mut functions);
+            functions.extend_from_slice(name.as_bytes());
+        }
+        let mut body = vec![4];
+        body.extend_from_slice(b"name");
+        body.push(1);
+        leb(functions.len(), &mut body);
+        body.extend(functions);
+        let mut module = b"\0asm\x01\0\0\0".to_vec();
+        module.push(0);
+        leb(body.len(), &mut module);
+        module.extend(body);
+        module
+    }
+
     #[test]
     fn the_name_section_goes_and_every_other_section_stays() {
         let custom = |name: &[u8], body: &[u8]| {
@@ -389,42 +476,53 @@ mod tests {
         };
         let header = b"\0asm\x01\0\0\0".to_vec();
         let types = vec![1u8, 1, 0]; // a type section with no types
-        let names = custom(b"name", &[1, 2, 3]);
+        let names = named(&["f"])[8..].to_vec();
         let producers = custom(b"producers", &[9]);
         let module = [header.clone(), types.clone(), names, producers.clone()].concat();
         let stripped = without_name_section(&module).unwrap();
         assert_eq!(stripped, [header, types, producers].concat());
-        // The crates a module links, read from its function names.
-        let named = [
-            b"\0asm\x01\0\0\0".to_vec(),
-            custom(
-                b"name",
-                b"_ZN11candle_core6tensor3add17h0E yew::html custom_tomlike bottomline",
-            ),
-        ]
-        .concat();
+        // The crates a module links, read from its function names, mangled (as cargo writes
+        // them) or not (as wasm-bindgen leaves them).
+        let page = named(&[
+            "_ZN11candle_core6tensor3add17h0E",
+            "yew::html::render::h1",
+            "custom_tomlike",
+            "bottomline",
+        ]);
         assert_eq!(
-            linked_crates(&named, &NOT_IN_THE_PAGE).unwrap(),
+            linked_crates(&page, &NOT_IN_THE_PAGE).unwrap(),
             ["candle_core"]
         );
+        let page = named(&["<candle_nn::Linear as candle_core::Module>::forward::h2"]);
+        assert_eq!(
+            linked_crates(&page, &NOT_IN_THE_PAGE).unwrap(),
+            ["candle_core", "candle_nn"]
+        );
         assert!(linked_crates(&module, &NOT_IN_THE_PAGE).unwrap().is_empty());
-        // A module path names the functions defined in it, not the drop code of its types.
-        let model = ["mlsec_assistant::model"];
-        let defined = [
-            b"\0asm\x01\0\0\0".to_vec(),
-            custom(b"name", b"_ZN15mlsec_assistant5model3Gpt7forward17h0E"),
-        ]
-        .concat();
-        let dropped = [
-            b"\0asm\x01\0\0\0".to_vec(),
-            custom(
-                b"name",
-                b"_ZN4core3ptr9drop$LT$mlsec_assistant..model..Gpt$GT$17h0E",
-            ),
-        ]
-        .concat();
-        assert_eq!(linked_crates(&defined, &model).unwrap(), model);
-        assert!(linked_crates(&dropped, &model).unwrap().is_empty());
+        // An item's path names its functions and trait impls, not its drop code, nor a longer
+        // name it starts.
+        let model = ["mlsec_assistant::model::Gpt"];
+        for linked in [
+            "_ZN15mlsec_assistant5model3Gpt7forward17h0E",
+            "_ZN60_$LT$mlsec_assistant..model..Gpt$u20$as$u20$Module$GT$7forward17h1E",
+            "mlsec_assistant::model::Gpt::forward::h3",
+            "<mlsec_assistant::model::Gpt as candle_nn::Module>::forward::h4",
+        ] {
+            let module = named(&["core::ptr::drop_in_place<x>::h5", linked]);
+            assert_eq!(linked_crates(&module, &model).unwrap(), model, "{linked}");
+        }
+        for not_linked in [
+            "_ZN4core3ptr52drop_in_place$LT$mlsec_assistant..model..Gpt$GT$17h0E",
+            "core::ptr::drop_in_place<mlsec_assistant::model::Gpt>::h6",
+            "mlsec_assistant::model::GptConfig::new::h7",
+            "<mlsec_assistant::model::TokenTrace as serde::Serialize>::serialize::h8",
+        ] {
+            let module = named(&[not_linked]);
+            assert!(
+                linked_crates(&module, &model).unwrap().is_empty(),
+                "{not_linked}"
+            );
+        }
         // Stripping twice changes nothing; damaged input is an error, not a panic.
         assert_eq!(without_name_section(&stripped).unwrap(), stripped);
         assert!(without_name_section(b"not wasm at all").is_err());
@@ -437,15 +535,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dist);
         std::fs::create_dir_all(dist.join("lessons/a")).unwrap();
         // A module is a header and a name section, which the build drops.
-        let wasm = |marker: u8| {
-            [
-                b"\0asm\x01\0\0\0".as_slice(),
-                &[0, 6, 4],
-                b"name",
-                &[marker],
-            ]
-            .concat()
-        };
+        let wasm = |marker: u8| named(&[&format!("f{marker}")]);
         for name in CODE_FILES {
             let bytes = if name.ends_with(".wasm") {
                 wasm(1)
@@ -512,13 +602,7 @@ mod tests {
         std::fs::create_dir_all(&dist).unwrap();
         for name in CODE_FILES {
             let bytes = match name {
-                "worker_bg.wasm" => [
-                    b"\0asm\x01\0\0\0".as_slice(),
-                    &[0, 35, 4],
-                    b"name",
-                    b"_ZN15mlsec_assistant5model3Gpt",
-                ]
-                .concat(),
+                "worker_bg.wasm" => named(&["mlsec_assistant::model::Gpt::forward::h0"]),
                 _ if name.ends_with(".wasm") => wasm(3),
                 _ => name.as_bytes().to_vec(),
             };
@@ -533,7 +617,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            refused.starts_with("worker_bg.wasm links mlsec_assistant::model: "),
+            refused.starts_with("worker_bg.wasm links mlsec_assistant::model::Gpt: "),
             "{refused}"
         );
         let _ = std::fs::remove_dir_all(&dist);

@@ -279,7 +279,7 @@ impl Bundle {
 /// Page → course worker: the course made from its files, when the page must (no bundle, or
 /// one older than the files an instructor edited on the host). A worker of its own, apart from
 /// the engine's, loaded only then: parsing TOML and markdown, the content check and the search
-/// index's builder stay out of both the page's code and the engine worker's.
+/// index's builder stay out of both the page's code and the engine workers'.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum CourseRequest {
     /// The lessons `course.toml` (its text) lists, in reading order: the files to fetch.

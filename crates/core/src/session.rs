@@ -1,7 +1,7 @@
-//! What the Web Worker does, as plain values: the message protocol between page and worker, and
-//! a [`Session`] holding the loaded data and target model that answers each request. The
-//! worker binary only moves messages and yields between epochs; the decisions are here, where
-//! they are tested natively.
+//! What the engine's Web Workers do, as plain values: the message protocol between the page and
+//! them, and a [`Session`] holding the loaded data and models that answers each request (each
+//! worker's session serves its share, [`Serves`]). The worker binaries only move messages and
+//! yield between epochs; the decisions are here, where they are tested natively.
 
 use crate::attacks::{fgsm_curve, saliency};
 use crate::census::Census;
@@ -446,9 +446,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Why a session refuses what another Web Worker serves (the page sends each request to its
-/// worker, [`Request::worker`], so a learner never sees this).
+/// worker, [`Request::worker`], so a learner sees this only if the page and the workers come
+/// from different versions of the lab).
 fn elsewhere(what: &str, worker: Worker) -> String {
-    format!("{what} belongs to the {worker:?} worker, not this one")
+    let whose = match worker {
+        Worker::Classifiers => "the classifiers' worker (Tracks 0 and A to D)",
+        Worker::Assistants => "the assistants' worker (Track E)",
+    };
+    format!("{what} is served by {whose}, not this one; reload the page")
 }
 
 /// What a finished run produced: the artefact, its grade, its receipt, and what the grade was

@@ -234,7 +234,8 @@ fn exercise_text(exercise: &mlsec_core::exercise::Exercise) -> String {
 /// The engine runs in two Web Workers, each serving a share of the lab ([`Serves`]): every
 /// kind's resources lie in one worker, the page sends each request to the worker that serves it
 /// (`Request::worker`), and a session of one share refuses the other's requests, resources and
-/// kinds in words, while the kinds it serves grade exactly as everywhere else.
+/// kinds in words, while the kinds it serves grade exactly as everywhere else. Every kind has a
+/// lesson (`every_kind_has_a_lesson_and_a_format_row`), so the lessons' exercises cover them all.
 #[test]
 fn each_worker_serves_its_own_share_and_refuses_the_others() {
     use mlsec_core::resources::Worker;
@@ -288,7 +289,7 @@ fn each_worker_serves_its_own_share_and_refuses_the_others() {
         .unwrap_err()
         .to_string();
     assert!(
-        refused.contains("The plain assistant model belongs to the Assistants worker"),
+        refused.contains("The plain assistant model is served by the assistants' worker (Track E)"),
         "{refused}"
     );
     let leak = exercise("leak-the-code");
@@ -304,7 +305,7 @@ fn each_worker_serves_its_own_share_and_refuses_the_others() {
         }) => {
             assert_eq!(
                 message,
-                "This request belongs to the Assistants worker, not this one"
+                "This request is served by the assistants' worker (Track E), not this one; reload the page"
             )
         }
         other => panic!("{other:?}"),
@@ -315,7 +316,7 @@ fn each_worker_serves_its_own_share_and_refuses_the_others() {
         .unwrap()
         .to_string();
     assert!(
-        started.contains("Exercise 'leak-the-code' belongs to the Assistants worker"),
+        started.contains("Exercise 'leak-the-code' is served by the assistants' worker"),
         "{started}"
     );
     // The assistants' worker refuses the digits.

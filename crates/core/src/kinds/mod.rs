@@ -62,7 +62,8 @@ pub trait ExerciseKind:
     fn unwrap(settings: &Settings) -> Option<&Self::Settings>;
 
     /// The resources a run and a grade need loaded. A constant, so which Web Worker runs the kind
-    /// ([`Worker::of`]) is known when the worker is built, and a worker links only its kinds.
+    /// ([`Worker::of`]) is known when the worker is built, and a worker links only the engines
+    /// of its own kinds.
     const NEEDS: &'static [Resource];
 
     /// Checks the task's own numbers (a lesson author's mistake is reported, not graded).
@@ -571,7 +572,7 @@ impl Task {
 }
 
 /// `task.fields()` and the rest read as calls on the task itself (running and grading go
-/// through `task.engine()`).
+/// through `task.engine()`, and in a worker `task.engine_in::<S>()`).
 impl std::ops::Deref for Task {
     type Target = dyn AnyKind;
     fn deref(&self) -> &Self::Target {
