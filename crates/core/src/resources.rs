@@ -28,9 +28,9 @@ pub enum Resource {
 }
 
 /// The Web Worker that loads a resource and runs the kinds that need it. Two, so that the code
-/// of Track E's assistants (candle's graph and autograd, the tokenizer, the GCG search: most of
-/// a worker that holds everything) is downloaded only by a learner who opens Track E, together
-/// with the models it needs; the classifiers' worker starts on every other exercise.
+/// that runs Track E's assistants (the model, candle's graph and autograd, the GCG search: most
+/// of a worker that holds everything) is downloaded only by a learner who opens Track E,
+/// together with the models it needs; the classifiers' worker starts on every other exercise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Worker {
     /// Tracks 0 and A to D: the digits MLP, the spam filter, the census model.

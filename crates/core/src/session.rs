@@ -456,6 +456,14 @@ fn elsewhere(what: &str, worker: Worker) -> String {
     format!("{what} is served by {whose}, not this one; reload the page")
 }
 
+/// A request of job `job` that failed with `e`.
+fn failed(job: u32, e: Error) -> Response {
+    Response::Failed {
+        job: Some(job),
+        message: e.to_string(),
+    }
+}
+
 /// What a finished run produced: the artefact, its grade, its receipt, and what the grade was
 /// measured on.
 #[derive(Debug)]
@@ -829,10 +837,6 @@ impl<S: Serves> Session<S> {
     /// Each worker links the answers to its own requests only ([`Serves`]); another worker's
     /// request gets none (the worker refuses it first, [`Session::refuse`]).
     pub fn answer(&self, request: &Request) -> Option<Response> {
-        let fail = |job: u32, e: Error| Response::Failed {
-            job: Some(job),
-            message: e.to_string(),
-        };
         match request {
             Request::Regrade {
                 job,
@@ -857,7 +861,7 @@ impl<S: Serves> Session<S> {
                         job: *job,
                         trace: trace.map(Box::new),
                     },
-                    Err(e) => fail(*job, e),
+                    Err(e) => failed(*job, e),
                 })
             }
             request if const { serves(S::ONLY, Worker::Classifiers) } => {
@@ -869,21 +873,17 @@ impl<S: Serves> Session<S> {
 
     /// [`Session::answer`] for the classifiers' worker's requests.
     fn answer_classifiers(&self, request: &Request) -> Option<Response> {
-        let fail = |job: u32, e: Error| Response::Failed {
-            job: Some(job),
-            message: e.to_string(),
-        };
         match request {
             Request::FgsmCurve { job, epsilons } => Some(match self.curve(epsilons) {
                 Ok(points) => Response::Curve { job: *job, points },
-                Err(e) => fail(*job, e),
+                Err(e) => failed(*job, e),
             }),
             Request::Inspect { job, index, edits } => Some(match self.inspect(*index, edits) {
                 Ok(inspection) => Response::Inspected {
                     job: *job,
                     inspection,
                 },
-                Err(e) => fail(*job, e),
+                Err(e) => failed(*job, e),
             }),
             Request::Candidates { job, query } => {
                 let ctx = self.context();
@@ -895,14 +895,14 @@ impl<S: Serves> Session<S> {
                         job: *job,
                         candidates,
                     },
-                    Err(e) => fail(*job, e),
+                    Err(e) => failed(*job, e),
                 })
             }
             Request::PoisonScores { job, task } => {
                 let answer = self.context().digits().and_then(|d| task.scores(d));
                 Some(match answer {
                     Ok(scores) => Response::PoisonScores { job: *job, scores },
-                    Err(e) => fail(*job, e),
+                    Err(e) => failed(*job, e),
                 })
             }
             Request::SpamWords { job, task } => Some(match self.context().spam() {
@@ -910,13 +910,13 @@ impl<S: Serves> Session<S> {
                     job: *job,
                     words: task.words(corpus),
                 },
-                Err(e) => fail(*job, e),
+                Err(e) => failed(*job, e),
             }),
             Request::MembershipLosses { job, task } => {
                 let answer = self.context().digits().and_then(|d| task.known_losses(d));
                 Some(match answer {
                     Ok(known) => Response::MembershipLosses { job: *job, known },
-                    Err(e) => fail(*job, e),
+                    Err(e) => failed(*job, e),
                 })
             }
             Request::InversionFrames { job, settings } => {
@@ -927,7 +927,7 @@ impl<S: Serves> Session<S> {
                 });
                 Some(match answer {
                     Ok(frames) => Response::InversionFrames { job: *job, frames },
-                    Err(e) => fail(*job, e),
+                    Err(e) => failed(*job, e),
                 })
             }
             _ => None,
