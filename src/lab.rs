@@ -168,7 +168,7 @@ pub async fn load_search(loaded: &Loaded, worker: &CourseWorkerHandle) -> Result
     let shipped = fetch_text(search::FILE)
         .await
         .ok()
-        .and_then(|text| serde_json::from_str::<SearchIndex>(&text).ok())
+        .and_then(|text| mlsec_core::from_json::<SearchIndex>(&text).ok())
         .filter(|i| i.format == search::FORMAT && i.fingerprint == fingerprint);
     if let Some(index) = shipped {
         return Ok(Search {

@@ -25,7 +25,7 @@ impl Codec for JsonCodec {
     }
     fn decode<O: for<'de> Deserialize<'de>>(input: JsValue) -> O {
         let text = input.as_string().expect("protocol messages are strings");
-        serde_json::from_str(&text).expect("protocol messages come from the same build")
+        mlsec_core::from_json(&text).expect("protocol messages come from the same build")
     }
 }
 

@@ -270,7 +270,7 @@ impl Bundle {
     /// Reads a bundle the site served: `None` when it is not one of this format (damaged,
     /// truncated, or written by another version of the lab).
     pub fn parse(text: &str) -> Option<Bundle> {
-        serde_json::from_str::<Bundle>(text)
+        crate::from_json::<Bundle>(text)
             .ok()
             .filter(|b| b.format == Self::FORMAT)
     }

@@ -48,8 +48,17 @@ pub const SEED: Field = field("seed", "Seed", U64);
 pub const EPSILON: Field = field("epsilon", "ε (L∞ budget per pixel)", Number::Real32);
 
 /// The text each of `fields` starts with for `settings`, each number as written in the lesson.
+///
+/// Generic only as far as turning the settings into JSON: the rest is [`drafts_of`], written
+/// once (inlined into each of the 17 kinds' copies it linked a sort and a map builder per kind
+/// into every module, ~60 KB of the page's code).
 pub fn drafts(settings: &impl Serialize, fields: &[Field]) -> BTreeMap<String, String> {
-    let Ok(Value::Object(map)) = serde_json::to_value(settings) else {
+    drafts_of(serde_json::to_value(settings), fields)
+}
+
+#[inline(never)]
+fn drafts_of(settings: serde_json::Result<Value>, fields: &[Field]) -> BTreeMap<String, String> {
+    let Ok(Value::Object(map)) = settings else {
         return BTreeMap::new();
     };
     fields
@@ -66,13 +75,24 @@ pub fn drafts(settings: &impl Serialize, fields: &[Field]) -> BTreeMap<String, S
 }
 
 /// `edited` with the learner's text fields put in, or which field is wrong (echoing what was
-/// typed).
+/// typed). Generic only where it must be, as [`drafts`].
 pub fn filled<S: Serialize + DeserializeOwned>(
     edited: &S,
     fields: &[Field],
     drafts: &BTreeMap<String, String>,
 ) -> Result<S, String> {
-    let mut map = match serde_json::to_value(edited) {
+    let map = filled_map(serde_json::to_value(edited), fields, drafts)?;
+    serde_json::from_value(Value::Object(map))
+        .map_err(|e| format!("these settings are not valid: {e}"))
+}
+
+#[inline(never)]
+fn filled_map(
+    edited: serde_json::Result<Value>,
+    fields: &[Field],
+    drafts: &BTreeMap<String, String>,
+) -> Result<Map<String, Value>, String> {
+    let mut map = match edited {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
@@ -80,8 +100,7 @@ pub fn filled<S: Serialize + DeserializeOwned>(
         let text = drafts.get(f.key).map(String::as_str).unwrap_or("");
         map.insert(f.key.to_string(), parse_field(f, text)?);
     }
-    serde_json::from_value(Value::Object(map))
-        .map_err(|e| format!("these settings are not valid: {e}"))
+    Ok(map)
 }
 
 /// A whole number typed into a view's own control (a seed, a count: not one of the settings'

