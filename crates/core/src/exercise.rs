@@ -121,35 +121,88 @@ pub enum Details {
     Attribute(AttributeReport),
 }
 
-/// The thing a grader judges. Floats travel as little-endian f32 bytes in base64 so that a
-/// receipt re-grades bit for bit.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-pub enum Artefact {
+/// Defines [`Artefact`] from one list of its variants (each one field, and the name receipts
+/// give it): the enum, written with serde's internal tagging (`{"type": "weights",
+/// "safetensors": …}`), and a `Deserialize` that reads that form without serde's derive for it,
+/// which copies every value into a buffer of its own first and so linked a second deserialiser
+/// for every artefact's contents into each module (the page: 19 KB of its gzip).
+macro_rules! artefacts {
+    ($( $(#[doc = $doc:literal])* $variant:ident = $tag:literal { $field:ident: $ty:ty }, )*) => {
+        /// The thing a grader judges. Floats travel as little-endian f32 bytes in base64 so that a
+        /// receipt re-grades bit for bit.
+        #[derive(Clone, Debug, PartialEq, Serialize)]
+        #[serde(tag = "type")]
+        pub enum Artefact {
+            $(
+                $(#[doc = $doc])*
+                #[serde(rename = $tag)]
+                $variant { $field: $ty },
+            )*
+        }
+
+        impl<'de> Deserialize<'de> for Artefact {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                use serde::de::Error as _;
+                let (tag, mut map) = tagged(d, "type")?;
+                let mut take = |key: &'static str| {
+                    map.remove(key).ok_or_else(|| D::Error::missing_field(key))
+                };
+                match tag.as_str() {
+                    $(
+                        $tag => Ok(Artefact::$variant {
+                            $field: <$ty>::deserialize(take(stringify!($field))?)
+                                .map_err(D::Error::custom)?,
+                        }),
+                    )*
+                    _ => Err(D::Error::unknown_variant(&tag, &[$($tag),*])),
+                }
+            }
+        }
+    };
+}
+
+artefacts! {
     /// A trained model, as safetensors bytes.
-    Weights { safetensors: Base64 },
+    Weights = "weights" { safetensors: Base64 },
     /// Images (`n × 64` pixels), in test-split order (for PGD: the source-class images in order).
-    Images { pixels: Base64 },
+    Images = "images" { pixels: Base64 },
     /// Text the learner wrote into one channel of a conversation.
-    Text { text: String },
+    Text = "text" { text: String },
     /// A composition of defences (the grader measures it afresh).
-    Defences { defences: Defences },
+    Defences = "defences" { defences: Defences },
     /// Training labels the learner flipped (the grader retrains on them).
-    Flips { flips: Vec<Flip> },
+    Flips = "flips" { flips: Vec<Flip> },
     /// A backdoor to plant (the grader stamps, relabels and retrains).
-    Backdoor { plan: BackdoorPlan },
+    Backdoor = "backdoor" { plan: BackdoorPlan },
     /// Training images to remove (the grader retrains on the rest).
-    Removal { removal: Removal },
+    Removal = "removal" { removal: Removal },
     /// A trigger word and messages added to training as ham (the grader retrains the filter).
-    SpamPoison { poison: SpamPoison },
+    SpamPoison = "spam-poison" { poison: SpamPoison },
     /// A loss threshold for membership inference (the grader trains the target and measures it).
-    Threshold { threshold: f64 },
+    Threshold = "threshold" { threshold: f64 },
     /// A shadow-model membership attack (the grader trains the target and the shadows).
-    ShadowAttack { attack: ShadowAttack },
+    ShadowAttack = "shadow-attack" { attack: ShadowAttack },
     /// An attribute-inference attack (the grader trains the census model and runs it).
-    AttributeAttack { attack: AttributeAttack },
+    AttributeAttack = "attribute-attack" { attack: AttributeAttack },
     /// A DP-SGD recipe (the grader trains the private target and the attack's shadows).
-    Private { settings: DpSettings },
+    Private = "private" { settings: DpSettings },
+}
+
+/// An internally tagged object's tag (`key`, a string) and its other keys, read as a JSON
+/// object: how [`Artefact`] and [`Task`] read the forms serde's derive would buffer.
+pub(crate) fn tagged<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    key: &'static str,
+) -> std::result::Result<(String, serde_json::Map<String, serde_json::Value>), D::Error> {
+    use serde::de::Error as _;
+    let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    match map.remove(key) {
+        Some(serde_json::Value::String(tag)) => Ok((tag, map)),
+        Some(_) => Err(D::Error::custom(format!(
+            "`{key}` must be a name, in quotes"
+        ))),
+        None => Err(D::Error::missing_field(key)),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

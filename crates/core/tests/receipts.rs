@@ -418,9 +418,28 @@ fn parse_refuses_what_is_not_a_receipt() {
     parse_error(&edited(&r, |v| {
         v["artefact"]["pixels"] = Value::String("***".into())
     }));
-    parse_error(&edited(&r, |v| {
+    // The artefact's own reader (not serde's derive) says what is wrong with it.
+    let msg = parse_error(&edited(&r, |v| {
         v["artefact"]["type"] = Value::String("shell".into())
     }));
+    assert!(
+        msg.contains("unknown variant `shell`, expected one of `weights`, `images`"),
+        "{msg}"
+    );
+    let msg = parse_error(&edited(&r, |v| v["artefact"]["type"] = Value::from(3)));
+    assert!(msg.contains("`type` must be a name"), "{msg}");
+    let msg = parse_error(&edited(&r, |v| {
+        v["artefact"].as_object_mut().unwrap().remove("type");
+    }));
+    assert!(msg.contains("missing field `type`"), "{msg}");
+    let msg = parse_error(&edited(&r, |v| {
+        v["artefact"].as_object_mut().unwrap().remove("pixels");
+    }));
+    assert!(msg.contains("missing field `pixels`"), "{msg}");
+    let msg = parse_error(&edited(&r, |v| {
+        v["artefact"]["type"] = Value::String("weights".into())
+    }));
+    assert!(msg.contains("missing field `safetensors`"), "{msg}");
     parse_error(&edited(&r, |v| v["grader_version"] = Value::from(-1)));
 }
 

@@ -511,12 +511,7 @@ type KindFromMap =
 impl<'de> Deserialize<'de> for Task {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         use serde::de::Error as _;
-        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
-        let kind = match map.remove("kind") {
-            Some(serde_json::Value::String(kind)) => kind,
-            Some(_) => return Err(D::Error::custom("`kind` must be a kind's name, in quotes")),
-            None => return Err(D::Error::missing_field("kind")),
-        };
+        let (kind, map) = crate::exercise::tagged(d, "kind")?;
         match KINDS.iter().find(|(name, _)| *name == kind) {
             Some((_, read)) => read(map).map_err(D::Error::custom),
             None => {
