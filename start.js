@@ -46,6 +46,21 @@ async function keepOffline() {
   }
 }
 
+// The instructors' pages (class view, receipt check, workshop maker) are a module of their own
+// (src/instructor.rs), imported the first time one opens; a failed load is tried again next time.
+let instructor = null;
+globalThis.mlsecLoadInstructor = () => {
+  instructor ??= (async () => {
+    const module = await import('./instructor.js');
+    await module.default({ module_or_path: new URL('./instructor_bg.wasm', import.meta.url) });
+    return module;
+  })().catch((e) => {
+    instructor = null;
+    throw e;
+  });
+  return instructor;
+};
+
 await init({ module_or_path: new URL('./app_bg.wasm', import.meta.url) });
 // For `cargo xtask bench`: where the time to the first render goes (code fetched, compiled and
 // started by here; the course is loaded and rendered after).

@@ -1,9 +1,9 @@
 //! The app shell: hash routes (deep links work on any static host without rewrites), the shared
 //! context (course, worker, progress), the home page and the lesson page.
 
-use crate::class_view::{ClassView, ReceiptCheck};
 use crate::course_worker::CourseWorkerHandle;
 use crate::exercise_view::ExerciseView;
+use crate::instructor::InstructorPages;
 use crate::lab::{load_course, load_search, recheck, Loaded, Search};
 use crate::navigation::{
     element, not_found, show_section, table_of_contents, Announcer, CourseMap, SearchBox,
@@ -11,7 +11,7 @@ use crate::navigation::{
 };
 use crate::storage::LocalStorage;
 use crate::worker::WorkerHandle;
-use crate::workshop::{Joined, WorkshopMaker, WorkshopShell};
+use crate::workshop::{Joined, WorkshopShell};
 use mlsec_core::course::{neighbours, Lesson};
 use mlsec_core::markdown::Segment;
 use mlsec_core::progress::{too_large, LessonState, Progress, ProgressBook, Resume, STORE_KEY};
@@ -131,6 +131,36 @@ impl Reducible for Version {
 
 #[function_component(App)]
 pub fn app() -> Html {
+    html! {
+        <HashRouter>
+            <header class="top">
+                <Link<Route> to={Route::Home} classes="brand">{ "MLSec Lab" }</Link<Route>>
+                <span class="tagline">{ "Attack and defend real models, in your browser" }</span>
+                <OfflineBadge />
+                <Link<Route> to={Route::Search} classes="search-link">{ "Search" }</Link<Route>>
+                <Shortcuts />
+            </header>
+            <main>
+                <LabProvider>
+                    <Switch<Route> render={switch} />
+                    <FocusOnRouteChange />
+                </LabProvider>
+            </main>
+            <Announcer />
+        </HashRouter>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LabProviderProps {
+    pub children: Html,
+}
+
+/// Loads the course (then rechecks it against the lesson files), opens the progress book and
+/// the workers' handles, and gives the pages below it the [`Lab`]: the page's app has one, and
+/// so has the instructors' module ([`crate::instructor`]), which runs beside it.
+#[function_component(LabProvider)]
+pub fn lab_provider(props: &LabProviderProps) -> Html {
     let loaded = use_state(|| None::<Result<Rc<Loaded>, String>>);
     let worker = use_memo((), |_| WorkerHandle::new());
     let course_worker = use_memo((), |_| CourseWorkerHandle::default());
@@ -172,7 +202,7 @@ pub fn app() -> Html {
             move || drop(listener)
         });
     }
-    let body = match &*loaded {
+    match &*loaded {
         None => html! { <p class="loading">{ "Loading the course…" }</p> },
         Some(Err(e)) => html! {
             <div class="error" data-testid="course-error">
@@ -195,24 +225,10 @@ pub fn app() -> Html {
             };
             html! {
                 <ContextProvider<Lab> context={lab}>
-                    <Switch<Route> render={switch} />
-                    <FocusOnRouteChange />
+                    { props.children.clone() }
                 </ContextProvider<Lab>>
             }
         }
-    };
-    html! {
-        <HashRouter>
-            <header class="top">
-                <Link<Route> to={Route::Home} classes="brand">{ "MLSec Lab" }</Link<Route>>
-                <span class="tagline">{ "Attack and defend real models, in your browser" }</span>
-                <OfflineBadge />
-                <Link<Route> to={Route::Search} classes="search-link">{ "Search" }</Link<Route>>
-                <Shortcuts />
-            </header>
-            <main>{ body }</main>
-            <Announcer />
-        </HashRouter>
     }
 }
 
@@ -291,19 +307,22 @@ fn focus_on_route_change() -> Html {
             gloo::timers::callback::Timeout::new(0, move || show_section(&section)).forget();
         } else if changed {
             // After the new page has been drawn.
-            gloo::timers::callback::Timeout::new(0, || {
-                // A page whose first job is typing (search) names its field; others their heading.
-                if let Some(field) = element("main [data-autofocus]") {
-                    let _ = field.focus();
-                } else if let Some(h) = element("main h1") {
-                    let _ = h.set_attribute("tabindex", "-1");
-                    let _ = h.focus();
-                }
-            })
-            .forget();
+            gloo::timers::callback::Timeout::new(0, focus_page_start).forget();
         }
     });
     html! {}
+}
+
+/// Focuses where the page shown starts: the field of a page whose first job is typing
+/// (search), else its heading. (The instructors' module calls it once its page is drawn, which
+/// is after the route changed.)
+pub fn focus_page_start() {
+    if let Some(field) = element("main [data-autofocus]") {
+        let _ = field.focus();
+    } else if let Some(h) = element("main h1") {
+        let _ = h.set_attribute("tabindex", "-1");
+        let _ = h.focus();
+    }
 }
 
 fn switch(route: Route) -> Html {
@@ -314,14 +333,15 @@ fn switch(route: Route) -> Html {
             html! { <LessonPage id={id.clone()} section={section} key={id} /> }
         }
         Route::Search => html! { <SearchPage /> },
-        Route::WorkshopNew => html! { <WorkshopMaker /> },
         Route::Workshop { link } => html! { <WorkshopShell {link} /> },
         Route::WorkshopLesson { link, id } | Route::WorkshopLessonSection { link, id, .. } => {
             html! { <WorkshopShell {link} lesson={id} /> }
         }
-        Route::WorkshopClass { link } => html! { <ClassView link={link} /> },
-        Route::Class => html! { <ClassView /> },
-        Route::Receipt => html! { <ReceiptCheck /> },
+        // The instructors' pages: their own module, mounted afresh for each route.
+        Route::WorkshopNew | Route::WorkshopClass { .. } | Route::Class | Route::Receipt => {
+            let key = route.to_path();
+            html! { <InstructorPages {key} {route} /> }
+        }
         Route::NotFound => not_found("There is no such page.", ""),
     }
 }

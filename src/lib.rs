@@ -7,6 +7,7 @@ pub mod app;
 pub mod class_view;
 pub mod course_worker;
 pub mod exercise_view;
+pub mod instructor;
 pub mod kinds;
 pub mod lab;
 pub mod look_inside;

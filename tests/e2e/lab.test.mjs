@@ -1615,6 +1615,47 @@ test('Workshops: an instructor makes a link, two learners pass their own instanc
   }
 });
 
+test('the instructors\' pages are a module of their own: a learner\'s visit never fetches it, an instructor fetches it once, and a failed load says so and is tried again', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page, problems } = await openLab();
+  try {
+    const requests = recordRequests(page);
+    const isInstructors = (u) => codeFile(u).startsWith('instructor');
+    // A learner's visit: the home page and a lesson.
+    await page.goto(base);
+    await waitForCount(testid(page, 'lesson-link'), 19);
+    await page.goto(route('/lesson/first-model'));
+    await waitForText(testid(page, 'lesson-body'), 'digits');
+    assert.deepEqual(requests.filter(isInstructors), [], 'a learner\'s visit fetched the instructors\' module');
+
+    // Its first load fails (the server is unreachable for it): the page says so, and the rest
+    // of the lab still works.
+    await page.route('**/instructor_bg.wasm', (r) => r.abort());
+    await page.goto(route('/class'));
+    await waitForText(testid(page, 'instructor-error'), 'could not be loaded');
+    problems.splice(0); // the aborted request, which this test made
+    await page.unroute('**/instructor_bg.wasm');
+    await page.goto(route('/lesson/first-model'));
+    await waitForText(testid(page, 'lesson-body'), 'digits');
+
+    // Tried again on the next instructor's page, it loads, once, for all three pages.
+    await page.goto(route('/receipt'));
+    await testid(page, 'receipt-file').waitFor();
+    await page.goto(route('/workshop/new'));
+    await page.locator('main h1', { hasText: 'workshop' }).first().waitFor();
+    await page.goto(route('/class'));
+    await page.locator('main h1', { hasText: 'Class' }).first().waitFor();
+    assert.equal(requests.filter((u) => codeFile(u) === 'instructor_bg.wasm').length, 2, `fetched other than once after the failure: ${requests.filter(isInstructors)}`);
+    // Leaving takes its page down: one instructor's page shows at a time, and none on a lesson.
+    assert.equal(await page.locator('main h1').count(), 1, 'an earlier instructor\'s page was left behind');
+    await page.goto(route('/lesson/first-model'));
+    await waitForText(testid(page, 'lesson-body'), 'digits');
+    assert.equal(await page.locator('main .instructor').count(), 0);
+    assertNoProblems(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('Offline: the first visit saves the whole site; with the network cut a reload works from the saved copy, a workshop can be made and exercises run', { timeout: 2 * TEST_TIMEOUT }, async () => {
   const context = await browser.newContext();
   context.setDefaultTimeout(STEP_TIMEOUT);

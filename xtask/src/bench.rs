@@ -137,6 +137,8 @@ pub fn bench(root: &Path) -> Result<()> {
     let (worker_raw, worker_gz) = gzip_size(&module("worker"))?;
     let (assistant_raw, assistant_gz) = gzip_size(&module("assistant_worker"))?;
     let (course_raw, course_gz) = gzip_size(&module("course_worker"))?;
+    let (instructor_raw, instructor_gz) =
+        gzip_size(&[code.join("instructor.js"), code.join("instructor_bg.wasm")])?;
     let server = server::StaticServer::start(dist, E2E_PREFIX)?;
     let out = capture(
         Command::new("node")
@@ -177,6 +179,11 @@ pub fn bench(root: &Path) -> Result<()> {
         "  course worker (loaded only to make the course from edited files): {:>8} raw, {:>8} gzip",
         kb(course_raw),
         kb(course_gz)
+    );
+    println!(
+        "  instructors' pages (loaded when the class view, receipt check or workshop maker opens): {:>8} raw, {:>8} gzip",
+        kb(instructor_raw),
+        kb(instructor_gz)
     );
     println!(
         "  first render (home page):          {}   (target 300 ms)",

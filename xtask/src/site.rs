@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// Trunk's code files, moved under `v/<version>/`.
-pub const CODE_FILES: [&str; 13] = [
+pub const CODE_FILES: [&str; 15] = [
     "start.js",
     "app.js",
     "app_bg.wasm",
@@ -41,6 +41,8 @@ pub const CODE_FILES: [&str; 13] = [
     "course_worker_loader.js",
     "course_worker.js",
     "course_worker_bg.wasm",
+    "instructor.js",
+    "instructor_bg.wasm",
 ];
 
 /// The course bundle (`mlsec_core::course::Bundle::FILE`): the build writes it, index.html
@@ -60,7 +62,7 @@ pub fn finish(dist: &Path, template: &str) -> Result<String> {
     for name in CODE_FILES {
         let mut bytes =
             std::fs::read(dist.join(name)).with_context(|| format!("{name} is not in dist/"))?;
-        if let Some((_, crates, why)) = MUST_NOT_LINK.iter().find(|(m, ..)| *m == name) {
+        for (_, crates, why) in MUST_NOT_LINK.iter().filter(|(m, ..)| *m == name) {
             let linked =
                 linked_crates(&bytes, crates).with_context(|| format!("reading {name}"))?;
             if !linked.is_empty() {
@@ -159,7 +161,7 @@ pub const NOT_IN_THE_PAGE: [&str; 7] = [
 ];
 
 /// The modules that must not link some crates, and why (ARCHITECTURE.md's invariants).
-const MUST_NOT_LINK: [(&str, &[&str], &str); 2] = [
+const MUST_NOT_LINK: [(&str, &[&str], &str); 3] = [
     (
         "app_bg.wasm",
         &NOT_IN_THE_PAGE,
@@ -167,11 +169,25 @@ const MUST_NOT_LINK: [(&str, &[&str], &str); 2] = [
          to what describes and edits exercises",
     ),
     (
+        "app_bg.wasm",
+        &INSTRUCTORS_ONLY,
+        "the page reaches an instructors' page; those are the instructors' module's \
+         (src/instructor.rs), which the page loads when one opens",
+    ),
+    (
         "worker_bg.wasm",
         &NOT_IN_THE_CLASSIFIERS_WORKER,
         "the classifiers' worker reaches Track E's engines or the assistant model; only the \
          assistants' worker runs those (mlsec_core::session::Serves)",
     ),
+];
+
+/// The instructors' pages, which only their own module (bin `instructor`) links.
+pub const INSTRUCTORS_ONLY: [&str; 4] = [
+    "mlsec_lab::class_view::ClassView",
+    "mlsec_lab::class_view::ReceiptCheck",
+    "mlsec_lab::workshop::WorkshopMaker",
+    "mlsec_core::class::Class",
 ];
 
 /// Code the classifiers' worker must not link: Track E's model (its type's methods and trait
@@ -523,6 +539,26 @@ mod tests {
                 "{not_linked}"
             );
         }
+        // The page has two lists; the instructors' pages are found by their components.
+        let pages = named(&[
+            "<mlsec_lab::class_view::ClassView as yew::html::component::Component>::view::h9",
+            "<yew::functional::FunctionComponent<mlsec_lab::workshop::WorkshopMaker>>::run::h10",
+            "mlsec_lab::workshop::WorkshopShell::run::h11",
+        ]);
+        assert_eq!(
+            linked_crates(&pages, &INSTRUCTORS_ONLY).unwrap(),
+            [
+                "mlsec_lab::class_view::ClassView",
+                "mlsec_lab::workshop::WorkshopMaker"
+            ]
+        );
+        assert_eq!(
+            MUST_NOT_LINK
+                .iter()
+                .filter(|(m, ..)| *m == "app_bg.wasm")
+                .count(),
+            2
+        );
         // Stripping twice changes nothing; damaged input is an error, not a panic.
         assert_eq!(without_name_section(&stripped).unwrap(), stripped);
         assert!(without_name_section(b"not wasm at all").is_err());

@@ -348,3 +348,18 @@ fn json_text_is_read_through_a_value() {
         }
     }
 }
+
+/// The instructors' module draws its pages inside the page's app, and yew tells two apps'
+/// events apart by their roots' numbers, which each module counts from 1 (a portal takes the
+/// next). The page's app is root 1 and the instructors' module skips 1
+/// (src/bin/instructor.rs); a portal on the page would take 2, a number the instructors' pages
+/// use, and the two apps would handle each other's clicks.
+#[test]
+fn the_page_makes_no_portals() {
+    for (name, text) in page_sources() {
+        assert!(
+            !text.contains("create_portal"),
+            "src/{name}.rs makes a portal: see src/bin/instructor.rs's `mount` before it does"
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! The instructors' pages (the class view, the single-receipt check, the workshop maker) are a
+//! WebAssembly module of their own (bin `instructor`), which the page loads the first time one
+//! of them opens. A learner's first visit never downloads their code (59 KB of the page's gzip,
+//! issue 14); an instructor waits for it once.
+//!
+//! Both sides are here. On the page, [`InstructorPages`] stands where such a page shows: it has
+//! start.js import the module (`mlsecLoadInstructor`), then hands the module an element to draw
+//! into and the page's route. In the module, [`Pages`] is the app it mounts there: its own
+//! [`LabProvider`] (the course, the progress book, the workers' handles) around the one page the
+//! route names. Each instructor route mounts afresh (the page keys the host by route), so the
+//! module needs no router of its own.
+
+use crate::app::{focus_page_start, LabProvider, Route};
+use crate::class_view::{ClassView, ReceiptCheck};
+use crate::workshop::WorkshopMaker;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use yew::prelude::*;
+use yew_router::Routable;
+
+#[derive(Properties, PartialEq)]
+pub struct HostProps {
+    pub route: Route,
+}
+
+/// Where the instructors' module is, as the page sees it.
+enum Module {
+    Loading,
+    Failed(String),
+    Shown,
+}
+
+/// The page's stand-in for an instructor's page: loads the module (once per visit; start.js
+/// keeps it) and mounts the page `route` names into an element of its own, which this component
+/// never draws into. Unmounts it when the route changes.
+#[function_component(InstructorPages)]
+pub fn instructor_pages(props: &HostProps) -> Html {
+    let root = use_node_ref();
+    let module = use_state(|| Module::Loading);
+    {
+        let (root, module, path) = (root.clone(), module.clone(), props.route.to_path());
+        use_effect_with((), move |_| {
+            // The module's handle once mounted; `alive` turns false when the host goes, so a
+            // load that ends after that mounts nothing.
+            let mounted = Rc::new(RefCell::new(None::<JsValue>));
+            let alive = Rc::new(Cell::new(true));
+            {
+                let (mounted, alive) = (mounted.clone(), alive.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    let shown = async {
+                        let loaded = load().await?;
+                        if !alive.get() {
+                            return Ok(());
+                        }
+                        let element: web_sys::Element =
+                            root.cast().ok_or("the page has no place for it")?;
+                        call(&loaded, "mount", &[element.into(), path.into()])?;
+                        *mounted.borrow_mut() = Some(loaded);
+                        Ok::<_, String>(())
+                    }
+                    .await;
+                    if alive.get() {
+                        module.set(match shown {
+                            Ok(()) => Module::Shown,
+                            Err(e) => Module::Failed(e),
+                        });
+                    }
+                });
+            }
+            move || {
+                alive.set(false);
+                if let Some(loaded) = mounted.borrow_mut().take() {
+                    let _ = call(&loaded, "unmount", &[]);
+                }
+            }
+        });
+    }
+    html! {
+        <>
+            {
+                match &*module {
+                    Module::Loading => html! {
+                        <p class="loading">{ "Loading the instructors' pages…" }</p>
+                    },
+                    Module::Failed(e) => html! {
+                        <div class="error" data-testid="instructor-error">
+                            <h1>{ "The instructors' pages could not be loaded" }</h1>
+                            <p>{ e }</p>
+                            <p>{ "Reload the page to try again." }</p>
+                        </div>
+                    },
+                    Module::Shown => html! {},
+                }
+            }
+            <div class="instructor" ref={root}></div>
+        </>
+    }
+}
+
+/// The module, initialised: start.js's `mlsecLoadInstructor()`.
+async fn load() -> Result<JsValue, String> {
+    let loader = js_sys::Reflect::get(&js_sys::global(), &"mlsecLoadInstructor".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or("this page was not started by start.js")?;
+    let promise = loader
+        .call0(&JsValue::NULL)
+        .map_err(describe)?
+        .dyn_into::<js_sys::Promise>()
+        .map_err(describe)?;
+    JsFuture::from(promise).await.map_err(describe)
+}
+
+/// Calls the module's export `name` with `args`.
+fn call(module: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, String> {
+    let function = js_sys::Reflect::get(module, &name.into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or_else(|| format!("the instructors' module has no `{name}`"))?;
+    function
+        .apply(&JsValue::NULL, &args.iter().collect())
+        .map_err(describe)
+}
+
+fn describe(e: JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PagesProps {
+    /// The page's route, as its path (`/class`, `/w/<link>/class`, …).
+    pub path: String,
+}
+
+/// The instructors' module's app: the page `path` names, with a lab of its own.
+#[function_component(Pages)]
+pub fn pages(props: &PagesProps) -> Html {
+    let page = match Route::recognize(&props.path) {
+        Some(Route::WorkshopNew) => html! { <WorkshopMaker /> },
+        Some(Route::WorkshopClass { link }) => html! { <ClassView link={link} /> },
+        Some(Route::Class) => html! { <ClassView /> },
+        Some(Route::Receipt) => html! { <ReceiptCheck /> },
+        _ => html! {},
+    };
+    html! {
+        <LabProvider>
+            { page }
+            <FocusWhenDrawn />
+        </LabProvider>
+    }
+}
+
+/// Once the page is drawn (the lab provider draws its pages when the course has loaded), focus
+/// moves to its start, as the page's own routes do: the page's route changed long before.
+#[function_component(FocusWhenDrawn)]
+fn focus_when_drawn() -> Html {
+    use_effect_with((), |_| {
+        gloo::timers::callback::Timeout::new(0, focus_page_start).forget();
+    });
+    html! {}
+}
