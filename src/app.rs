@@ -337,10 +337,10 @@ fn switch(route: Route) -> Html {
         Route::WorkshopLesson { link, id } | Route::WorkshopLessonSection { link, id, .. } => {
             html! { <WorkshopShell {link} lesson={id} /> }
         }
-        // The instructors' pages: their own module, mounted afresh for each route.
+        // The instructors' pages: their own module (one stand-in for all of them, which tells
+        // the module each route).
         Route::WorkshopNew | Route::WorkshopClass { .. } | Route::Class | Route::Receipt => {
-            let key = route.to_path();
-            html! { <InstructorPages {key} {route} /> }
+            html! { <InstructorPages {route} /> }
         }
         Route::NotFound => not_found("There is no such page.", ""),
     }

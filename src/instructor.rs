@@ -7,13 +7,14 @@
 //! start.js import the module (`mlsecLoadInstructor`), then hands the module an element to draw
 //! into and the page's route. In the module, [`Pages`] is the app it mounts there: its own
 //! [`LabProvider`] (the course, the progress book, the workers' handles) around the one page the
-//! route names. Each instructor route mounts afresh (the page keys the host by route), so the
+//! route names. The page tells the module each instructor's route opened next (`show`), so the
 //! module needs no router of its own.
 
 use crate::app::{focus_page_start, LabProvider, Route};
 use crate::class_view::{ClassView, ReceiptCheck};
+use crate::navigation::not_found;
 use crate::workshop::WorkshopMaker;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -32,19 +33,32 @@ enum Module {
     Shown,
 }
 
-/// The page's stand-in for an instructor's page: loads the module (once per visit; start.js
-/// keeps it) and mounts the page `route` names into an element of its own, which this component
-/// never draws into. Unmounts it when the route changes.
+/// The page's stand-in for the instructors' pages: loads the module (once per visit; start.js
+/// keeps it), mounts it into an element of its own, which this component never draws into, and
+/// tells it each instructor's route the learner opens (one app for all of them, so the course
+/// and the workers it opened serve them all). Unmounts it when the route leaves them.
 #[function_component(InstructorPages)]
 pub fn instructor_pages(props: &HostProps) -> Html {
     let root = use_node_ref();
     let module = use_state(|| Module::Loading);
+    // The module once mounted, and the route to show (it may change while the module loads).
+    let mounted = use_mut_ref(|| None::<JsValue>);
+    let path = props.route.to_path();
+    let latest = use_mut_ref(|| path.clone());
     {
-        let (root, module, path) = (root.clone(), module.clone(), props.route.to_path());
+        let (mounted, latest) = (mounted.clone(), latest.clone());
+        use_effect_with(path, move |path| {
+            *latest.borrow_mut() = path.clone();
+            if let Some(loaded) = &*mounted.borrow() {
+                let _ = call(loaded, "show", &[path.into()]);
+            }
+        });
+    }
+    {
+        let (root, module) = (root.clone(), module.clone());
         use_effect_with((), move |_| {
-            // The module's handle once mounted; `alive` turns false when the host goes, so a
-            // load that ends after that mounts nothing.
-            let mounted = Rc::new(RefCell::new(None::<JsValue>));
+            // `alive` turns false when the host goes, so a load that ends after that mounts
+            // nothing.
             let alive = Rc::new(Cell::new(true));
             {
                 let (mounted, alive) = (mounted.clone(), alive.clone());
@@ -56,16 +70,22 @@ pub fn instructor_pages(props: &HostProps) -> Html {
                         }
                         let element: web_sys::Element =
                             root.cast().ok_or("the page has no place for it")?;
+                        let path = latest.borrow().clone();
                         call(&loaded, "mount", &[element.into(), path.into()])?;
                         *mounted.borrow_mut() = Some(loaded);
                         Ok::<_, String>(())
                     }
                     .await;
                     if alive.get() {
+                        let failed = shown.is_err();
                         module.set(match shown {
                             Ok(()) => Module::Shown,
                             Err(e) => Module::Failed(e),
                         });
+                        if failed {
+                            // The failure's heading, as a page's start would be.
+                            gloo::timers::callback::Timeout::new(0, focus_page_start).forget();
+                        }
                     }
                 });
             }
@@ -140,27 +160,40 @@ pub struct PagesProps {
 /// The instructors' module's app: the page `path` names, with a lab of its own.
 #[function_component(Pages)]
 pub fn pages(props: &PagesProps) -> Html {
+    // The page sends only the routes its switch gives this module.
     let page = match Route::recognize(&props.path) {
         Some(Route::WorkshopNew) => html! { <WorkshopMaker /> },
         Some(Route::WorkshopClass { link }) => html! { <ClassView link={link} /> },
         Some(Route::Class) => html! { <ClassView /> },
         Some(Route::Receipt) => html! { <ReceiptCheck /> },
-        _ => html! {},
+        _ => not_found("There is no such instructors' page.", ""),
     };
     html! {
         <LabProvider>
             { page }
-            <FocusWhenDrawn />
+            <FocusWhenDrawn key={props.path.clone()} />
         </LabProvider>
     }
 }
 
-/// Once the page is drawn (the lab provider draws its pages when the course has loaded), focus
-/// moves to its start, as the page's own routes do: the page's route changed long before.
+/// Once a page is drawn (the lab provider draws its pages when the course has loaded, seconds
+/// after the route changed), focus moves to its start, as the page's own routes do, unless the
+/// learner has put it somewhere else meanwhile (focus on the body, or on the page's own `main`,
+/// is nowhere in particular).
 #[function_component(FocusWhenDrawn)]
 fn focus_when_drawn() -> Html {
     use_effect_with((), |_| {
-        gloo::timers::callback::Timeout::new(0, focus_page_start).forget();
+        gloo::timers::callback::Timeout::new(0, || {
+            let document = gloo::utils::document();
+            let elsewhere = document.active_element().is_some_and(|active| {
+                document.body().is_none_or(|body| *body != active)
+                    && active.closest("main").ok().flatten().is_none()
+            });
+            if !elsewhere {
+                focus_page_start();
+            }
+        })
+        .forget();
     });
     html! {}
 }

@@ -1,6 +1,6 @@
 //! The instructors' pages as a module of their own, loaded by the page the first time one
 //! opens (see `mlsec_lab::instructor`): `mount` draws the page a route names into an element,
-//! `unmount` takes it down again.
+//! `show` moves it to another route, `unmount` takes it down again.
 #[cfg(target_arch = "wasm32")]
 mod pages {
     use mlsec_lab::instructor::{Pages, PagesProps};
@@ -38,6 +38,17 @@ mod pages {
         }
         let app = yew::Renderer::<Pages>::with_root_and_props(root, PagesProps { path }).render();
         SHOWN.with(|shown| *shown.borrow_mut() = Some(app));
+    }
+
+    /// Shows the instructors' page `path` names in the app `mount` made (the route changed from
+    /// one of them to another).
+    #[wasm_bindgen]
+    pub fn show(path: String) {
+        SHOWN.with(|shown| {
+            if let Some(app) = shown.borrow_mut().as_mut() {
+                app.update(PagesProps { path });
+            }
+        });
     }
 
     /// Takes the page down (the page's route moved on).

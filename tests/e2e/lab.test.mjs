@@ -1615,7 +1615,7 @@ test('Workshops: an instructor makes a link, two learners pass their own instanc
   }
 });
 
-test('the instructors\' pages are a module of their own: a learner\'s visit never fetches it, an instructor fetches it once, and a failed load says so and is tried again', { timeout: TEST_TIMEOUT }, async () => {
+test('the instructors\' pages are a module of their own: a learner\'s pages never load it, an instructor\'s load it once for all three, focus moves to their heading, and a failed load says so and is tried again', { timeout: TEST_TIMEOUT }, async () => {
   const { context, page, problems } = await openLab();
   try {
     const requests = recordRequests(page);
@@ -1644,6 +1644,8 @@ test('the instructors\' pages are a module of their own: a learner\'s visit neve
     await page.locator('main h1', { hasText: 'workshop' }).first().waitFor();
     await page.goto(route('/class'));
     await page.locator('main h1', { hasText: 'Class' }).first().waitFor();
+    // Once drawn, the page's heading has the focus, as on the page's own routes.
+    await page.waitForFunction(() => document.activeElement?.tagName === 'H1' && /Class/.test(document.activeElement.textContent));
     assert.equal(requests.filter((u) => codeFile(u) === 'instructor_bg.wasm').length, 2, `fetched other than once after the failure: ${requests.filter(isInstructors)}`);
     // Leaving takes its page down: one instructor's page shows at a time, and none on a lesson.
     assert.equal(await page.locator('main h1').count(), 1, 'an earlier instructor\'s page was left behind');

@@ -143,7 +143,7 @@ macro_rules! artefacts {
         impl<'de> Deserialize<'de> for Artefact {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
                 use serde::de::Error as _;
-                let (tag, mut map) = tagged(d, "type")?;
+                let (tag, mut map) = tagged(d, "type", "an artefact's type")?;
                 let mut take = |key: &'static str| {
                     map.remove(key).ok_or_else(|| D::Error::missing_field(key))
                 };
@@ -188,18 +188,20 @@ artefacts! {
     Private = "private" { settings: DpSettings },
 }
 
-/// An internally tagged object's tag (`key`, a string) and its other keys, read as a JSON
-/// object: how [`Artefact`] and [`Task`] read the forms serde's derive would buffer.
+/// An internally tagged object's tag (`key`, a string: `names` says what it names) and its
+/// other keys, read as a JSON object: how [`Artefact`] and [`Task`] read the forms serde's
+/// derive would buffer.
 pub(crate) fn tagged<'de, D: serde::Deserializer<'de>>(
     d: D,
     key: &'static str,
+    names: &str,
 ) -> std::result::Result<(String, serde_json::Map<String, serde_json::Value>), D::Error> {
     use serde::de::Error as _;
     let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
     match map.remove(key) {
         Some(serde_json::Value::String(tag)) => Ok((tag, map)),
         Some(_) => Err(D::Error::custom(format!(
-            "`{key}` must be a name, in quotes"
+            "`{key}` must be {names}, in quotes"
         ))),
         None => Err(D::Error::missing_field(key)),
     }

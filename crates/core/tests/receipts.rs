@@ -427,7 +427,7 @@ fn parse_refuses_what_is_not_a_receipt() {
         "{msg}"
     );
     let msg = parse_error(&edited(&r, |v| v["artefact"]["type"] = Value::from(3)));
-    assert!(msg.contains("`type` must be a name"), "{msg}");
+    assert!(msg.contains("`type` must be an artefact's type"), "{msg}");
     let msg = parse_error(&edited(&r, |v| {
         v["artefact"].as_object_mut().unwrap().remove("type");
     }));
@@ -441,6 +441,21 @@ fn parse_refuses_what_is_not_a_receipt() {
     }));
     assert!(msg.contains("missing field `safetensors`"), "{msg}");
     parse_error(&edited(&r, |v| v["grader_version"] = Value::from(-1)));
+}
+
+/// Receipts are read through a JSON value, where a number past f32's range read into an f32
+/// becomes ∞ rather than an error (ARCHITECTURE.md): the re-grade still judges the artefact by
+/// the lesson's rules, so it comes to the honest receipt's verdict.
+#[test]
+fn a_setting_past_f32s_range_reads_as_infinity_and_the_artefact_is_still_what_is_judged() {
+    let r = receipt("fgsm-untargeted", Which::Solution);
+    let json = edited(&r, |v| v["settings"]["fgsm"]["epsilon"] = Value::from(1e39));
+    let read = Receipt::parse(&json).unwrap();
+    assert_ne!(read.settings, r.settings);
+    match (verdict(&json), verdict(&r.to_json())) {
+        (Verdict::Pass(g), Verdict::Pass(honest)) => assert_eq!(g, honest),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

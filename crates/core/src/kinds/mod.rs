@@ -511,7 +511,7 @@ type KindFromMap =
 impl<'de> Deserialize<'de> for Task {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         use serde::de::Error as _;
-        let (kind, map) = crate::exercise::tagged(d, "kind")?;
+        let (kind, map) = crate::exercise::tagged(d, "kind", "a kind's name")?;
         match KINDS.iter().find(|(name, _)| *name == kind) {
             Some((_, read)) => read(map).map_err(D::Error::custom),
             None => {
