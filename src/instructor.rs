@@ -1,7 +1,7 @@
 //! The instructors' pages (the class view, the single-receipt check, the workshop maker) are a
 //! WebAssembly module of their own (bin `instructor`), which the page loads the first time one
-//! of them opens. A learner's first visit never downloads their code (59 KB of the page's gzip,
-//! issue 14); an instructor waits for it once.
+//! of them opens. The page's first render never waits for their code (it was 47 KB of the
+//! page's gzip, issue 14); an instructor waits for it once.
 //!
 //! Both sides are here. On the page, [`InstructorPages`] stands where such a page shows: it has
 //! start.js import the module (`mlsecLoadInstructor`), then hands the module an element to draw
