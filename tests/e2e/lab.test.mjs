@@ -122,12 +122,7 @@ function assertNoProblems(problems) {
  * or a predicate with a `description`.
  */
 async function waitForText(locator, expected, timeout = STEP_TIMEOUT) {
-  const matches = (text) =>
-    typeof expected === 'string'
-      ? text.includes(expected)
-      : typeof expected === 'function'
-        ? expected(text)
-        : expected.test(text);
+  const matches = matcher(expected);
   const deadline = Date.now() + timeout;
   let last = '';
   for (;;) {
@@ -139,6 +134,51 @@ async function waitForText(locator, expected, timeout = STEP_TIMEOUT) {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** `expected` (a string to contain, a RegExp, or a predicate) as a test of one text. */
+function matcher(expected) {
+  return (text) =>
+    typeof expected === 'string'
+      ? text.includes(expected)
+      : typeof expected === 'function'
+        ? expected(text)
+        : expected.test(text);
+}
+
+/**
+ * Record every text the element with data-testid `id` shows from now on, and return a wait for
+ * one of them to contain `expected`. A progress line of a run that takes less than one poll of
+ * waitForText (a label-flip grade is ~50 ms) is drawn and gone before the test looks; a
+ * MutationObserver sees each render. The element need not exist yet.
+ */
+async function recordTexts(page, id) {
+  await page.evaluate((id) => {
+    const observers = (globalThis.__textObservers ??= {});
+    observers[id]?.disconnect();
+    const seen = ((globalThis.__seenTexts ??= {})[id] = []);
+    const note = () => {
+      const text = document.querySelector(`[data-testid="${id}"]`)?.textContent;
+      if (text != null && seen.at(-1) !== text) seen.push(text);
+    };
+    note();
+    observers[id] = new MutationObserver(note);
+    observers[id].observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  }, id);
+  return async (expected, timeout = STEP_TIMEOUT) => {
+    const matches = matcher(expected);
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const seen = await page.evaluate((id) => globalThis.__seenTexts[id], id);
+      const hit = seen.find(matches);
+      if (hit !== undefined) return hit;
+      if (Date.now() > deadline) {
+        const what = expected.description ?? String(expected);
+        throw new Error(`timed out after ${timeout} ms waiting for [data-testid=${id}] to show ${what}; it showed ${JSON.stringify(seen)}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
 }
 
 /** Poll until `locator` matches at least `n` elements; returns the count. */
@@ -1027,9 +1067,10 @@ test('Track E: defences are compared in a table, the reference composition passe
     await testid(page, `${id}-use-solution`).click();
     assert.equal(await testid(page, `${id}-filter`).isChecked(), true);
     assert.equal(await testid(page, `${id}-detector`).isChecked(), true);
+    const measuring = await recordTexts(page, `${id}-measuring`);
     await testid(page, `${id}-run`).click();
     // The worker measures the table row by row and says which row it is on.
-    await waitForText(testid(page, `${id}-measuring`), / of 5\)/, LONG_TIMEOUT);
+    await measuring(/ of 5\)/, LONG_TIMEOUT);
     await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
     await axeCheck(page, `${id}-grade`);
     const table = await waitForText(testid(page, `${id}-table`), 'your composition');
@@ -1144,8 +1185,9 @@ test('Track B: the gallery picks the 7s to flip, an over-budget set is refused a
     await waitForText(testid(page, `${id}-shown`), '71 training images shown');
     await testid(page, `${id}-flip-all`).click();
     await waitForText(testid(page, `${id}-flip-count`), '71 of 71 flips');
+    const measuring = await recordTexts(page, `${id}-measuring`);
     await testid(page, `${id}-run`).click();
-    await waitForText(testid(page, `${id}-measuring`), /the (clean|poisoned) model, epoch/, LONG_TIMEOUT);
+    await measuring(/the (clean|poisoned) model, epoch/, LONG_TIMEOUT);
     const grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
     await axeCheck(page, `${id}-grade`);
     assert.match(grade, /recognises 12 of 36 test 7s/);
@@ -1183,8 +1225,9 @@ test('Track B: a backdoor painted in a corner, its poisons picked at random, pas
     await testid(page, `${id}-seed`).fill('1');
     await testid(page, `${id}-pick`).click();
     await waitForText(testid(page, `${id}-poison-count`), '36 of 71 poisoned training images, relabelled 0');
+    const measuring = await recordTexts(page, `${id}-measuring`);
     await testid(page, `${id}-run`).click();
-    await waitForText(testid(page, `${id}-measuring`), /the (clean|poisoned) model, epoch/, LONG_TIMEOUT);
+    await measuring(/the (clean|poisoned) model, epoch/, LONG_TIMEOUT);
     const grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
     await axeCheck(page, `${id}-grade`);
     assert.match(grade, /calls 325 of 325 triggered test digits 0/);
@@ -1395,8 +1438,9 @@ test('Track C: shadow models trained in the worker find members at 1% false posi
     await testid(page, `${id}-statistic`).selectOption('scaled-logit');
     await testid(page, `${id}-test`).selectOption('online');
     await testid(page, `${id}-spread`).selectOption('global');
+    const measuring = await recordTexts(page, `${id}-measuring`);
     await testid(page, `${id}-run`).click();
-    await waitForText(testid(page, `${id}-measuring`), /shadow \d+ of 8, epoch/, LONG_TIMEOUT);
+    await measuring(/shadow \d+ of 8, epoch/, LONG_TIMEOUT);
     grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
     await axeCheck(page, `${id}-grade`);
     assert.match(grade, /your attack finds 10\.4% of the 250 members/);
@@ -1425,8 +1469,9 @@ test('Track C: DP-SGD is graded on ε, the shadow-model attack and accuracy; σ 
     await waitForText(testid(page, `${id}-error`), 'the clipping norm C must be a number above 0');
     // The starter: no noise, so no privacy, whatever the attack does.
     await testid(page, `${id}-clip_norm`).fill('1');
+    const measuring = await recordTexts(page, `${id}-measuring`);
     await testid(page, `${id}-run`).click();
-    await waitForText(testid(page, `${id}-measuring`), /shadow \d+ of 8/, LONG_TIMEOUT);
+    await measuring(/shadow \d+ of 8/, LONG_TIMEOUT);
     let grade = await waitForText(testid(page, `${id}-grade`), 'Not yet', LONG_TIMEOUT);
     assert.match(grade, /ε at δ = 1e-5 ∞ > 8\.00/);
     await waitForText(testid(page, `${id}-no-epsilon`), 'σ = 0 adds no noise');
@@ -1470,8 +1515,9 @@ test('Track B: the poisons are found with a detector and a threshold on one clas
     await waitForText(testid(page, `${id}-above`), /\d+ training images in class 5 score above the threshold/, LONG_TIMEOUT);
     await testid(page, `${id}-remove`).click();
     await waitForText(testid(page, `${id}-removed`), /^1[01]\d training images marked for removal \(scored with distance to the class centre\)/);
+    const measuring = await recordTexts(page, `${id}-measuring`);
     await testid(page, `${id}-run`).click();
-    await waitForText(testid(page, `${id}-measuring`), /model.*epoch/, LONG_TIMEOUT);
+    await measuring(/model.*epoch/, LONG_TIMEOUT);
     const grade = await waitForText(testid(page, `${id}-grade`), 'Passed', LONG_TIMEOUT);
     await axeCheck(page, `${id}-grade`);
     assert.match(grade, /you removed 72 of the 72 poisons/);
