@@ -9,6 +9,8 @@ use crate::navigation::{
     element, not_found, show_section, table_of_contents, Announcer, CourseMap, SearchBox,
     SearchPage, Shortcuts,
 };
+pub use crate::router::Route;
+use crate::router::{use_route, Link, Router};
 use crate::storage::LocalStorage;
 use crate::worker::WorkerHandle;
 use crate::workshop::{Joined, WorkshopShell};
@@ -20,41 +22,6 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
-
-#[derive(Clone, Routable, PartialEq)]
-pub enum Route {
-    #[at("/")]
-    Home,
-    #[at("/lesson/:id")]
-    Lesson { id: String },
-    /// A lesson opened at one of its sections (a table of contents, a search hit).
-    #[at("/lesson/:id/:section")]
-    LessonSection { id: String, section: String },
-    #[at("/search")]
-    Search,
-    #[at("/workshop/new")]
-    WorkshopNew,
-    #[at("/w/:link")]
-    Workshop { link: String },
-    #[at("/w/:link/lesson/:id")]
-    WorkshopLesson { link: String, id: String },
-    #[at("/w/:link/lesson/:id/:section")]
-    WorkshopLessonSection {
-        link: String,
-        id: String,
-        section: String,
-    },
-    #[at("/w/:link/class")]
-    WorkshopClass { link: String },
-    #[at("/class")]
-    Class,
-    #[at("/receipt")]
-    Receipt,
-    #[not_found]
-    #[at("/not-found")]
-    NotFound,
-}
 
 /// What every page and exercise shares.
 #[derive(Clone)]
@@ -71,18 +38,6 @@ pub struct Lab {
     pub course_worker: Rc<CourseWorkerHandle>,
     /// The search index once the search page asked for it, with the course it indexes.
     pub search: Rc<RefCell<Option<(Rc<Loaded>, Rc<Search>)>>>,
-}
-
-impl Route {
-    /// The section a route opens a lesson at, if any.
-    fn section(&self) -> Option<&str> {
-        match self {
-            Route::LessonSection { section, .. } | Route::WorkshopLessonSection { section, .. } => {
-                Some(section)
-            }
-            _ => None,
-        }
-    }
 }
 
 impl PartialEq for Lab {
@@ -132,22 +87,22 @@ impl Reducible for Version {
 #[function_component(App)]
 pub fn app() -> Html {
     html! {
-        <HashRouter>
+        <Router>
             <header class="top">
-                <Link<Route> to={Route::Home} classes="brand">{ "MLSec Lab" }</Link<Route>>
+                <Link to={Route::Home} classes="brand">{ "MLSec Lab" }</Link>
                 <span class="tagline">{ "Attack and defend real models, in your browser" }</span>
                 <OfflineBadge />
-                <Link<Route> to={Route::Search} classes="search-link">{ "Search" }</Link<Route>>
+                <Link to={Route::Search} classes="search-link">{ "Search" }</Link>
                 <Shortcuts />
             </header>
             <main>
                 <LabProvider>
-                    <Switch<Route> render={switch} />
+                    <CurrentPage />
                     <FocusOnRouteChange />
                 </LabProvider>
             </main>
             <Announcer />
-        </HashRouter>
+        </Router>
     }
 }
 
@@ -297,12 +252,12 @@ fn offline_badge() -> Html {
 /// route to a section (a deep link too) shows that section and focuses its heading.
 #[function_component(FocusOnRouteChange)]
 fn focus_on_route_change() -> Html {
-    let route = use_route::<Route>();
-    let previous = use_mut_ref(|| None::<Option<Route>>);
+    let route = use_route();
+    let previous = use_mut_ref(|| None::<Route>);
     use_effect_with(route, move |route| {
         let changed = matches!(&*previous.borrow(), Some(p) if p != route);
         *previous.borrow_mut() = Some(route.clone());
-        if let Some(section) = route.as_ref().and_then(Route::section) {
+        if let Some(section) = route.section() {
             let section = section.to_string();
             gloo::timers::callback::Timeout::new(0, move || show_section(&section)).forget();
         } else if changed {
@@ -325,8 +280,11 @@ pub fn focus_page_start() {
     }
 }
 
-fn switch(route: Route) -> Html {
-    match route {
+/// The page the route names.
+#[function_component(CurrentPage)]
+fn current_page() -> Html {
+    let route = use_route();
+    match route.clone() {
         Route::Home => html! { <Home /> },
         Route::Lesson { id } => html! { <LessonPage id={id.clone()} key={id} /> },
         Route::LessonSection { id, section } => {
@@ -415,9 +373,9 @@ fn home() -> Html {
             <section class="instructors" data-testid="instructors">
                 <h2>{ "For instructors" }</h2>
                 <p>
-                    <Link<Route> to={Route::WorkshopNew}>{ "Make a workshop" }</Link<Route>>{ " · " }
-                    <Link<Route> to={Route::Class}>{ "Class view (re-grade hand-ins)" }</Link<Route>>{ " · " }
-                    <Link<Route> to={Route::Receipt}>{ "Check one receipt" }</Link<Route>>
+                    <Link to={Route::WorkshopNew}>{ "Make a workshop" }</Link>{ " · " }
+                    <Link to={Route::Class}>{ "Class view (re-grade hand-ins)" }</Link>{ " · " }
+                    <Link to={Route::Receipt}>{ "Check one receipt" }</Link>
                 </p>
             </section>
         </>
@@ -447,9 +405,9 @@ fn continue_link(loaded: &Loaded, progress: &Progress) -> Html {
     html! {
         <p class="continue">
             { label }
-            <Link<Route> to={Route::Lesson { id: id.to_string() }}>
+            <Link to={Route::Lesson { id: id.to_string() }}>
                 <span data-testid="continue-link">{ loaded.title(id) }</span>
-            </Link<Route>>
+            </Link>
         </p>
     }
 }
@@ -489,9 +447,9 @@ fn lesson_card(lesson: &Lesson, progress: &Progress) -> Html {
     };
     html! {
         <li class={classes!("lesson", status)}>
-            <Link<Route> to={Route::Lesson { id: lesson.id.clone() }}>
+            <Link to={Route::Lesson { id: lesson.id.clone() }}>
                 <span data-testid="lesson-link">{ &lesson.meta.title }</span>
-            </Link<Route>>
+            </Link>
             { " " }{ tags(lesson) }
             <span class="count" data-testid="lesson-state">{ format!("{} · {passed}/{total}", state.label()) }</span>
             <p>{ &lesson.meta.summary }</p>
@@ -610,7 +568,7 @@ fn lesson_page(props: &LessonProps) -> Html {
                 { lesson_body(
                     &lab,
                     id,
-                    html! { <Link<Route> to={Route::Home}>{ "← All lessons" }</Link<Route>> },
+                    html! { <Link to={Route::Home}>{ "← All lessons" }</Link> },
                     &order,
                     |id, section| match section {
                         Some(section) => Route::LessonSection { id, section },
@@ -685,10 +643,10 @@ fn lesson_links(lab: &Lab, id: &str, order: &[String], to: impl Fn(String) -> Ro
     }
     let link = |id: &str, rel: &'static str, label: &'static str| {
         html! {
-            <Link<Route> to={to(id.to_string())} classes={classes!("lesson-link", rel)}>
+            <Link to={to(id.to_string())} classes={classes!("lesson-link", rel)}>
                 <span class="lesson-link-label">{ label }</span>
                 <span data-testid={format!("lesson-{rel}")}>{ lab.loaded.title(id) }</span>
-            </Link<Route>>
+            </Link>
         }
     };
     html! {

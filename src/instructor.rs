@@ -19,7 +19,6 @@ use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use yew::prelude::*;
-use yew_router::Routable;
 
 #[derive(Properties, PartialEq)]
 pub struct HostProps {
@@ -43,7 +42,7 @@ pub fn instructor_pages(props: &HostProps) -> Html {
     let module = use_state(|| Module::Loading);
     // The module once mounted, and the route to show (it may change while the module loads).
     let mounted = use_mut_ref(|| None::<JsValue>);
-    let path = props.route.to_path();
+    let path = props.route.path();
     let latest = use_mut_ref(|| path.clone());
     {
         let (mounted, latest) = (mounted.clone(), latest.clone());
@@ -161,11 +160,11 @@ pub struct PagesProps {
 #[function_component(Pages)]
 pub fn pages(props: &PagesProps) -> Html {
     // The page sends only the routes its switch gives this module.
-    let page = match Route::recognize(&props.path) {
-        Some(Route::WorkshopNew) => html! { <WorkshopMaker /> },
-        Some(Route::WorkshopClass { link }) => html! { <ClassView link={link} /> },
-        Some(Route::Class) => html! { <ClassView /> },
-        Some(Route::Receipt) => html! { <ReceiptCheck /> },
+    let page = match Route::parse(&props.path) {
+        Route::WorkshopNew => html! { <WorkshopMaker /> },
+        Route::WorkshopClass { link } => html! { <ClassView link={link} /> },
+        Route::Class => html! { <ClassView /> },
+        Route::Receipt => html! { <ReceiptCheck /> },
         _ => not_found("There is no such instructors' page.", ""),
     };
     html! {

@@ -15,6 +15,7 @@ pub mod navigation;
 pub mod painter;
 pub mod plot;
 pub mod predict;
+pub mod router;
 pub mod storage;
 pub mod worker;
 pub mod workshop;

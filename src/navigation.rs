@@ -5,6 +5,7 @@
 
 use crate::app::{Lab, Route};
 use crate::lab::Search;
+use crate::router::{go, Link};
 use mlsec_core::markdown::{Heading, ANCHOR_PREFIX};
 use mlsec_core::progress::LessonState;
 use mlsec_core::search::Hit;
@@ -12,7 +13,6 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 /// The id of the page's one polite live region.
 const ANNOUNCER: &str = "announcer";
@@ -77,7 +77,6 @@ fn typing_in(target: Option<web_sys::EventTarget>) -> bool {
 #[function_component(Shortcuts)]
 pub fn shortcuts() -> Html {
     let open = use_state(|| false);
-    let navigator = use_navigator();
     {
         let open = open.clone();
         use_effect_with((), move |_| {
@@ -98,9 +97,7 @@ pub fn shortcuts() -> Html {
                         "ArrowLeft" | "p" => click("a.lesson-link.previous"),
                         "ArrowRight" | "n" => click("a.lesson-link.next"),
                         "/" | "s" => {
-                            if let Some(n) = &navigator {
-                                n.push(&Route::Search);
-                            }
+                            go(&Route::Search);
                             true
                         }
                         "?" => {
@@ -201,11 +198,11 @@ pub fn course_map(props: &CourseMapProps) -> Html {
             let words = state.map_or("could not be loaded", |s| s.label());
             html! {
                 <li class={classes!(state.map(|s| s.label().replace(' ', "-")), current.then_some("current"))}>
-                    <Link<Route> to={Route::Lesson { id: id.clone() }}>
+                    <Link to={Route::Lesson { id: id.clone() }}>
                         <span class="mark" aria-hidden="true">{ mark }</span>
                         <span aria-current={current.then_some("page")}>{ title }</span>
                         <span class="visually-hidden">{ format!(" ({words})") }</span>
-                    </Link<Route>>
+                    </Link>
                 </li>
             }
         });
@@ -240,7 +237,7 @@ pub fn table_of_contents(headings: &[Heading], to: impl Fn(String) -> Route) -> 
             <ul>
                 { for listed.iter().map(|h| html! {
                     <li class={format!("level-{}", h.level)}>
-                        <Link<Route> to={to(h.anchor.clone())}>{ &h.text }</Link<Route>>
+                        <Link to={to(h.anchor.clone())}>{ &h.text }</Link>
                     </li>
                 }) }
             </ul>
@@ -332,12 +329,12 @@ pub fn search_box(props: &SearchBoxProps) -> Html {
         };
         html! {
             <li data-testid="search-hit">
-                <Link<Route> to={to}>
+                <Link to={to}>
                     <span class="hit-title" data-testid="search-hit-title">{ &h.title }</span>
                     if let Some((heading, _)) = &h.heading {
                         <span class="hit-heading" data-testid="search-hit-heading">{ format!(" › {heading}") }</span>
                     }
-                </Link<Route>>
+                </Link>
                 if !h.tags.is_empty() {
                     <span class="tags" data-testid="search-hit-tags">{ for h.tags.iter().map(|t| html! { <span class="tag">{ t }</span> }) }</span>
                 }
@@ -377,7 +374,7 @@ pub fn not_found(what: &str, guess: &str) -> Html {
         <div class="not-found" data-testid="not-found">
             <h1>{ "Not found" }</h1>
             <p class="error">{ what }</p>
-            <p><Link<Route> to={Route::Home}>{ "Back to the lessons" }</Link<Route>>{ ", or search for what you wanted:" }</p>
+            <p><Link to={Route::Home}>{ "Back to the lessons" }</Link>{ ", or search for what you wanted:" }</p>
             <SearchBox initial={guess.replace('-', " ")} />
         </div>
     }

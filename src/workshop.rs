@@ -5,6 +5,7 @@
 //! receipts, the hand-in) is the core's `workshop` module; this file only shows and stores.
 
 use crate::app::{bind_text, download, lesson_body, Lab, Route};
+use crate::router::Link;
 use crate::storage::LocalStorage;
 use mlsec_core::course::Lesson;
 use mlsec_core::exercise::Exercise;
@@ -18,7 +19,6 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 /// A workshop this browser has joined, under one name: what the lesson pages and exercises
 /// of the workshop read through the [`Lab`] context.
@@ -145,7 +145,7 @@ pub fn workshop_shell(props: &ShellProps) -> Html {
                 <div class="error" role="alert" data-testid="workshop-error">
                     <h1>{ "This workshop link cannot be opened" }</h1>
                     <p>{ format!("{}.", e.trim_end_matches('.')) }</p>
-                    <p><Link<Route> to={Route::Home}>{ "Go to the lessons" }</Link<Route>></p>
+                    <p><Link to={Route::Home}>{ "Go to the lessons" }</Link></p>
                 </div>
             }
         }
@@ -214,7 +214,7 @@ fn joined_shell(props: &JoinedProps) -> Html {
     html! {
         <ContextProvider<Lab> context={own}>
             <p class="workshop-bar" data-testid="workshop-bar">
-                <Link<Route> to={Route::Workshop { link: props.link.clone() }}>{ &joined.workshop.title }</Link<Route>>
+                <Link to={Route::Workshop { link: props.link.clone() }}>{ &joined.workshop.title }</Link>
                 { " · working as " }<strong data-testid="workshop-learner">{ &joined.learner }</strong>{ " " }
                 <button class="quiet" onclick={props.leave.clone()} data-testid="workshop-leave">{ "Not you? Change the name" }</button>
             </p>
@@ -295,9 +295,9 @@ fn workshop_home() -> Html {
         let passed = lesson.exercises.iter().filter(|e| progress.record(&e.id).passed).count();
         html! {
             <li class="lesson">
-                <Link<Route> to={Route::WorkshopLesson { link: joined.link.clone(), id: lesson.id.clone() }}>
+                <Link to={Route::WorkshopLesson { link: joined.link.clone(), id: lesson.id.clone() }}>
                     <span data-testid="workshop-lesson-link">{ &lesson.meta.title }</span>
-                </Link<Route>>
+                </Link>
                 <span class="count">{ format!("{passed}/{} passed", lesson.exercises.len()) }</span>
                 <p>{ &lesson.meta.summary }</p>
             </li>
@@ -318,7 +318,7 @@ fn workshop_home() -> Html {
             <HandInPanel lessons={Rc::new(lessons)} />
             <p class="meta">
                 { "For the instructor: " }
-                <Link<Route> to={Route::WorkshopClass { link: joined.link.clone() }}>{ "the class view of this workshop" }</Link<Route>>
+                <Link to={Route::WorkshopClass { link: joined.link.clone() }}>{ "the class view of this workshop" }</Link>
             </p>
         </>
     }
@@ -387,7 +387,7 @@ fn workshop_lesson(props: &LessonProps) -> Html {
     let lab = use_context::<Lab>().expect("lab context");
     let joined = lab.workshop.clone().expect("a workshop lab");
     let back = html! {
-        <Link<Route> to={Route::Workshop { link: joined.link.clone() }}>{ "← The workshop's lessons" }</Link<Route>>
+        <Link to={Route::Workshop { link: joined.link.clone() }}>{ "← The workshop's lessons" }</Link>
     };
     if !joined.workshop.lessons.contains(&props.id) || joined.window() == Window::NotYetOpen {
         return html! {

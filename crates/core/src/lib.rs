@@ -30,6 +30,7 @@ pub mod painter;
 pub mod progress;
 pub mod receipt;
 pub mod resources;
+pub mod route;
 pub mod search;
 pub mod session;
 pub mod spam;
