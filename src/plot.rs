@@ -1,35 +1,142 @@
-//! Drawing on canvases: the live training curves and the FGSM success-vs-ε curve (plotters),
-//! and the 8×8 digit the learner paints. Canvas, not styled elements, because the page's
-//! Content-Security-Policy forbids inline styles.
+//! Drawing on canvases: every chart (on a [`Frame`]: axes, grid, lines, bars, dots and a
+//! legend, drawn with the canvas's own 2D calls), and the 8×8 digits the learner paints and
+//! the galleries show. Canvas, not styled elements, because the page's Content-Security-Policy
+//! forbids inline styles. (The charts were drawn with plotters until issue 14: its generic
+//! coordinate and series machinery was 30 KB of the page's gzip for these dozen charts.)
 
-use mlsec_core::chart::{self, ChartData};
+use mlsec_core::chart::{self, ChartData, Scale};
 use mlsec_core::defence::DefenceRow;
 use mlsec_core::kinds::poisoning::ModelBars;
 use mlsec_core::kinds::spam_backdoor::FilterBars;
 use mlsec_core::train::EpochReport;
-use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
-use wasm_bindgen::JsCast;
+use std::f64::consts::FRAC_PI_2;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yew::prelude::{html, Html, NodeRef};
 
-/// Every chart text uses this one font. plotters measures text with a span carrying an inline
-/// style attribute built from the font; index.html's CSP allows exactly that one attribute value
-/// by hash ('unsafe-hashes'), so a new font or size here needs a new hash there (the end-to-end
-/// test fails on any CSP violation).
-const FONT: (&str, f64) = ("sans-serif", 13.0);
+/// Every chart text uses this one font.
+const FONT: &str = "13px sans-serif";
 
-/// A chart on a canvas with an f32 axis each way (what the chart helpers hand back to draw on).
-type Axes<'a> = ChartContext<
-    'a,
-    CanvasBackend,
-    Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
->;
+/// The colours of the series, and of the guides (levels, budgets, the diagonal).
+const LOSS: &str = "rgb(214,90,49)";
+const ACCURACY: &str = "rgb(38,110,200)";
+const THIRD: &str = "rgb(40,150,90)";
+const LOSS_LEVEL: &str = "rgba(214,90,49,0.6)";
+const ACCURACY_LEVEL: &str = "rgba(38,110,200,0.6)";
+const BLACK: &str = "#000";
+const GUIDE: &str = "rgba(0,0,0,0.4)";
+const DIAGONAL: &str = "rgba(0,0,0,0.3)";
+const GRID: &str = "rgba(0,0,0,0.1)";
 
-/// The drawing area of a chart's canvas, first narrowed to the width the page gives it (never
-/// wider than the width it was made with), so that on a phone the chart is redrawn to fit and its
-/// text stays at the font's size instead of being scaled down with the picture.
-fn area(canvas: HtmlCanvasElement) -> Option<DrawingArea<CanvasBackend, plotters::coord::Shift>> {
+/// How a line is drawn: its colour, width, and dash pattern (empty: solid).
+#[derive(Clone, Copy)]
+struct Pen {
+    colour: &'static str,
+    width: f64,
+    dash: &'static [f64],
+}
+
+const fn pen(colour: &'static str, width: f64) -> Pen {
+    Pen {
+        colour,
+        width,
+        dash: &[],
+    }
+}
+
+impl Pen {
+    const fn dashed(self, dash: &'static [f64]) -> Pen {
+        Pen { dash, ..self }
+    }
+
+    /// Makes the context's lines this pen's.
+    fn set(self, ctx: &CanvasRenderingContext2d) {
+        ctx.set_stroke_style_str(self.colour);
+        ctx.set_line_width(self.width);
+        ctx.set_line_join("round");
+        let dash: js_sys::Array = self.dash.iter().map(|&d| JsValue::from(d)).collect();
+        let _ = ctx.set_line_dash(&dash);
+    }
+}
+
+/// The second series of a chart: dashed, so it is told apart by more than colour.
+const DASHES: &[f64] = &[6.0, 4.0];
+
+/// An axis as a chart shows it: its scale, its description, how many parts its ticks cut it
+/// into at most (0: no ticks), how a tick is written (else the scale's own label), and whether
+/// grid lines cross the plot at its ticks.
+struct Axis<'a> {
+    scale: Scale,
+    desc: &'a str,
+    ticks: usize,
+    label: Option<&'a dyn Fn(f64) -> String>,
+    grid: bool,
+}
+
+fn axis(scale: Scale, desc: &str) -> Axis<'_> {
+    Axis {
+        scale,
+        desc,
+        ticks: 10,
+        label: None,
+        grid: true,
+    }
+}
+
+impl<'a> Axis<'a> {
+    fn no_grid(self) -> Self {
+        Axis {
+            grid: false,
+            ..self
+        }
+    }
+    fn no_ticks(self) -> Self {
+        Axis { ticks: 0, ..self }
+    }
+    fn labelled(self, label: &'a dyn Fn(f64) -> String) -> Self {
+        Axis {
+            label: Some(label),
+            ..self
+        }
+    }
+}
+
+/// How a legend entry shows its series.
+enum Key {
+    Line(Pen),
+    Block(&'static str),
+    Dot(&'static str, bool),
+}
+
+/// The corner of the plot a legend goes in: one the series leave empty.
+enum Corner {
+    UpperLeft,
+    UpperRight,
+    LowerRight,
+}
+
+/// A chart's canvas once its frame is drawn: the plot's rectangle in canvas pixels and the
+/// scales of its axes (`y2`: the right-hand one, where there is one).
+struct Frame {
+    ctx: CanvasRenderingContext2d,
+    left: f64,
+    top: f64,
+    right: f64,
+    bottom: f64,
+    x: Scale,
+    y: Scale,
+    y2: Option<Scale>,
+}
+
+/// The canvas's 2D context.
+fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok()??.dyn_into().ok()
+}
+
+/// A chart's canvas, first narrowed to the width the page gives it (never wider than the width
+/// it was made with), so that on a phone the chart is redrawn to fit and its text stays at the
+/// font's size instead of being scaled down with the picture.
+fn fitted(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     let made = match canvas.get_attribute("data-width") {
         Some(w) => w.parse().unwrap_or(canvas.width()),
         None => {
@@ -47,7 +154,273 @@ fn area(canvas: HtmlCanvasElement) -> Option<DrawingArea<CanvasBackend, plotters
     if canvas.width() != width {
         canvas.set_width(width);
     }
-    Some(CanvasBackend::with_canvas_object(canvas)?.into_drawing_area())
+    context(canvas)
+}
+
+/// Draws a chart's frame on `canvas` (white ground, grid, axes, tick labels and the axes'
+/// descriptions) with label areas of `[below, left, right]` pixels, and returns it to draw in.
+fn frame(
+    canvas: &HtmlCanvasElement,
+    x: Axis,
+    y: Axis,
+    y2: Option<Axis>,
+    [below, left, right]: [f64; 3],
+) -> Option<Frame> {
+    let ctx = fitted(canvas)?;
+    let (width, height) = (f64::from(canvas.width()), f64::from(canvas.height()));
+    ctx.set_fill_style_str("#fff");
+    ctx.fill_rect(0.0, 0.0, width, height);
+    // Its edges at half pixels, where a 1-pixel line covers one column or row of pixels
+    // (at whole ones it would be two grey ones).
+    let frame = Frame {
+        ctx,
+        left: 10.5 + left,
+        top: 10.5,
+        right: width - 9.5 - right,
+        bottom: height - 9.5 - below,
+        x: x.scale,
+        y: y.scale,
+        y2: y2.as_ref().map(|a| a.scale),
+    };
+    let ctx = &frame.ctx;
+    ctx.set_font(FONT);
+    pen(BLACK, 1.0).set(ctx);
+    // Each axis: its ticks (grid line, tick mark, label), then its line and its description.
+    for (which, a) in [(0, Some(&x)), (1, Some(&y)), (2, y2.as_ref())] {
+        let Some(a) = a else { continue };
+        let ticks = if a.ticks == 0 {
+            vec![]
+        } else {
+            a.scale.ticks(a.ticks)
+        };
+        // The widest tick label, so that a vertical axis's description clears them.
+        let mut widest = 0f64;
+        for (v, written) in ticks {
+            let text = a.label.map_or(written, |f| f(v));
+            widest = widest.max(ctx.measure_text(&text).map_or(0.0, |m| m.width()));
+            let at = a.scale.unit(v);
+            if which == 0 {
+                let px = frame.left + at * (frame.right - frame.left);
+                if a.grid {
+                    frame.stroke(&[(px, frame.top), (px, frame.bottom)], GRID);
+                }
+                frame.stroke(&[(px, frame.bottom), (px, frame.bottom + 5.0)], BLACK);
+                frame.write(&text, (px, frame.bottom + 7.0), "center", "top");
+            } else {
+                let py = frame.bottom - at * (frame.bottom - frame.top);
+                let edge = if which == 1 { frame.left } else { frame.right };
+                let out = if which == 1 { -5.0 } else { 5.0 };
+                if a.grid && which == 1 {
+                    frame.stroke(&[(frame.left, py), (frame.right, py)], GRID);
+                }
+                frame.stroke(&[(edge, py), (edge + out, py)], BLACK);
+                let align = if which == 1 { "right" } else { "left" };
+                frame.write(&text, (edge + out * 1.4, py), align, "middle");
+            }
+        }
+        let (from, to, desc_at, turn) = match which {
+            0 => (
+                (frame.left, frame.bottom),
+                (frame.right, frame.bottom),
+                ((frame.left + frame.right) / 2.0, height - 4.0),
+                0.0,
+            ),
+            1 => (
+                (frame.left, frame.top),
+                (frame.left, frame.bottom),
+                (
+                    (frame.left - widest - 17.0).max(9.0),
+                    (frame.top + frame.bottom) / 2.0,
+                ),
+                -FRAC_PI_2,
+            ),
+            _ => (
+                (frame.right, frame.top),
+                (frame.right, frame.bottom),
+                (
+                    (frame.right + widest + 17.0).min(width - 9.0),
+                    (frame.top + frame.bottom) / 2.0,
+                ),
+                FRAC_PI_2,
+            ),
+        };
+        frame.stroke(&[from, to], BLACK);
+        if !a.desc.is_empty() {
+            ctx.save();
+            ctx.translate(desc_at.0, desc_at.1).ok()?;
+            ctx.rotate(turn).ok()?;
+            frame.write(
+                a.desc,
+                (0.0, 0.0),
+                "center",
+                if turn == 0.0 { "bottom" } else { "middle" },
+            );
+            ctx.restore();
+        }
+    }
+    Some(frame)
+}
+
+impl Frame {
+    /// A figure's place in canvas pixels, on the right-hand axis if `right`.
+    fn at(&self, (x, y): (f64, f64), right: bool) -> (f64, f64) {
+        let scale = if right {
+            self.y2.unwrap_or(self.y)
+        } else {
+            self.y
+        };
+        (
+            self.left + self.x.unit(x) * (self.right - self.left),
+            self.bottom - scale.unit(y) * (self.bottom - self.top),
+        )
+    }
+
+    /// A thin solid line through canvas pixels (the frame's own lines).
+    fn stroke(&self, points: &[(f64, f64)], colour: &str) {
+        let ctx = &self.ctx;
+        ctx.set_stroke_style_str(colour);
+        ctx.begin_path();
+        for (i, &(x, y)) in points.iter().enumerate() {
+            if i == 0 {
+                ctx.move_to(x, y)
+            } else {
+                ctx.line_to(x, y)
+            }
+        }
+        ctx.stroke();
+    }
+
+    fn write(&self, text: &str, (x, y): (f64, f64), align: &str, baseline: &str) {
+        let ctx = &self.ctx;
+        ctx.set_fill_style_str(BLACK);
+        ctx.set_text_align(align);
+        ctx.set_text_baseline(baseline);
+        let _ = ctx.fill_text(text, x, y);
+    }
+
+    /// Draws `draw` with `pen`'s style set, clipped to the plot if `clip`.
+    fn styled(&self, pen: Pen, clip: bool, draw: impl FnOnce(&CanvasRenderingContext2d)) {
+        let ctx = &self.ctx;
+        ctx.save();
+        if clip {
+            ctx.begin_path();
+            ctx.rect(
+                self.left,
+                self.top,
+                self.right - self.left,
+                self.bottom - self.top,
+            );
+            ctx.clip();
+        }
+        ctx.set_fill_style_str(pen.colour);
+        pen.set(ctx);
+        draw(ctx);
+        ctx.restore();
+    }
+
+    /// A series' line through figures (on the right-hand axis if `right`).
+    fn line(&self, points: impl IntoIterator<Item = (f64, f64)>, pen: Pen, right: bool) {
+        let pixels: Vec<(f64, f64)> = points.into_iter().map(|p| self.at(p, right)).collect();
+        self.styled(pen, true, |ctx| {
+            ctx.begin_path();
+            for (i, &(x, y)) in pixels.iter().enumerate() {
+                if i == 0 {
+                    ctx.move_to(x, y)
+                } else {
+                    ctx.line_to(x, y)
+                }
+            }
+            ctx.stroke();
+        });
+    }
+
+    /// A dot of `radius` pixels at a figure, filled or (2 px) outlined; not clipped, so a dot on
+    /// the plot's edge (a DP-SGD run with no ε sits on the right one) shows whole.
+    fn dot(&self, point: (f64, f64), radius: f64, colour: &'static str, filled: bool) {
+        let (x, y) = self.at(point, false);
+        self.styled(pen(colour, 2.0), false, |ctx| {
+            ctx.begin_path();
+            let _ = ctx.arc(x, y, radius, 0.0, 2.0 * std::f64::consts::PI);
+            if filled {
+                ctx.fill()
+            } else {
+                ctx.stroke()
+            }
+        });
+    }
+
+    /// A bar from `x0` to `x1` across, from the axis's foot up to `value`.
+    fn bar(&self, x0: f64, x1: f64, value: f64, colour: &'static str) {
+        let (left, top) = self.at((x0, value), false);
+        let (right, foot) = self.at((x1, self.y.lo), false);
+        self.styled(pen(colour, 1.0), true, |ctx| {
+            ctx.fill_rect(left, top, right - left, foot - top)
+        });
+    }
+
+    /// Text with its top left at a figure.
+    fn text(&self, text: &str, point: (f64, f64)) {
+        let (x, y) = self.at(point, false);
+        self.write(text, (x, y), "left", "top");
+    }
+
+    /// The series' legend in `corner`, on a light box (every chart's legend looks the same).
+    fn legend(&self, entries: &[(&str, Key)], corner: Corner) {
+        let ctx = &self.ctx;
+        let widest = entries
+            .iter()
+            .filter_map(|(label, _)| ctx.measure_text(label).ok())
+            .map(|m| m.width())
+            .fold(0.0, f64::max);
+        let (row, pad, swatch) = (18.0, 6.0, 22.0);
+        let (width, height) = (
+            widest + swatch + 2.0 * pad,
+            row * entries.len() as f64 + pad,
+        );
+        let x = match corner {
+            Corner::UpperLeft => self.left + 10.0,
+            _ => self.right - 10.0 - width,
+        };
+        let y = match corner {
+            Corner::LowerRight => self.bottom - 10.0 - height,
+            _ => self.top + 10.0,
+        };
+        pen(BLACK, 1.0).set(ctx);
+        ctx.set_fill_style_str("rgba(255,255,255,0.8)");
+        ctx.fill_rect(x, y, width, height);
+        ctx.stroke_rect(x, y, width, height);
+        for (i, (label, key)) in entries.iter().enumerate() {
+            let (left, middle) = (x + pad, y + pad / 2.0 + row * (i as f64 + 0.5));
+            ctx.save();
+            match *key {
+                Key::Line(p) => {
+                    p.set(ctx);
+                    ctx.begin_path();
+                    ctx.move_to(left, middle);
+                    ctx.line_to(left + 16.0, middle);
+                    ctx.stroke();
+                }
+                Key::Block(colour) => {
+                    ctx.set_fill_style_str(colour);
+                    ctx.fill_rect(left, middle - 5.0, 12.0, 10.0);
+                }
+                Key::Dot(colour, filled) => {
+                    ctx.set_fill_style_str(colour);
+                    ctx.set_stroke_style_str(colour);
+                    ctx.set_line_width(2.0);
+                    ctx.begin_path();
+                    let _ = ctx.arc(left + 8.0, middle, 5.0, 0.0, 2.0 * std::f64::consts::PI);
+                    if filled {
+                        ctx.fill()
+                    } else {
+                        ctx.stroke()
+                    }
+                }
+            }
+            ctx.restore();
+            self.write(label, (left + swatch, middle), "left", "middle");
+        }
+    }
 }
 
 /// A chart's figure: the canvas, named for screen readers by the chart's name and its summary;
@@ -113,58 +486,30 @@ fn chart_figure(
     }
 }
 
-const LOSS: RGBColor = RGBColor(214, 90, 49);
-const ACCURACY: RGBColor = RGBColor(38, 110, 200);
-const THIRD: RGBColor = RGBColor(40, 150, 90);
-
 /// A chart with a whole-number x axis from 0 to `x_end`, a left axis from 0 to `y_max` and a
 /// right axis from 0 to 1, drawn with their `[x, left, right]` titles.
-fn two_axes<'a>(
-    root: &'a DrawingArea<CanvasBackend, plotters::coord::Shift>,
-    x_end: f32,
-    y_max: f32,
+fn two_axes(
+    canvas: &HtmlCanvasElement,
+    x_end: f64,
+    y_max: f64,
     titles: [&str; 3],
-) -> Option<
-    plotters::chart::DualCoordChartContext<
-        'a,
-        CanvasBackend,
-        Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
-        Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
-    >,
-> {
-    let mut chart = ChartBuilder::on(root)
-        .margin(10)
-        .x_label_area_size(38)
-        .y_label_area_size(45)
-        .right_y_label_area_size(62)
-        .build_cartesian_2d(0f32..x_end, 0f32..y_max)
-        .ok()?
-        .set_secondary_coord(0f32..x_end, 0f32..1f32);
-    chart
-        .configure_mesh()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .x_desc(titles[0])
-        // Epochs and steps are whole: a tick between two of them says nothing (and before a
-        // run, on an axis from 0 to 1, would read "0 0 0 0 0 1 1 1 1 1").
-        .x_label_formatter(&|x| {
-            if (x - x.round()).abs() < 1e-3 {
-                format!("{x:.0}")
-            } else {
-                String::new()
-            }
-        })
-        .y_desc(titles[1])
-        .draw()
-        .ok()?;
-    chart
-        .configure_secondary_axes()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .y_desc(titles[2])
-        .draw()
-        .ok()?;
-    Some(chart)
+) -> Option<Frame> {
+    // Epochs and steps are whole: a tick between two of them says nothing (and before a run,
+    // on an axis from 0 to 1, would read "0 0 0 0 0 1 1 1 1 1").
+    let whole = |x: f64| {
+        if (x - x.round()).abs() < 1e-3 {
+            format!("{x:.0}")
+        } else {
+            String::new()
+        }
+    };
+    frame(
+        canvas,
+        axis(Scale::linear(0.0, x_end), titles[0]).labelled(&whole),
+        axis(Scale::linear(0.0, y_max), titles[1]),
+        Some(axis(Scale::linear(0.0, 1.0), titles[2]).no_grid()),
+        [38.0, 45.0, 62.0],
+    )
 }
 
 /// Loss (left axis, solid) and test accuracy (right axis, dashed) per epoch. The key is the
@@ -174,42 +519,29 @@ pub fn training_curves(
     reports: &[EpochReport],
     epochs: u32,
 ) -> Option<()> {
-    let root = area(canvas)?;
-    root.fill(&WHITE).ok()?;
     let max_loss = reports.iter().map(|r| r.train_loss).fold(0.5f32, f32::max) * 1.1;
-    let x_end = epochs.max(1) as f32;
-    let mut chart = two_axes(
-        &root,
-        x_end,
-        max_loss,
+    let chart = two_axes(
+        &canvas,
+        epochs.max(1) as f64,
+        max_loss as f64,
         ["epoch", "training loss", "test accuracy"],
     )?;
-    chart
-        .draw_series(LineSeries::new(
-            reports.iter().map(|r| (r.epoch as f32, r.train_loss)),
-            LOSS.stroke_width(2),
-        ))
-        .ok()?;
-    chart
-        .draw_secondary_series(dashed(
-            reports.iter().map(|r| (r.epoch as f32, r.test_accuracy)),
-            ACCURACY,
-        ))
-        .ok()?;
-    root.present().ok()
+    let at = |r: &EpochReport| r.epoch as f64;
+    chart.line(
+        reports.iter().map(|r| (at(r), r.train_loss as f64)),
+        pen(LOSS, 2.0),
+        false,
+    );
+    chart.line(
+        reports.iter().map(|r| (at(r), r.test_accuracy as f64)),
+        pen(ACCURACY, 2.0).dashed(DASHES),
+        true,
+    );
+    Some(())
 }
 
 /// The key every two-axis chart's caption gives: which line is which, by colour and by style.
 pub const TWO_AXES_KEY: &str = "Solid orange line: left axis. Dashed blue line: right axis.";
-
-/// A dashed line in `colour`: the second series of a chart, told apart by more than colour.
-fn dashed<I>(points: I, colour: RGBColor) -> DashedLineSeries<I::IntoIter, i32>
-where
-    I: IntoIterator<Item = (f32, f32)>,
-    I::IntoIter: Clone,
-{
-    DashedLineSeries::new(points, 6, 4, colour.stroke_width(2))
-}
 
 /// A token search's loss (left axis) and the input detector's score (right axis, with its
 /// threshold) per step.
@@ -219,38 +551,32 @@ pub fn search_curves(
     steps: u32,
     threshold: Option<f32>,
 ) -> Option<()> {
-    let root = area(canvas)?;
-    root.fill(&WHITE).ok()?;
     let max_loss = points.iter().map(|p| p.0).fold(0.5f32, f32::max) * 1.1;
-    let x_end = steps.max(1) as f32;
-    let mut chart = two_axes(
-        &root,
+    let x_end = steps.max(1) as f64;
+    let chart = two_axes(
+        &canvas,
         x_end,
-        max_loss,
+        max_loss as f64,
         ["step", "search loss", "detector score"],
     )?;
     if let Some(t) = threshold {
-        chart
-            .draw_secondary_series(LineSeries::new(vec![(0.0, t), (x_end, t)], BLACK.mix(0.4)))
-            .ok()?;
+        chart.line([(0.0, t as f64), (x_end, t as f64)], pen(GUIDE, 1.0), true);
     }
-    let at = |i: usize| (i + 1) as f32;
-    chart
-        .draw_series(LineSeries::new(
-            points.iter().enumerate().map(|(i, p)| (at(i), p.0)),
-            LOSS.stroke_width(2),
-        ))
-        .ok()?;
-    chart
-        .draw_secondary_series(dashed(
-            points
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| Some((at(i), p.1?))),
-            ACCURACY,
-        ))
-        .ok()?;
-    root.present().ok()
+    let at = |i: usize| (i + 1) as f64;
+    chart.line(
+        points.iter().enumerate().map(|(i, p)| (at(i), p.0 as f64)),
+        pen(LOSS, 2.0),
+        false,
+    );
+    chart.line(
+        points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((at(i), p.1? as f64))),
+        pen(ACCURACY, 2.0).dashed(DASHES),
+        true,
+    );
+    Some(())
 }
 
 /// Attack success against ε, with the budget (vertical) and the pass mark (horizontal).
@@ -260,45 +586,23 @@ pub fn success_curve(
     budget: f32,
     pass: f32,
 ) -> Option<()> {
-    let root = area(canvas)?;
-    root.fill(&WHITE).ok()?;
-    let x_end = points.iter().map(|p| p.0).fold(budget, f32::max) * 1.05;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .build_cartesian_2d(0f32..x_end, 0f32..1f32)
-        .ok()?;
-    chart
-        .configure_mesh()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .x_desc("ε")
-        .y_desc("attack success")
-        .draw()
-        .ok()?;
-    chart
-        .draw_series(LineSeries::new(
-            vec![(budget, 0.0), (budget, 1.0)],
-            BLACK.mix(0.4),
-        ))
-        .ok()?;
-    chart
-        .draw_series(LineSeries::new(
-            vec![(0.0, pass), (x_end, pass)],
-            BLACK.mix(0.4),
-        ))
-        .ok()?;
-    chart
-        .draw_series(LineSeries::new(
-            points.iter().copied(),
-            LOSS.stroke_width(2),
-        ))
-        .ok()?;
-    chart
-        .draw_series(points.iter().map(|&p| Circle::new(p, 3, LOSS.filled())))
-        .ok()?;
-    root.present().ok()
+    let x_end = points.iter().map(|p| p.0).fold(budget, f32::max) as f64 * 1.05;
+    let chart = frame(
+        &canvas,
+        axis(Scale::linear(0.0, x_end), "ε"),
+        axis(Scale::linear(0.0, 1.0), "attack success"),
+        None,
+        [30.0, 40.0, 0.0],
+    )?;
+    let (budget, pass) = (budget as f64, pass as f64);
+    chart.line([(budget, 0.0), (budget, 1.0)], pen(GUIDE, 1.0), false);
+    chart.line([(0.0, pass), (x_end, pass)], pen(GUIDE, 1.0), false);
+    let points: Vec<(f64, f64)> = points.iter().map(|&(x, y)| (x as f64, y as f64)).collect();
+    chart.line(points.iter().copied(), pen(LOSS, 2.0), false);
+    for &p in &points {
+        chart.dot(p, 3.0, LOSS, true);
+    }
+    Some(())
 }
 
 /// The 8×8 image in grey, optionally tinted red by saliency, changed pixels outlined, and the
@@ -310,7 +614,7 @@ pub fn digit(
     changed: &[bool],
     cursor: Option<u32>,
 ) -> Option<()> {
-    let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    let ctx = context(canvas)?;
     let cell = f64::from(canvas.width()) / 8.0;
     for (i, &v) in image.iter().enumerate() {
         let (x, y) = ((i % 8) as f64 * cell, (i / 8) as f64 * cell);
@@ -366,7 +670,7 @@ pub fn thumbnails(
     images: &[(&[f32], bool)],
     columns: usize,
 ) -> Option<()> {
-    let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    let ctx = context(canvas)?;
     ctx.set_fill_style_str("#fff");
     ctx.fill_rect(
         0.0,
@@ -452,59 +756,27 @@ pub fn spam_chart(canvas: HtmlCanvasElement, bars: &[FilterBars], limit: f64) ->
     )
 }
 
-/// The series' legend at `position` (a corner the series leave empty), on a light box (every
-/// chart's legend looks the same).
-fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-) -> Option<()> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font(FONT)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .ok()
-}
-
-/// The axes of a chart of numbered groups of bars: a share from 0 to 1 up, `n` groups across,
-/// numbered at the top (no x ticks), the axes described by `[x_desc, y_desc]`, and the
-/// label areas (x, y) in pixels.
-fn bar_axes<'a>(
-    root: &'a DrawingArea<CanvasBackend, plotters::coord::Shift>,
+/// The frame of a chart of numbered groups of bars: a share from 0 to 1 up, `n` groups across,
+/// numbered at the top (no x ticks), the axes described by `[x_desc, y_desc]`, and the label
+/// areas (below, left) in pixels.
+fn bar_axes(
+    canvas: &HtmlCanvasElement,
     n: usize,
-    [x_desc, y_desc]: [Option<&str>; 2],
-    (x_area, y_area): (u32, u32),
-) -> Option<Axes<'a>> {
-    root.fill(&WHITE).ok()?;
-    let mut chart = ChartBuilder::on(root)
-        .margin(10)
-        .x_label_area_size(x_area)
-        .y_label_area_size(y_area)
-        .build_cartesian_2d(0f32..n.max(1) as f32, 0f32..1f32)
-        .ok()?;
-    let mut mesh = chart.configure_mesh();
-    mesh.disable_x_mesh()
-        .x_labels(0)
-        .label_style(FONT)
-        .axis_desc_style(FONT);
-    if let Some(x) = x_desc {
-        mesh.x_desc(x);
+    [x_desc, y_desc]: [&str; 2],
+    (below, left): (f64, f64),
+) -> Option<Frame> {
+    let chart = frame(
+        canvas,
+        axis(Scale::linear(0.0, n.max(1) as f64), x_desc)
+            .no_grid()
+            .no_ticks(),
+        axis(Scale::linear(0.0, 1.0), y_desc),
+        None,
+        [below, left, 0.0],
+    )?;
+    for i in 0..n {
+        chart.text(&format!("{}", i + 1), (i as f64 + 0.42, 0.99));
     }
-    if let Some(y) = y_desc {
-        mesh.y_desc(y);
-    }
-    mesh.draw().ok()?;
-    chart
-        .draw_series((0..n).map(|i| {
-            Text::new(
-                format!("{}", i + 1),
-                (i as f32 + 0.42, 0.99),
-                FONT.into_font().color(&BLACK),
-            )
-        }))
-        .ok()?;
     Some(chart)
 }
 
@@ -516,67 +788,49 @@ fn bar_pairs(
     levels: [Option<f64>; 2],
     y_desc: &str,
 ) -> Option<()> {
-    let root = area(canvas)?;
-    let n = pairs.len().max(1) as f32;
-    let mut chart = bar_axes(&root, pairs.len(), [None, Some(y_desc)], (30, 40))?;
-    let bar = |i: usize, offset: f32, value: f64, colour: RGBColor| {
-        let x = i as f32 + offset;
-        Rectangle::new([(x, 0f32), (x + 0.38, value as f32)], colour.filled())
-    };
-    let series: [(&str, f32, fn(&(f64, f64)) -> f64, RGBColor, Option<f64>); 2] = [
-        (names[0], 0.1, |p| p.0, LOSS, levels[0]),
-        (names[1], 0.5, |p| p.1, ACCURACY, levels[1]),
-    ];
-    for (label, offset, value, colour, level) in series {
-        chart
-            .draw_series(
-                pairs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| bar(i, offset, value(p), colour)),
-            )
-            .ok()?
-            .label(label)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+    let chart = bar_axes(&canvas, pairs.len(), ["", y_desc], (30.0, 40.0))?;
+    let n = pairs.len().max(1) as f64;
+    let (lefts, rights): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
+    for (offset, values, colour, faint, level) in [
+        (0.1, lefts, LOSS, LOSS_LEVEL, levels[0]),
+        (0.5, rights, ACCURACY, ACCURACY_LEVEL, levels[1]),
+    ] {
+        for (i, value) in values.into_iter().enumerate() {
+            let x = i as f64 + offset;
+            chart.bar(x, x + 0.38, value, colour);
+        }
         if let Some(level) = level {
-            chart
-                .draw_series(LineSeries::new(
-                    [(0f32, level as f32), (n, level as f32)],
-                    colour.mix(0.6).stroke_width(1),
-                ))
-                .ok()?;
+            chart.line([(0.0, level), (n, level)], pen(faint, 1.0), false);
         }
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    root.present().ok()
+    chart.legend(
+        &[
+            (names[0], Key::Block(LOSS)),
+            (names[1], Key::Block(ACCURACY)),
+        ],
+        Corner::UpperRight,
+    );
+    Some(())
 }
 
-/// A histogram's axes: `x` across, counts from 0 to `most` up, the axes described by
+/// A histogram's frame: `x` across, counts from 0 to `most` up, the axes described by
 /// `[x_desc, y_desc]`, the x labels written by `x_label` where given (both histograms look alike).
-fn histogram_chart<'a>(
-    root: &'a DrawingArea<CanvasBackend, plotters::coord::Shift>,
-    x: std::ops::Range<f32>,
-    most: f32,
+fn histogram_chart(
+    canvas: &HtmlCanvasElement,
+    (low, high): (f64, f64),
+    most: f64,
     [x_desc, y_desc]: [&str; 2],
-    x_label: Option<&dyn Fn(&f32) -> String>,
-) -> Option<Axes<'a>> {
-    let mut chart = ChartBuilder::on(root)
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .build_cartesian_2d(x, 0f32..most)
-        .ok()?;
-    let mut mesh = chart.configure_mesh();
-    mesh.disable_x_mesh()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .x_desc(x_desc)
-        .y_desc(y_desc);
-    if let Some(format) = x_label {
-        mesh.x_label_formatter(format);
-    }
-    mesh.draw().ok()?;
-    Some(chart)
+    x_label: Option<&dyn Fn(f64) -> String>,
+) -> Option<Frame> {
+    let mut x = axis(Scale::linear(low, high), x_desc).no_grid();
+    x.label = x_label;
+    frame(
+        canvas,
+        x,
+        axis(Scale::linear(0.0, most), y_desc),
+        None,
+        [30.0, 40.0, 0.0],
+    )
 }
 
 /// The bins a score histogram draws: `BINS` equal bins from 0 to just past the largest score
@@ -633,27 +887,29 @@ pub fn score_histogram(
     bins: &ScoreBins,
     threshold: Option<f32>,
 ) -> Option<()> {
-    let root = area(canvas)?;
-    root.fill(&WHITE).ok()?;
-    let top = bins.top;
-    let width = top / BINS as f32;
-    let most = bins.counts.iter().copied().max().unwrap_or(1).max(1) as f32 * 1.1;
-    let mut chart = histogram_chart(&root, 0f32..top, most, ["score", "training images"], None)?;
-    chart
-        .draw_series(bins.counts.iter().enumerate().map(|(b, &c)| {
-            let x = b as f32 * width;
-            Rectangle::new([(x, 0.0), (x + width * 0.9, c as f32)], ACCURACY.filled())
-        }))
-        .ok()?;
-    if let Some(t) = threshold {
-        chart
-            .draw_series(LineSeries::new([(t, 0.0), (t, most)], LOSS.stroke_width(2)))
-            .ok()?
-            .label("threshold: remove to the right")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], LOSS));
-        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    let top = bins.top as f64;
+    let width = top / BINS as f64;
+    let most = bins.counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
+    let chart = histogram_chart(
+        &canvas,
+        (0.0, top),
+        most,
+        ["score", "training images"],
+        None,
+    )?;
+    for (b, &c) in bins.counts.iter().enumerate() {
+        let x = b as f64 * width;
+        chart.bar(x, x + width * 0.9, c as f64, ACCURACY);
     }
-    root.present().ok()
+    if let Some(t) = threshold {
+        let t = t as f64;
+        chart.line([(t, 0.0), (t, most)], pen(LOSS, 2.0), false);
+        chart.legend(
+            &[("threshold: remove to the right", Key::Line(pen(LOSS, 1.0)))],
+            Corner::UpperRight,
+        );
+    }
+    Some(())
 }
 
 /// An ROC curve (false-positive rate, true-positive rate) with the chance diagonal; the axes
@@ -664,37 +920,23 @@ pub fn roc_curve(
     [negatives, positives]: [&str; 2],
     marked: Option<(f32, f32)>,
 ) -> Option<()> {
-    let root = area(canvas)?;
-    root.fill(&WHITE).ok()?;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .build_cartesian_2d(0f32..1f32, 0f32..1f32)
-        .ok()?;
-    chart
-        .configure_mesh()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .x_desc(negatives)
-        .y_desc(positives)
-        .draw()
-        .ok()?;
-    chart
-        .draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.3)))
-        .ok()?;
-    chart
-        .draw_series(LineSeries::new(
-            points.iter().copied(),
-            LOSS.stroke_width(2),
-        ))
-        .ok()?;
-    if let Some(point) = marked {
-        chart
-            .draw_series([Circle::new(point, 5, LOSS.filled())])
-            .ok()?;
+    let chart = frame(
+        &canvas,
+        axis(Scale::linear(0.0, 1.0), negatives),
+        axis(Scale::linear(0.0, 1.0), positives),
+        None,
+        [30.0, 40.0, 0.0],
+    )?;
+    chart.line([(0.0, 0.0), (1.0, 1.0)], pen(DIAGONAL, 1.0), false);
+    chart.line(
+        points.iter().map(|&(x, y)| (x as f64, y as f64)),
+        pen(LOSS, 2.0),
+        false,
+    );
+    if let Some((x, y)) = marked {
+        chart.dot((x as f64, y as f64), 5.0, LOSS, true);
     }
-    root.present().ok()
+    Some(())
 }
 
 /// The figures of [`roc_log`]'s curves: each read at [`chart::ROC_RATES`], with their areas.
@@ -724,66 +966,42 @@ pub fn roc_log(
     negatives: u32,
     fpr_line: f32,
 ) -> Option<()> {
-    let root = area(canvas)?;
-    root.fill(&WHITE).ok()?;
-    let floor = (0.5 / negatives.max(1) as f32).min(fpr_line / 2.0);
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(40)
-        .build_cartesian_2d((floor..1f32).log_scale(), (floor..1f32).log_scale())
-        .ok()?;
-    chart
-        .configure_mesh()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .x_desc("non-members called members (false-positive rate, log)")
-        .y_desc("members found (log)")
-        .draw()
-        .ok()?;
-    chart
-        .draw_series(LineSeries::new(
-            [(floor, floor), (1.0, 1.0)],
-            BLACK.mix(0.3),
-        ))
-        .ok()?;
-    let dashes = (0..12).map(|k| {
-        let (a, b) = (k as f32 / 12.0, (k as f32 + 0.5) / 12.0);
-        let at = |t: f32| floor * (1.0 / floor).powf(t);
-        PathElement::new(
-            vec![(fpr_line, at(a)), (fpr_line, at(b))],
-            BLACK.stroke_width(1),
-        )
-    });
-    chart
-        .draw_series(dashes)
-        .ok()?
-        .label(format!("{}% false positives", fpr_line * 100.0))
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
+    let floor = (0.5 / negatives.max(1) as f64).min(fpr_line as f64 / 2.0);
+    let chart = frame(
+        &canvas,
+        axis(
+            Scale::log(floor, 1.0),
+            "non-members called members (false-positive rate, log)",
+        ),
+        axis(Scale::log(floor, 1.0), "members found (log)"),
+        None,
+        [30.0, 60.0, 0.0],
+    )?;
+    chart.line([(floor, floor), (1.0, 1.0)], pen(DIAGONAL, 1.0), false);
+    let fpr = fpr_line as f64;
+    let guide = pen(BLACK, 1.0).dashed(&[4.0, 4.0]);
+    chart.line([(fpr, floor), (fpr, 1.0)], guide, false);
+    let fpr_label = format!("{}% false positives", fpr_line * 100.0);
+    let mut keys = vec![(fpr_label.as_str(), Key::Line(guide))];
     // Told apart by line style as well as colour: solid, dashed, dotted.
-    for (&(name, points), (colour, dash)) in curves.iter().zip([
-        (LOSS, None),
-        (ACCURACY, Some((6, 4))),
-        (THIRD, Some((2, 3))),
-    ]) {
-        let clamped: Vec<(f32, f32)> = points
-            .iter()
-            .map(|&(x, y)| (x.max(floor), y.max(floor)))
-            .collect();
-        let style = colour.stroke_width(2);
-        let drawn = match dash {
-            None => chart.draw_series(LineSeries::new(clamped, style)),
-            Some((size, gap)) => {
-                chart.draw_series(DashedLineSeries::new(clamped, size, gap, style))
-            }
-        };
-        drawn.ok()?.label(name).legend(move |(x, y)| {
-            PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
-        });
+    const STYLES: [Pen; 3] = [
+        pen(LOSS, 2.0),
+        pen(ACCURACY, 2.0).dashed(DASHES),
+        pen(THIRD, 2.0).dashed(&[2.0, 3.0]),
+    ];
+    for (&(name, points), style) in curves.iter().zip(STYLES) {
+        chart.line(
+            points
+                .iter()
+                .map(|&(x, y)| ((x as f64).max(floor), (y as f64).max(floor))),
+            style,
+            false,
+        );
+        keys.push((name, Key::Line(style)));
     }
     // ROC curves run above the diagonal: the lower right is empty.
-    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-    root.present().ok()
+    chart.legend(&keys, Corner::LowerRight);
+    Some(())
 }
 
 /// Track C's privacy–accuracy trade-off over the learner's DP-SGD runs: each run's ε against
@@ -796,63 +1014,51 @@ pub fn tradeoff(
     max_epsilon: f64,
     accuracy_floor: f32,
 ) -> Option<()> {
-    let root = area(canvas)?;
-    root.fill(&WHITE).ok()?;
-    let finite = runs
+    let finite = |e: f64| e.is_finite() && e < 1e300;
+    let right = runs
         .iter()
         .map(|r| r.0)
-        .filter(|e| e.is_finite() && *e < 1e300);
-    let right = finite.fold(max_epsilon, f64::max) * 1.25;
-    let lowest = runs.iter().map(|r| r.1).fold(accuracy_floor, f32::min);
+        .filter(|&e| finite(e))
+        .fold(max_epsilon, f64::max)
+        * 1.25;
+    let lowest = runs.iter().map(|r| r.1).fold(accuracy_floor, f32::min) as f64;
     let bottom = ((lowest - 0.05).max(0.0) * 20.0).floor() / 20.0;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0f64..right, bottom..1f32)
-        .ok()?;
-    chart
-        .configure_mesh()
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .y_label_formatter(&|a| format!("{:.0}%", a * 100.0))
-        .x_desc("ε at δ (right edge: ∞, no guarantee)")
-        .y_desc("test accuracy")
-        .draw()
-        .ok()?;
-    let dashed = |a: (f64, f32), b: (f64, f32)| LineSeries::new([a, b], BLACK.mix(0.4));
-    chart
-        .draw_series(dashed((max_epsilon, bottom), (max_epsilon, 1.0)))
-        .ok()?
-        .label("ε budget")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.4)));
-    chart
-        .draw_series(dashed((0.0, accuracy_floor), (right, accuracy_floor)))
-        .ok()?
-        .label("accuracy floor")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.4)));
-    let at = |e: f64| if e.is_finite() && e < 1e300 { e } else { right };
-    chart
-        .draw_series(
-            runs.iter()
-                .filter(|r| r.2)
-                .map(|&(e, a, _)| Circle::new((at(e), a), 5, ACCURACY.filled())),
-        )
-        .ok()?
-        .label("attack held (AUC within the limit)")
-        .legend(|(x, y)| Circle::new((x + 8, y), 5, ACCURACY.filled()));
-    chart
-        .draw_series(
-            runs.iter()
-                .filter(|r| !r.2)
-                .map(|&(e, a, _)| Circle::new((at(e), a), 5, LOSS.stroke_width(2))),
-        )
-        .ok()?
-        .label("attack not held")
-        .legend(|(x, y)| Circle::new((x + 8, y), 5, LOSS.stroke_width(2)));
+    let percent = |a: f64| format!("{:.0}%", a * 100.0);
+    let chart = frame(
+        &canvas,
+        axis(
+            Scale::linear(0.0, right),
+            "ε at δ (right edge: ∞, no guarantee)",
+        ),
+        axis(Scale::linear(bottom, 1.0), "test accuracy").labelled(&percent),
+        None,
+        [30.0, 50.0, 0.0],
+    )?;
+    let floor = accuracy_floor as f64;
+    chart.line(
+        [(max_epsilon, bottom), (max_epsilon, 1.0)],
+        pen(GUIDE, 1.0),
+        false,
+    );
+    chart.line([(0.0, floor), (right, floor)], pen(GUIDE, 1.0), false);
+    for &(e, a, held) in runs {
+        let x = if finite(e) { e } else { right };
+        chart.dot((x, a as f64), 5.0, if held { ACCURACY } else { LOSS }, held);
+    }
     // The ideal corner (high accuracy at small ε) is the one runs rarely reach.
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    root.present().ok()
+    chart.legend(
+        &[
+            ("ε budget", Key::Line(pen(GUIDE, 1.0))),
+            ("accuracy floor", Key::Line(pen(GUIDE, 1.0))),
+            (
+                "attack held (AUC within the limit)",
+                Key::Dot(ACCURACY, true),
+            ),
+            ("attack not held", Key::Dot(LOSS, false)),
+        ],
+        Corner::UpperLeft,
+    );
+    Some(())
 }
 
 /// The bins of Track C's loss histograms: 30 equal bins of log10(loss) over whole powers of
@@ -928,10 +1134,8 @@ pub fn loss_histograms(
     bins: &LossBins,
     threshold: Option<f64>,
 ) -> Option<()> {
-    let root = area(canvas)?;
-    root.fill(&WHITE).ok()?;
-    let (low, high) = (bins.low, bins.high);
-    let width = (high - low) / LOSS_BINS as f32;
+    let (low, high) = (bins.low as f64, bins.high as f64);
+    let width = (high - low) / LOSS_BINS as f64;
     let most = bins
         .members
         .iter()
@@ -939,60 +1143,52 @@ pub fn loss_histograms(
         .copied()
         .max()
         .unwrap_or(1)
-        .max(1) as f32
+        .max(1) as f64
         * 1.25;
-    let mut chart = histogram_chart(
-        &root,
-        low..high,
+    let power = |x: f64| format!("1e{x:.0}");
+    let chart = histogram_chart(
+        &canvas,
+        (low, high),
         most,
         ["loss (log scale)", "known records"],
-        Some(&|x| format!("1e{x:.0}")),
+        Some(&power),
     )?;
-    for (counts, offset, colour, label) in [
-        (&bins.members, 0.0, ACCURACY, "members"),
-        (&bins.non_members, 0.5, LOSS, "non-members"),
+    for (counts, offset, colour) in [
+        (&bins.members, 0.0, ACCURACY),
+        (&bins.non_members, 0.5, LOSS),
     ] {
-        chart
-            .draw_series(counts.iter().enumerate().map(|(b, &c)| {
-                let x = low + (b as f32 + offset) * width;
-                Rectangle::new([(x, 0.0), (x + width * 0.45, c as f32)], colour.filled())
-            }))
-            .ok()?
-            .label(label)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+        for (b, &c) in counts.iter().enumerate() {
+            let x = low + (b as f64 + offset) * width;
+            chart.bar(x, x + width * 0.45, c as f64, colour);
+        }
     }
+    let mut keys = vec![
+        ("members", Key::Block(ACCURACY)),
+        ("non-members", Key::Block(LOSS)),
+    ];
     if let Some(t) = threshold.filter(|t| t.is_finite() && *t > 0.0) {
-        let x = log_loss(t).clamp(low, high);
-        chart
-            .draw_series(LineSeries::new(
-                [(x, 0.0), (x, most)],
-                BLACK.stroke_width(2),
-            ))
-            .ok()?
-            .label("threshold: members to the left")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK));
+        let x = (log_loss(t) as f64).clamp(low, high);
+        chart.line([(x, 0.0), (x, most)], pen(BLACK, 2.0), false);
+        keys.push(("threshold: members to the left", Key::Line(pen(BLACK, 1.0))));
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    root.present().ok()
+    chart.legend(&keys, Corner::UpperRight);
+    Some(())
 }
 
 /// The class view's pass rate per exercise: one numbered bar each (the table beside it names
 /// them).
 pub fn pass_rates(canvas: HtmlCanvasElement, rates: &[f64]) -> Option<()> {
-    let root = area(canvas)?;
-    let mut chart = bar_axes(
-        &root,
+    let chart = bar_axes(
+        &canvas,
         rates.len(),
-        [Some("exercise"), Some("share of hand-ins passed")],
-        (45, 55),
+        ["exercise", "share of hand-ins passed"],
+        (45.0, 55.0),
     )?;
-    chart
-        .draw_series(rates.iter().enumerate().map(|(i, &r)| {
-            let x = i as f32 + 0.2;
-            Rectangle::new([(x, 0f32), (x + 0.6, r as f32)], ACCURACY.filled())
-        }))
-        .ok()?;
-    root.present().ok()
+    for (i, &r) in rates.iter().enumerate() {
+        let x = i as f64 + 0.2;
+        chart.bar(x, x + 0.6, r, ACCURACY);
+    }
+    Some(())
 }
 
 /// One exercise's re-graded figures across the class: a dot per learner, in rank order, and
@@ -1003,44 +1199,29 @@ pub fn figure_strip(
     threshold: f64,
     desc: &str,
 ) -> Option<()> {
-    let root = area(canvas)?;
-    root.fill(&WHITE).ok()?;
     let finite = |v: f64| v.is_finite() && v < 1e300;
     let mut sorted: Vec<f64> = values.iter().copied().filter(|&v| finite(v)).collect();
     sorted.sort_by(f64::total_cmp);
-    let lo = sorted.first().copied().unwrap_or(0.0).min(threshold) as f32;
-    let hi = sorted.last().copied().unwrap_or(1.0).max(threshold) as f32;
+    let lo = sorted.first().copied().unwrap_or(0.0).min(threshold);
+    let hi = sorted.last().copied().unwrap_or(1.0).max(threshold);
     let pad = ((hi - lo) * 0.08).max(1e-3);
-    let n = sorted.len().max(1) as f32;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(10)
-        .x_label_area_size(45)
-        .y_label_area_size(55)
-        .build_cartesian_2d((lo - pad)..(hi + pad), 0f32..n + 1.0)
-        .ok()?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(0)
-        .label_style(FONT)
-        .axis_desc_style(FONT)
-        .x_desc(desc)
-        .y_desc("learners, in rank order")
-        .draw()
-        .ok()?;
-    chart
-        .draw_series(LineSeries::new(
-            [(threshold as f32, 0f32), (threshold as f32, n + 1.0)],
-            LOSS.stroke_width(2),
-        ))
-        .ok()?;
-    chart
-        .draw_series(
-            sorted
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| Circle::new((v as f32, i as f32 + 1.0), 4, ACCURACY.filled())),
-        )
-        .ok()?;
-    root.present().ok()
+    let n = sorted.len().max(1) as f64;
+    let chart = frame(
+        &canvas,
+        axis(Scale::linear(lo - pad, hi + pad), desc),
+        axis(Scale::linear(0.0, n + 1.0), "learners, in rank order")
+            .no_grid()
+            .no_ticks(),
+        None,
+        [45.0, 55.0, 0.0],
+    )?;
+    chart.line(
+        [(threshold, 0.0), (threshold, n + 1.0)],
+        pen(LOSS, 2.0),
+        false,
+    );
+    for (i, &v) in sorted.iter().enumerate() {
+        chart.dot((v, i as f64 + 1.0), 4.0, ACCURACY, true);
+    }
+    Some(())
 }

@@ -371,3 +371,218 @@ fn browser_training_lies_within_rounding_of_native() {
     .unwrap();
     assert!(verdict.passed(), "{verdict:?}");
 }
+
+/// The canvas colours the charts draw their first and second series in (plot.rs's LOSS and
+/// ACCURACY).
+const ORANGE: [u8; 3] = [214, 90, 49];
+const BLUE: [u8; 3] = [38, 110, 200];
+
+/// A chart's canvas in the page's body (which gives it room for its full width).
+fn chart_canvas(width: u32, height: u32) -> web_sys::HtmlCanvasElement {
+    use wasm_bindgen::JsCast;
+    let document = web_sys::window().unwrap().document().unwrap();
+    let canvas: web_sys::HtmlCanvasElement = document
+        .create_element("canvas")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    canvas.set_width(width);
+    canvas.set_height(height);
+    document.body().unwrap().append_child(&canvas).unwrap();
+    canvas
+}
+
+/// The canvas's pixels, RGBA by row.
+fn pixels(canvas: &web_sys::HtmlCanvasElement) -> Vec<u8> {
+    use wasm_bindgen::JsCast;
+    let ctx: web_sys::CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let (w, h) = (canvas.width() as f64, canvas.height() as f64);
+    ctx.get_image_data(0.0, 0.0, w, h).unwrap().data().0
+}
+
+/// How many pixels within `box_` (x0, y0, x1, y1) are close to `colour`.
+fn near(
+    canvas: &web_sys::HtmlCanvasElement,
+    colour: [u8; 3],
+    (x0, y0, x1, y1): (u32, u32, u32, u32),
+) -> usize {
+    let (data, width) = (pixels(canvas), canvas.width());
+    let mut count = 0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = ((y * width + x) * 4) as usize;
+            let distance: i32 = (0..3)
+                .map(|c| (data[i + c] as i32 - colour[c] as i32).abs())
+                .sum();
+            count += usize::from(distance < 60);
+        }
+    }
+    count
+}
+
+#[wasm_bindgen_test]
+fn a_chart_puts_its_figures_where_its_axes_say() {
+    use mlsec_core::train::EpochReport;
+    use mlsec_lab::plot;
+    // A loss of 1 on a left axis to 1.1, an accuracy of 0.5 on the right axis to 1, over 20
+    // epochs. The plot spans x 55.5..408.5 and y 10.5..192.5 of a 480 × 240 canvas (label areas
+    // 45 left, 62 right, 38 below, a margin of 10, and edges at half pixels).
+    let reports: Vec<EpochReport> = (1..=20)
+        .map(|epoch| EpochReport {
+            epoch,
+            epochs: 20,
+            train_loss: 1.0,
+            train_accuracy: 0.5,
+            test_accuracy: 0.5,
+        })
+        .collect();
+    let canvas = chart_canvas(480, 240);
+    plot::training_curves(canvas.clone(), &reports, 20).unwrap();
+    let (x_mid, loss_y, accuracy_y) = (55 + 353 / 2, 192 - (182.0 / 1.1) as u32, 192 - 91);
+    // The loss line, solid, at its height and nowhere far from it.
+    assert!(
+        near(
+            &canvas,
+            ORANGE,
+            (x_mid - 2, loss_y - 2, x_mid + 2, loss_y + 3)
+        ) > 0
+    );
+    assert_eq!(
+        near(&canvas, ORANGE, (x_mid - 2, loss_y + 10, x_mid + 2, 192)),
+        0
+    );
+    // The accuracy line, dashed (6 on, 4 off): about 6 of every 10 pixels along it.
+    let dashed = near(
+        &canvas,
+        BLUE,
+        (x_mid - 20, accuracy_y, x_mid + 20, accuracy_y + 1),
+    );
+    assert!((16..=32).contains(&dashed), "{dashed} of 40");
+    // The ground is white, and the left axis is drawn in black.
+    assert_eq!(&pixels(&canvas)[..4], &[255, 255, 255, 255]);
+    assert_eq!(near(&canvas, [0, 0, 0], (55, 20, 56, 180)), 160);
+    canvas.remove();
+}
+
+/// A chart drawn on the canvas it is given.
+type Draw = Box<dyn Fn(web_sys::HtmlCanvasElement) -> Option<()>>;
+
+#[wasm_bindgen_test]
+fn every_chart_draws_its_series() {
+    use mlsec_core::defence::DefenceRow;
+    use mlsec_core::kinds::poisoning::ModelBars;
+    use mlsec_core::kinds::spam_backdoor::FilterBars;
+    use mlsec_lab::plot;
+    let curve = [(0.0, 0.0), (0.01, 0.2), (0.1, 0.6), (1.0, 1.0)];
+    let charts: Vec<(&str, Draw, [u8; 3])> = vec![
+        (
+            "search",
+            Box::new(|c| {
+                plot::search_curves(c, &[(2.0, Some(0.9)), (1.0, Some(0.4))], 10, Some(0.5))
+            }),
+            ORANGE,
+        ),
+        (
+            "success",
+            Box::new(|c| plot::success_curve(c, &[(0.05, 0.1), (0.1, 0.5), (0.2, 0.9)], 0.2, 0.8)),
+            ORANGE,
+        ),
+        (
+            "defence",
+            Box::new(|c| {
+                let row = |a, u| DefenceRow {
+                    name: "x".into(),
+                    attack_success: a,
+                    utility: u,
+                };
+                plot::defence_chart(c, &[row(0.9, 1.0), row(0.1, 0.9)], 0.2, 0.8)
+            }),
+            BLUE,
+        ),
+        (
+            "backdoor",
+            Box::new(|c| {
+                let bars = |a, s| ModelBars {
+                    model: "m".into(),
+                    clean_accuracy: a,
+                    attack_success: s,
+                };
+                plot::backdoor_chart(c, &[bars(0.95, 0.05), bars(0.94, 0.97)], 0.9)
+            }),
+            ORANGE,
+        ),
+        (
+            "spam",
+            Box::new(|c| {
+                let bars = FilterBars {
+                    model: "m".into(),
+                    spam_caught: 0.9,
+                    let_through: 0.8,
+                    ham_blocked: 0.01,
+                };
+                plot::spam_chart(c, &[bars], 0.5)
+            }),
+            BLUE,
+        ),
+        (
+            "scores",
+            Box::new(|c| {
+                let bins = plot::score_bins(&[0.1, 0.2, 0.2, 0.3, 0.9], Some(0.5));
+                plot::score_histogram(c, &bins, Some(0.5))
+            }),
+            BLUE,
+        ),
+        (
+            "roc",
+            Box::new(move |c| plot::roc_curve(c, &curve, ["no", "yes"], Some((0.1, 0.6)))),
+            ORANGE,
+        ),
+        (
+            "roc log",
+            Box::new(move |c| plot::roc_log(c, &[("attack", &curve), ("loss", &curve)], 250, 0.01)),
+            ORANGE,
+        ),
+        (
+            "tradeoff",
+            Box::new(|c| {
+                plot::tradeoff(
+                    c,
+                    &[(2.0, 0.9, true), (f64::INFINITY, 0.95, false)],
+                    8.0,
+                    0.8,
+                )
+            }),
+            BLUE,
+        ),
+        (
+            "losses",
+            Box::new(|c| {
+                let bins = plot::loss_bins(&[1e-4, 2e-4, 1e-3], &[0.1, 0.5, 2.0]);
+                plot::loss_histograms(c, &bins, Some(0.01))
+            }),
+            BLUE,
+        ),
+        (
+            "pass rates",
+            Box::new(|c| plot::pass_rates(c, &[1.0, 0.5, 0.0])),
+            BLUE,
+        ),
+        (
+            "strip",
+            Box::new(|c| plot::figure_strip(c, &[0.2, 0.5, 0.9, f64::NAN], 0.6, "figure")),
+            BLUE,
+        ),
+    ];
+    for (name, draw, colour) in charts {
+        let canvas = chart_canvas(480, 240);
+        assert_eq!(draw(canvas.clone()), Some(()), "{name}");
+        let drawn = near(&canvas, colour, (0, 0, 480, 240));
+        assert!(drawn > 20, "{name}: {drawn} pixels of its series' colour");
+        canvas.remove();
+    }
+}

@@ -486,8 +486,134 @@ pub fn bin_ranges(bins: usize, low: f64, high: f64, format: Format) -> Vec<Strin
         .collect()
 }
 
+/// How a chart's axis places its figures: from `lo` to `hi`, evenly or by powers of ten. The
+/// page draws with it; the ticks are worked out here, where they are tested.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scale {
+    pub lo: f64,
+    pub hi: f64,
+    pub log: bool,
+}
+
+impl Scale {
+    /// An even scale. An empty or reversed range is widened to 1, so nothing divides by zero.
+    pub fn linear(lo: f64, hi: f64) -> Scale {
+        let hi = if hi > lo { hi } else { lo + 1.0 };
+        Scale { lo, hi, log: false }
+    }
+
+    /// A scale by powers of ten, over positive figures (`lo` is raised to a small positive one).
+    pub fn log(lo: f64, hi: f64) -> Scale {
+        let lo = lo.max(1e-12);
+        let hi = if hi > lo { hi } else { lo * 10.0 };
+        Scale { lo, hi, log: true }
+    }
+
+    /// Where `v` falls: 0 at `lo`, 1 at `hi`, beyond them outside.
+    pub fn unit(&self, v: f64) -> f64 {
+        if self.log {
+            (v.max(1e-300).ln() - self.lo.ln()) / (self.hi.ln() - self.lo.ln())
+        } else {
+            (v - self.lo) / (self.hi - self.lo)
+        }
+    }
+
+    /// The ticks, each with its label: on an even scale at the smallest round step (1, 2 or 5 times a
+    /// power of ten) that cuts the range into at most `most` parts, written with the decimals
+    /// the step needs; on a log scale each power of ten in range.
+    pub fn ticks(&self, most: usize) -> Vec<(f64, String)> {
+        let inside = |v: f64| {
+            v >= self.lo - 1e-9 * self.hi.abs().max(1.0) && v <= self.hi * (1.0 + 1e-9) + 1e-12
+        };
+        if self.log {
+            let (from, to) = (
+                self.lo.log10().ceil() as i32,
+                self.hi.log10().floor() as i32,
+            );
+            return (from..=to)
+                .map(|k| 10f64.powi(k))
+                .filter(|&v| inside(v))
+                .map(|v| (v, format!("{v}")))
+                .collect();
+        }
+        let raw = (self.hi - self.lo) / most.max(1) as f64;
+        let power = 10f64.powf(raw.log10().floor());
+        let step = [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|m| m * power)
+            .find(|&s| s >= raw * (1.0 - 1e-9))
+            .unwrap_or(10.0 * power);
+        let decimals = (-step.log10().floor()).max(0.0) as usize;
+        let first = (self.lo / step).ceil() as i64;
+        (first..)
+            .map(|k| k as f64 * step)
+            .take_while(|&v| inside(v))
+            .map(|v| (v, format!("{:.decimals$}", if v == 0.0 { 0.0 } else { v })))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    fn tick_labels(scale: Scale, most: usize) -> Vec<String> {
+        scale.ticks(most).into_iter().map(|(_, l)| l).collect()
+    }
+
+    #[test]
+    fn even_ticks_are_round_and_say_what_the_step_needs() {
+        assert_eq!(
+            tick_labels(Scale::linear(0.0, 1.0), 10),
+            ["0.0", "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0"]
+        );
+        assert_eq!(
+            tick_labels(Scale::linear(0.0, 20.0), 10),
+            ["0", "2", "4", "6", "8", "10", "12", "14", "16", "18", "20"]
+        );
+        assert_eq!(tick_labels(Scale::linear(0.0, 2.53), 5), ["0", "1", "2"]);
+        assert_eq!(
+            tick_labels(Scale::linear(0.55, 1.0), 5),
+            ["0.6", "0.7", "0.8", "0.9", "1.0"]
+        );
+        assert_eq!(
+            tick_labels(Scale::linear(-3.0, 1.0), 4),
+            ["-3", "-2", "-1", "0", "1"]
+        );
+        assert_eq!(
+            tick_labels(Scale::linear(0.0, 0.0033), 3),
+            ["0.000", "0.002"]
+        );
+        // A range of nothing is widened, not divided by.
+        assert_eq!(Scale::linear(2.0, 2.0).hi, 3.0);
+        assert!(Scale::linear(2.0, 2.0).ticks(5).len() >= 2);
+    }
+
+    #[test]
+    fn log_ticks_are_the_powers_of_ten_in_range() {
+        assert_eq!(
+            tick_labels(Scale::log(0.002, 1.0), 10),
+            ["0.01", "0.1", "1"]
+        );
+        assert_eq!(
+            tick_labels(Scale::log(1e-4, 1.0), 10),
+            ["0.0001", "0.001", "0.01", "0.1", "1"]
+        );
+        let s = Scale::log(0.01, 1.0);
+        assert!((s.unit(0.1) - 0.5).abs() < 1e-12);
+        assert_eq!(s.unit(0.01), 0.0);
+        assert!((s.unit(1.0) - 1.0).abs() < 1e-12);
+        // Zero sits far below the floor rather than at minus infinity.
+        assert!(s.unit(0.0).is_finite() && s.unit(0.0) < 0.0);
+    }
+
+    #[test]
+    fn an_even_scale_places_figures_linearly() {
+        let s = Scale::linear(-1.0, 3.0);
+        assert_eq!(
+            [s.unit(-1.0), s.unit(1.0), s.unit(3.0), s.unit(5.0)],
+            [0.0, 0.5, 1.0, 1.5]
+        );
+    }
+
     use super::*;
 
     fn training(loss: &[f32], accuracy: &[f32]) -> ChartData {
