@@ -518,9 +518,9 @@ impl Scale {
         }
     }
 
-    /// The ticks, each with its label: on an even scale at the smallest round step (1, 2 or 5 times a
-    /// power of ten) that cuts the range into at most `most` parts, written with the decimals
-    /// the step needs; on a log scale each power of ten in range.
+    /// The ticks, each with its label: on an even scale at the smallest round step (1, 2 or 5
+    /// times a power of ten) that cuts the range into at most `most` parts, written with the
+    /// decimals the step needs; on a log scale each power of ten in range.
     pub fn ticks(&self, most: usize) -> Vec<(f64, String)> {
         let inside = |v: f64| {
             v >= self.lo - 1e-9 * self.hi.abs().max(1.0) && v <= self.hi * (1.0 + 1e-9) + 1e-12
