@@ -2,7 +2,7 @@
 //! legend, drawn with the canvas's own 2D calls), and the 8×8 digits the learner paints and
 //! the galleries show. Canvas, not styled elements, because the page's Content-Security-Policy
 //! forbids inline styles. (The charts were drawn with plotters until issue 14: its generic
-//! coordinate and series machinery was 30 KB of the page's gzip for these dozen charts.)
+//! coordinate and series machinery was 28 KB of the page's gzip for these dozen charts.)
 
 use mlsec_core::chart::{self, ChartData, Scale};
 use mlsec_core::defence::DefenceRow;
@@ -126,6 +126,19 @@ struct Frame {
     x: Scale,
     y: Scale,
     y2: Option<Scale>,
+}
+
+/// Strokes a line through canvas pixels in the context's current style.
+fn trace(ctx: &CanvasRenderingContext2d, points: &[(f64, f64)]) {
+    ctx.begin_path();
+    for (i, &(x, y)) in points.iter().enumerate() {
+        if i == 0 {
+            ctx.move_to(x, y)
+        } else {
+            ctx.line_to(x, y)
+        }
+    }
+    ctx.stroke();
 }
 
 /// The canvas's 2D context.
@@ -277,17 +290,8 @@ impl Frame {
 
     /// A thin solid line through canvas pixels (the frame's own lines).
     fn stroke(&self, points: &[(f64, f64)], colour: &str) {
-        let ctx = &self.ctx;
-        ctx.set_stroke_style_str(colour);
-        ctx.begin_path();
-        for (i, &(x, y)) in points.iter().enumerate() {
-            if i == 0 {
-                ctx.move_to(x, y)
-            } else {
-                ctx.line_to(x, y)
-            }
-        }
-        ctx.stroke();
+        self.ctx.set_stroke_style_str(colour);
+        trace(&self.ctx, points);
     }
 
     fn write(&self, text: &str, (x, y): (f64, f64), align: &str, baseline: &str) {
@@ -321,17 +325,7 @@ impl Frame {
     /// A series' line through figures (on the right-hand axis if `right`).
     fn line(&self, points: impl IntoIterator<Item = (f64, f64)>, pen: Pen, right: bool) {
         let pixels: Vec<(f64, f64)> = points.into_iter().map(|p| self.at(p, right)).collect();
-        self.styled(pen, true, |ctx| {
-            ctx.begin_path();
-            for (i, &(x, y)) in pixels.iter().enumerate() {
-                if i == 0 {
-                    ctx.move_to(x, y)
-                } else {
-                    ctx.line_to(x, y)
-                }
-            }
-            ctx.stroke();
-        });
+        self.styled(pen, true, |ctx| trace(ctx, &pixels));
     }
 
     /// A dot of `radius` pixels at a figure, filled or (2 px) outlined; not clipped, so a dot on
@@ -395,10 +389,7 @@ impl Frame {
             match *key {
                 Key::Line(p) => {
                     p.set(ctx);
-                    ctx.begin_path();
-                    ctx.move_to(left, middle);
-                    ctx.line_to(left + 16.0, middle);
-                    ctx.stroke();
+                    trace(ctx, &[(left, middle), (left + 16.0, middle)]);
                 }
                 Key::Block(colour) => {
                     ctx.set_fill_style_str(colour);
@@ -519,7 +510,13 @@ pub fn training_curves(
     reports: &[EpochReport],
     epochs: u32,
 ) -> Option<()> {
-    let max_loss = reports.iter().map(|r| r.train_loss).fold(0.5f32, f32::max) * 1.1;
+    // A diverged run's ∞ would squash every finite figure onto the floor.
+    let max_loss = reports
+        .iter()
+        .map(|r| r.train_loss)
+        .filter(|l| l.is_finite())
+        .fold(0.5f32, f32::max)
+        * 1.1;
     let chart = two_axes(
         &canvas,
         epochs.max(1) as f64,
@@ -551,7 +548,12 @@ pub fn search_curves(
     steps: u32,
     threshold: Option<f32>,
 ) -> Option<()> {
-    let max_loss = points.iter().map(|p| p.0).fold(0.5f32, f32::max) * 1.1;
+    let max_loss = points
+        .iter()
+        .map(|p| p.0)
+        .filter(|l| l.is_finite())
+        .fold(0.5f32, f32::max)
+        * 1.1;
     let x_end = steps.max(1) as f64;
     let chart = two_axes(
         &canvas,

@@ -572,7 +572,7 @@ pub fn workshop_maker() -> Html {
         }
         Some(Ok(w)) => {
             let link = w.link();
-            let href = format!("#/w/{link}");
+            let href = Route::Workshop { link: link.clone() }.href();
             let file = w.to_file();
             let name = format!("workshop-{}.json", slug(&w.title));
             let save = Callback::from(move |_| download(&name, &file));
@@ -584,7 +584,7 @@ pub fn workshop_maker() -> Html {
                     <p>
                         <a href={href.clone()} data-testid="maker-open">{ "Open the workshop" }</a>{ " · " }
                         <button onclick={save} data-testid="maker-file">{ "Download the workshop file" }</button>{ " · " }
-                        <a href={format!("#/w/{link}/class")}>{ "Its class view" }</a>
+                        <a href={Route::WorkshopClass { link }.href()}>{ "Its class view" }</a>
                     </p>
                 </section>
             }

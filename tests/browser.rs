@@ -469,8 +469,18 @@ fn a_chart_puts_its_figures_where_its_axes_say() {
     canvas.remove();
 }
 
-/// A chart drawn on the canvas it is given.
-type Draw = Box<dyn Fn(web_sys::HtmlCanvasElement) -> Option<()>>;
+/// A chart drawn on the canvas it is given, with its figures (`true`) or with none (`false`:
+/// its frame, guides and legend only).
+type Draw = Box<dyn Fn(web_sys::HtmlCanvasElement, bool) -> Option<()>>;
+
+/// `figures` when a chart is drawn with them, else none.
+fn or_none<T>(with: bool, figures: &[T]) -> &[T] {
+    if with {
+        figures
+    } else {
+        &[]
+    }
+}
 
 #[wasm_bindgen_test]
 fn every_chart_draws_its_series() {
@@ -478,111 +488,138 @@ fn every_chart_draws_its_series() {
     use mlsec_core::kinds::poisoning::ModelBars;
     use mlsec_core::kinds::spam_backdoor::FilterBars;
     use mlsec_lab::plot;
-    let curve = [(0.0, 0.0), (0.01, 0.2), (0.1, 0.6), (1.0, 1.0)];
+    const CURVE: [(f32, f32); 4] = [(0.0, 0.0), (0.01, 0.2), (0.1, 0.6), (1.0, 1.0)];
+    let row = |a, u| DefenceRow {
+        name: "x".into(),
+        attack_success: a,
+        utility: u,
+    };
+    let defences = [row(0.9, 1.0), row(0.1, 0.9)];
+    let bars = |a, s| ModelBars {
+        model: "m".into(),
+        clean_accuracy: a,
+        attack_success: s,
+    };
+    let models = [bars(0.95, 0.05), bars(0.94, 0.97)];
+    let filters = [FilterBars {
+        model: "m".into(),
+        spam_caught: 0.9,
+        let_through: 0.8,
+        ham_blocked: 0.01,
+    }];
     let charts: Vec<(&str, Draw, [u8; 3])> = vec![
         (
             "search",
-            Box::new(|c| {
-                plot::search_curves(c, &[(2.0, Some(0.9)), (1.0, Some(0.4))], 10, Some(0.5))
+            Box::new(|c, w| {
+                plot::search_curves(
+                    c,
+                    or_none(w, &[(2.0, Some(0.9)), (1.0, Some(0.4))]),
+                    10,
+                    Some(0.5),
+                )
             }),
             ORANGE,
         ),
         (
             "success",
-            Box::new(|c| plot::success_curve(c, &[(0.05, 0.1), (0.1, 0.5), (0.2, 0.9)], 0.2, 0.8)),
+            Box::new(|c, w| {
+                plot::success_curve(
+                    c,
+                    or_none(w, &[(0.05, 0.1), (0.1, 0.5), (0.2, 0.9)]),
+                    0.2,
+                    0.8,
+                )
+            }),
             ORANGE,
         ),
         (
             "defence",
-            Box::new(|c| {
-                let row = |a, u| DefenceRow {
-                    name: "x".into(),
-                    attack_success: a,
-                    utility: u,
-                };
-                plot::defence_chart(c, &[row(0.9, 1.0), row(0.1, 0.9)], 0.2, 0.8)
-            }),
+            Box::new(move |c, w| plot::defence_chart(c, or_none(w, &defences), 0.2, 0.8)),
             BLUE,
         ),
         (
             "backdoor",
-            Box::new(|c| {
-                let bars = |a, s| ModelBars {
-                    model: "m".into(),
-                    clean_accuracy: a,
-                    attack_success: s,
-                };
-                plot::backdoor_chart(c, &[bars(0.95, 0.05), bars(0.94, 0.97)], 0.9)
-            }),
+            Box::new(move |c, w| plot::backdoor_chart(c, or_none(w, &models), 0.9)),
             ORANGE,
         ),
         (
             "spam",
-            Box::new(|c| {
-                let bars = FilterBars {
-                    model: "m".into(),
-                    spam_caught: 0.9,
-                    let_through: 0.8,
-                    ham_blocked: 0.01,
-                };
-                plot::spam_chart(c, &[bars], 0.5)
-            }),
+            Box::new(move |c, w| plot::spam_chart(c, or_none(w, &filters), 0.5)),
             BLUE,
         ),
         (
             "scores",
-            Box::new(|c| {
-                let bins = plot::score_bins(&[0.1, 0.2, 0.2, 0.3, 0.9], Some(0.5));
+            Box::new(|c, w| {
+                let bins = plot::score_bins(or_none(w, &[0.1, 0.2, 0.2, 0.3, 0.9]), Some(0.5));
                 plot::score_histogram(c, &bins, Some(0.5))
             }),
             BLUE,
         ),
         (
             "roc",
-            Box::new(move |c| plot::roc_curve(c, &curve, ["no", "yes"], Some((0.1, 0.6)))),
+            Box::new(|c, w| {
+                plot::roc_curve(
+                    c,
+                    or_none(w, &CURVE),
+                    ["no", "yes"],
+                    w.then_some((0.1, 0.6)),
+                )
+            }),
             ORANGE,
         ),
         (
             "roc log",
-            Box::new(move |c| plot::roc_log(c, &[("attack", &curve), ("loss", &curve)], 250, 0.01)),
+            Box::new(|c, w| {
+                let curve = or_none(w, &CURVE);
+                plot::roc_log(c, &[("attack", curve), ("loss", curve)], 250, 0.01)
+            }),
             ORANGE,
         ),
         (
             "tradeoff",
-            Box::new(|c| {
-                plot::tradeoff(
-                    c,
-                    &[(2.0, 0.9, true), (f64::INFINITY, 0.95, false)],
-                    8.0,
-                    0.8,
-                )
+            Box::new(|c, w| {
+                let runs = [(6.0, 0.85, true), (f64::INFINITY, 0.95, false)];
+                plot::tradeoff(c, or_none(w, &runs), 8.0, 0.8)
             }),
             BLUE,
         ),
         (
             "losses",
-            Box::new(|c| {
-                let bins = plot::loss_bins(&[1e-4, 2e-4, 1e-3], &[0.1, 0.5, 2.0]);
+            Box::new(|c, w| {
+                let bins = plot::loss_bins(
+                    or_none(w, &[1e-4, 2e-4, 1e-3]),
+                    or_none(w, &[0.1, 0.5, 2.0]),
+                );
                 plot::loss_histograms(c, &bins, Some(0.01))
             }),
             BLUE,
         ),
         (
             "pass rates",
-            Box::new(|c| plot::pass_rates(c, &[1.0, 0.5, 0.0])),
+            Box::new(|c, w| plot::pass_rates(c, or_none(w, &[1.0, 0.5, 0.0]))),
             BLUE,
         ),
         (
             "strip",
-            Box::new(|c| plot::figure_strip(c, &[0.2, 0.5, 0.9, f64::NAN], 0.6, "figure")),
+            Box::new(|c, w| {
+                plot::figure_strip(c, or_none(w, &[0.2, 0.5, 0.9, f64::NAN]), 0.6, "figure")
+            }),
             BLUE,
         ),
     ];
+    // The series' colour also marks its legend's swatch: what counts is what the figures add.
     for (name, draw, colour) in charts {
-        let canvas = chart_canvas(480, 240);
-        assert_eq!(draw(canvas.clone()), Some(()), "{name}");
-        let drawn = near(&canvas, colour, (0, 0, 480, 240));
-        assert!(drawn > 20, "{name}: {drawn} pixels of its series' colour");
-        canvas.remove();
+        let drawn = |with: bool| {
+            let canvas = chart_canvas(480, 240);
+            assert_eq!(draw(canvas.clone(), with), Some(()), "{name}");
+            let count = near(&canvas, colour, (0, 0, 480, 240));
+            canvas.remove();
+            count
+        };
+        let (with, without) = (drawn(true), drawn(false));
+        assert!(
+            with > without + 20,
+            "{name}: {with} pixels of its series' colour, {without} without its figures"
+        );
     }
 }

@@ -522,17 +522,16 @@ impl Scale {
     /// times a power of ten) that cuts the range into at most `most` parts, written with the
     /// decimals the step needs; on a log scale each power of ten in range.
     pub fn ticks(&self, most: usize) -> Vec<(f64, String)> {
-        let inside = |v: f64| {
-            v >= self.lo - 1e-9 * self.hi.abs().max(1.0) && v <= self.hi * (1.0 + 1e-9) + 1e-12
-        };
+        if !(self.lo.is_finite() && self.hi.is_finite()) {
+            return vec![];
+        }
         if self.log {
-            let (from, to) = (
-                self.lo.log10().ceil() as i32,
-                self.hi.log10().floor() as i32,
-            );
+            // A power of ten within rounding of an end counts
+            // (log10(0.001) is -2.9999999999999996).
+            let from = (self.lo.log10() - 1e-9).ceil().max(-320.0) as i32;
+            let to = (self.hi.log10() + 1e-9).floor().min(320.0) as i32;
             return (from..=to)
                 .map(|k| 10f64.powi(k))
-                .filter(|&v| inside(v))
                 .map(|v| (v, format!("{v}")))
                 .collect();
         }
@@ -543,11 +542,18 @@ impl Scale {
             .map(|m| m * power)
             .find(|&s| s >= raw * (1.0 - 1e-9))
             .unwrap_or(10.0 * power);
+        if !(step.is_finite() && step > 0.0) {
+            return vec![];
+        }
         let decimals = (-step.log10().floor()).max(0.0) as usize;
-        let first = (self.lo / step).ceil() as i64;
+        // An end the steps reach within rounding is a tick; the slack is the step's, so a range
+        // far from 0 (or below it) keeps its ends and never runs past them.
+        let slack = step * 1e-6;
+        let first = ((self.lo - slack) / step).ceil() as i64;
         (first..)
             .map(|k| k as f64 * step)
-            .take_while(|&v| inside(v))
+            .take_while(|&v| v <= self.hi + slack)
+            .take(most.max(1) + 1)
             .map(|v| (v, format!("{:.decimals$}", if v == 0.0 { 0.0 } else { v })))
             .collect()
     }
@@ -582,6 +588,22 @@ mod tests {
             tick_labels(Scale::linear(0.0, 0.0033), 3),
             ["0.000", "0.002"]
         );
+        // A range below zero keeps its upper end.
+        assert_eq!(
+            tick_labels(Scale::linear(-6.0, -1.0), 5),
+            ["-6", "-5", "-4", "-3", "-2", "-1"]
+        );
+        assert_eq!(
+            tick_labels(Scale::linear(-3.0, -1.0), 4),
+            ["-3.0", "-2.5", "-2.0", "-1.5", "-1.0"]
+        );
+        // A range of a rounding error, or tiny beside its distance from 0, gives a few ticks,
+        // never millions; one that is not finite gives none.
+        assert!(Scale::linear(0.3, 0.1 + 0.2).ticks(10).len() <= 11);
+        assert!(Scale::linear(1e9 - 1e-3, 1e9 + 1e-3).ticks(10).len() <= 11);
+        assert!(Scale::linear(0.0, f64::INFINITY).ticks(10).is_empty());
+        assert!(Scale::linear(f64::NAN, 1.0).ticks(10).is_empty());
+        assert!(Scale::log(0.01, f64::INFINITY).ticks(10).is_empty());
         // A range of nothing is widened, not divided by.
         assert_eq!(Scale::linear(2.0, 2.0).hi, 3.0);
         assert!(Scale::linear(2.0, 2.0).ticks(5).len() >= 2);

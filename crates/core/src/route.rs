@@ -4,8 +4,8 @@
 //! instructors' module gets it as this text.
 //!
 //! Each segment is percent-decoded when read (a browser's address bar encodes what is not
-//! ASCII) and encoded when written. The lab's own ids, section anchors and workshop links never
-//! need it.
+//! ASCII) and encoded when written: a section anchor keeps a heading's letters, so `ε-δ` is
+//! written `%CE%B5-%CE%B4`. Lesson ids and workshop links never need it.
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
@@ -60,10 +60,11 @@ const SEGMENT: &AsciiSet = &CONTROLS
 
 impl Route {
     /// The route a fragment names (with or without its `#`). One trailing `/` is allowed; a
-    /// query (`?…`) is ignored; an empty segment or any other shape is [`Route::NotFound`].
+    /// query (`?…`) and a second fragment (`#…`) are ignored; an empty segment or any other
+    /// shape is [`Route::NotFound`].
     pub fn parse(fragment: &str) -> Route {
         let path = fragment.strip_prefix('#').unwrap_or(fragment);
-        let path = path.split_once('?').map_or(path, |(p, _)| p);
+        let path = path.split(['?', '#']).next().unwrap_or(path);
         let path = path.strip_prefix('/').unwrap_or(path);
         let path = path.strip_suffix('/').unwrap_or(path);
         if path.is_empty() {
@@ -219,6 +220,10 @@ mod tests {
         // One trailing slash, and a query, are allowed.
         assert_eq!(Route::parse("#/search/"), Route::Search);
         assert_eq!(Route::parse("#/search?q=fgsm"), Route::Search);
+        assert_eq!(
+            Route::parse("#/lesson/fgsm#top"),
+            Route::Lesson { id: s("fgsm") }
+        );
         assert_eq!(Route::parse("lesson/fgsm"), Route::Lesson { id: s("fgsm") });
         // The address bar encodes what is not ASCII; it is decoded, and encoded when written.
         let section = Route::LessonSection {
@@ -227,6 +232,12 @@ mod tests {
         };
         assert_eq!(section.path(), "/lesson/fgsm/%C3%A9psilon%20and%20%231");
         assert_eq!(Route::parse(&section.href()), section);
+        let heading = Route::LessonSection {
+            id: s("dp-sgd"),
+            section: s("ε-δ"),
+        };
+        assert_eq!(heading.path(), "/lesson/dp-sgd/%CE%B5-%CE%B4");
+        assert_eq!(Route::parse(&heading.href()), heading);
         assert_eq!(
             Route::parse("#/lesson/fgsm/%C3%A9psilon"),
             Route::LessonSection {
