@@ -1,4 +1,4 @@
-//! The app shell: hash routes (deep links work on any static host without rewrites), the shared
+//! The app shell: the page each route names (the routes are [`crate::router`]'s), the shared
 //! context (course, worker, progress), the home page and the lesson page.
 
 use crate::course_worker::CourseWorkerHandle;
@@ -9,8 +9,7 @@ use crate::navigation::{
     element, not_found, show_section, table_of_contents, Announcer, CourseMap, SearchBox,
     SearchPage, Shortcuts,
 };
-pub use crate::router::Route;
-use crate::router::{use_route, Link, Router};
+use crate::router::{use_route, Link, Route, Router};
 use crate::storage::LocalStorage;
 use crate::worker::WorkerHandle;
 use crate::workshop::{Joined, WorkshopShell};

@@ -10,9 +10,10 @@
 //! route names. The page tells the module each instructor's route opened next (`show`), so the
 //! module needs no router of its own.
 
-use crate::app::{focus_page_start, LabProvider, Route};
+use crate::app::{focus_page_start, LabProvider};
 use crate::class_view::{ClassView, ReceiptCheck};
 use crate::navigation::not_found;
+use crate::router::Route;
 use crate::workshop::WorkshopMaker;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -120,9 +121,7 @@ pub fn instructor_pages(props: &HostProps) -> Html {
 
 /// The module, initialised: start.js's `mlsecLoadInstructor()`.
 async fn load() -> Result<JsValue, String> {
-    let loader = js_sys::Reflect::get(&js_sys::global(), &"mlsecLoadInstructor".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    let loader = function(&js_sys::global(), "mlsecLoadInstructor")
         .ok_or("this page was not started by start.js")?;
     let promise = loader
         .call0(&JsValue::NULL)
@@ -132,13 +131,18 @@ async fn load() -> Result<JsValue, String> {
     JsFuture::from(promise).await.map_err(describe)
 }
 
+/// The function `object` holds as `name`, if it holds one.
+fn function(object: &JsValue, name: &str) -> Option<js_sys::Function> {
+    js_sys::Reflect::get(object, &name.into())
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
 /// Calls the module's export `name` with `args`.
 fn call(module: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, String> {
-    let function = js_sys::Reflect::get(module, &name.into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .ok_or_else(|| format!("the instructors' module has no `{name}`"))?;
-    function
+    function(module, name)
+        .ok_or_else(|| format!("the instructors' module has no `{name}`"))?
         .apply(&JsValue::NULL, &args.iter().collect())
         .map_err(describe)
 }

@@ -3,9 +3,9 @@
 //! (over the index the site was built with), the keyboard shortcuts and their help dialog, and
 //! the polite live region that says grades and progress aloud.
 
-use crate::app::{Lab, Route};
+use crate::app::Lab;
 use crate::lab::Search;
-use crate::router::{go, Link};
+use crate::router::{go, Link, Route};
 use mlsec_core::markdown::{Heading, ANCHOR_PREFIX};
 use mlsec_core::progress::LessonState;
 use mlsec_core::search::Hit;

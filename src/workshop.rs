@@ -4,8 +4,8 @@
 //! its completion codes. Every decision (the link, the instance, the thresholds, the shelf of
 //! receipts, the hand-in) is the core's `workshop` module; this file only shows and stores.
 
-use crate::app::{bind_text, download, lesson_body, Lab, Route};
-use crate::router::Link;
+use crate::app::{bind_text, download, lesson_body, Lab};
+use crate::router::{Link, Route};
 use crate::storage::LocalStorage;
 use mlsec_core::course::Lesson;
 use mlsec_core::exercise::Exercise;

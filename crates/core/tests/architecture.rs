@@ -192,6 +192,17 @@ fn source(dir: &str) -> Vec<(String, String)> {
     files
 }
 
+/// The lines of `text` (numbered from 1) that contain any of `patterns`.
+fn lines_with<'a>(
+    text: &'a str,
+    patterns: &'a [&str],
+) -> impl Iterator<Item = (usize, &'a str)> + 'a {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| patterns.iter().any(|p| line.contains(p)))
+        .map(|(i, line)| (i + 1, line))
+}
+
 /// The page's own code: src/ and src/kinds/ without the engine's worker.
 fn page_sources() -> Vec<(String, String)> {
     let mut pages = source("src");
@@ -240,21 +251,15 @@ fn every_kind_module_has_its_view_component_and_its_dispatch_lines() {
 /// wrote), never widened from f32 by hand.
 #[test]
 fn graders_read_thresholds_through_one_function() {
+    let widened = [
+        "f64::from(self.min_",
+        "f64::from(self.max_",
+        "f64::from(min_",
+        "f64::from(max_",
+    ];
     for (name, text) in source("crates/core/src/kinds") {
-        for (n, line) in text.lines().enumerate() {
-            let widened = [
-                "f64::from(self.min_",
-                "f64::from(self.max_",
-                "f64::from(min_",
-                "f64::from(max_",
-            ]
-            .iter()
-            .any(|p| line.contains(p));
-            assert!(
-                !widened,
-                "crates/core/src/kinds/{name}.rs:{}: a threshold widened by hand; use grade::threshold",
-                n + 1
-            );
+        if let Some((n, _)) = lines_with(&text, &widened).next() {
+            panic!("crates/core/src/kinds/{name}.rs:{n}: a threshold widened by hand; use grade::threshold");
         }
     }
 }
@@ -308,47 +313,40 @@ fn the_page_parses_no_course_files() {
 /// gzip when every read went through a value, issue 14). Reading a `Value` itself is fine.
 #[test]
 fn json_text_is_read_through_a_value() {
-    let mut files = page_sources();
-    files.extend(source("src/bin"));
-    files.push((
-        "worker".into(),
-        source("src")
-            .into_iter()
-            .find(|(n, _)| n == "worker")
-            .unwrap()
-            .1,
-    ));
-    // (mlsec-assistant reads its one file header, which nothing edits, from text: it cannot
-    // reach mlsec-core, which depends on it.)
-    for dir in ["crates/core/src", "crates/core/src/kinds"] {
+    // The page crate's code (the page, the workers, the bins) and the core's.
+    let mut files = vec![];
+    for dir in [
+        "src",
+        "src/kinds",
+        "src/bin",
+        "crates/core/src",
+        "crates/core/src/kinds",
+    ] {
         files.extend(
             source(dir)
                 .into_iter()
                 .map(|(n, t)| (format!("{dir}/{n}"), t)),
         );
     }
+    // (mlsec-assistant reads its one file header, which nothing edits, from text: it cannot
+    // reach mlsec-core, which depends on it.)
+    let typed_reads = [
+        "serde_json::from_str",
+        "serde_json::from_slice",
+        "serde_json::from_reader",
+        "serde_json::Deserializer::from_",
+    ];
     for (name, text) in files {
         // Unit tests (a file's `mod tests`) may read text as they like.
         let code = text
             .split("#[cfg(test)]\nmod tests")
             .next()
             .unwrap_or_default();
-        for (n, line) in code.lines().enumerate() {
-            let typed_read = [
-                "serde_json::from_str",
-                "serde_json::from_slice",
-                "serde_json::from_reader",
-                "serde_json::Deserializer::from_",
-            ]
-            .iter()
-            .any(|call| line.contains(call))
-                && !line.contains("serde_json::Value")
-                && !line.contains("serde_json::from_value");
-            assert!(
-                !typed_read,
-                "{name}.rs:{}: JSON text read straight into a type; use mlsec_core::from_json",
-                n + 1
-            );
+        let into_a_type = lines_with(code, &typed_reads).find(|(_, line)| {
+            !line.contains("serde_json::Value") && !line.contains("serde_json::from_value")
+        });
+        if let Some((n, _)) = into_a_type {
+            panic!("{name}.rs:{n}: JSON text read straight into a type; use mlsec_core::from_json");
         }
     }
 }
